@@ -1,0 +1,13 @@
+/*
+ * libmlops — an embeddable LLM/ML operations stack in one C library.
+ *
+ * The umbrella header: include this one. Each module has its own header under
+ * mlops/, documented there. Start with mlops/core.h (the handle, status codes,
+ * errors and memory rules that every other header follows).
+ */
+#ifndef MLOPS_H
+#define MLOPS_H
+
+#include "mlops/core.h"
+
+#endif /* MLOPS_H */

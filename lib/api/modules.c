@@ -1,0 +1,13 @@
+/*
+ * The module table: every module of the library, in the order they are configured
+ * and opened. A module that lands adds its descriptor here.
+ */
+#include "api.h"
+
+extern const mlops__module mlops__api_core_module;
+
+const mlops__module *const mlops__modules[] = {
+    &mlops__api_core_module,
+};
+
+const size_t mlops__modules_count = MLOPS__ARRAY_LEN(mlops__modules);
