@@ -331,4 +331,56 @@ int mlops__file_write_atomic(const char *path, const void *data, size_t len);
 /** Creates a directory and its parents (mode 0755); existing ones are fine. */
 int mlops__mkdirs(const char *path);
 
+/* ---------------------------------------------------------------- text vectors */
+
+/*
+ * Hashed text embeddings that need no model: the feature-hashing trick (Weinberger et
+ * al., 2009) over normalised word unigrams, word bigrams and character n-grams, each
+ * feature's bucket and sign taken from xxh3, counts damped as 1 + ln(tf), each group
+ * L2-normalised and weighted, the whole vector L2-normalised. Shared by the semantic
+ * cache, the guard's attack-similarity scanner and the router.
+ */
+typedef struct mlops__hashvec_opts {
+    int dim;             /* output dimension, 16..65536 */
+    float word_weight;   /* weight of the word-unigram group (0 disables it) */
+    float bigram_weight; /* weight of the word-bigram group */
+    float char_weight;   /* weight of the character n-gram group */
+    int char_min;        /* smallest character n-gram (bytes of the normalised text) */
+    int char_max;        /* largest character n-gram */
+    uint64_t seed;       /* hash seed: vectors are comparable only under one seed */
+} mlops__hashvec_opts;
+
+/** Defaults: words 1.0, bigrams 0.5, char 3..5-grams 0.5, seed 0. */
+void mlops__hashvec_defaults(mlops__hashvec_opts *o, int dim);
+
+/**
+ * Embeds `len` bytes of UTF-8 text into out[dim] (unit length, or all zeros for text
+ * with no word characters, reported by *out_empty when not NULL). Normalisation: ASCII
+ * lower-casing, runs of letters/digits (and any non-ASCII UTF-8 sequence) as words,
+ * apostrophes inside words kept. Thread-safe; allocates a scratch table per call only
+ * for texts over 4 KiB.
+ */
+int mlops__hashvec_embed(const mlops__hashvec_opts *o, const char *text, size_t len,
+                         float *out, bool *out_empty);
+
+/** Scales v[dim] to unit length; returns its original norm (0 leaves v unchanged). */
+float mlops__vec_normalize(float *v, int dim);
+
+/** True when every v[i] is finite. */
+bool mlops__vec_finite(const float *v, size_t n);
+
+/**
+ * Exact cosine top-k over unit rows: scores = M[rows x dim] . q via cblas_sgemv (OpenBLAS
+ * pinned to one thread, see mlops__blas_init), then the k best with score >= min_score,
+ * best first. Returns how many were found (<= k). idx/score have room for k.
+ */
+int mlops__vec_topk(const float *matrix, size_t rows, int dim, const float *q, int k,
+                    float min_score, int64_t *idx, float *score);
+
+/**
+ * Pins OpenBLAS to one thread once per process: our own pools own the cores, and
+ * OpenBLAS's pool competing with them made two-thread runs slower (DESIGN.md).
+ */
+void mlops__blas_init(void);
+
 #endif /* MLOPS_LIB_CORE_H */

@@ -3,6 +3,7 @@
 
 #include "core/core.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,91 @@ static void clock_moves_forward(void **state)
     assert_true(mlops__wall_ms() > 1700000000000LL);
 }
 
+
+static float cosine(const float *a, const float *b, int dim)
+{
+    float s = 0;
+    for (int i = 0; i < dim; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+static void hashvec_separates_and_matches(void **state)
+{
+    (void)state;
+    enum { DIM = 256 };
+    mlops__hashvec_opts o;
+    mlops__hashvec_defaults(&o, DIM);
+    float a[DIM], b[DIM], c[DIM], d[DIM];
+    bool empty = true;
+    const char *s1 = "How do I reset my password?";
+    const char *s2 = "how do i RESET my password";
+    const char *s3 = "How can I reset the password for my account?";
+    const char *s4 = "What is the boiling point of water at sea level?";
+    assert_ok(mlops__hashvec_embed(&o, s1, strlen(s1), a, &empty));
+    assert_false(empty);
+    assert_ok(mlops__hashvec_embed(&o, s2, strlen(s2), b, NULL));
+    assert_ok(mlops__hashvec_embed(&o, s3, strlen(s3), c, NULL));
+    assert_ok(mlops__hashvec_embed(&o, s4, strlen(s4), d, NULL));
+    /* Case and punctuation do not matter; paraphrase is closer than another topic. */
+    assert_true(cosine(a, b, DIM) > 0.999f);
+    assert_true(cosine(a, c, DIM) > cosine(a, d, DIM) + 0.2f);
+    assert_true(fabsf(cosine(a, a, DIM) - 1.0f) < 1e-5f);
+    assert_ok(mlops__hashvec_embed(&o, "!!! ...", 7, d, &empty));
+    assert_true(empty);
+    o.dim = 8;
+    assert_status(mlops__hashvec_embed(&o, s1, strlen(s1), a, NULL), MLOPS_EINVAL, "dimension");
+    /* A long text takes the heap path and stays deterministic. */
+    size_t big = 20000;
+    char *text = malloc(big + 1);
+    for (size_t i = 0; i < big; i++)
+        text[i] = (char)('a' + (i * 7 % 26)) == 'q' ? ' ' : (char)('a' + (i * 7 % 26));
+    text[big] = 0;
+    float *e1 = malloc(sizeof(float) * 1024), *e2 = malloc(sizeof(float) * 1024);
+    mlops__hashvec_defaults(&o, 1024);
+    assert_ok(mlops__hashvec_embed(&o, text, big, e1, NULL));
+    assert_ok(mlops__hashvec_embed(&o, text, big, e2, NULL));
+    assert_memory_equal(e1, e2, sizeof(float) * 1024);
+    free(e1);
+    free(e2);
+    free(text);
+}
+
+static void topk_finds_best_rows(void **state)
+{
+    (void)state;
+    enum { ROWS = 2000, DIM = 32 };
+    float *m = malloc(sizeof(float) * ROWS * DIM);
+    uint64_t x = 42;
+    for (int i = 0; i < ROWS * DIM; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        m[i] = (float)((double)(x >> 11) / 9007199254740992.0 - 0.5);
+    }
+    for (int r = 0; r < ROWS; r++)
+        mlops__vec_normalize(m + r * DIM, DIM);
+    float q[DIM];
+    memcpy(q, m + 1234 * DIM, sizeof q);
+    int64_t idx[5];
+    float sc[5];
+    int n = mlops__vec_topk(m, ROWS, DIM, q, 5, -1.0f, idx, sc);
+    assert_int_equal(n, 5);
+    assert_int_equal(idx[0], 1234);
+    assert_true(fabsf(sc[0] - 1.0f) < 1e-5f);
+    for (int i = 1; i < 5; i++)
+        assert_true(sc[i] <= sc[i - 1]);
+    /* Brute-force check of the runner-up. */
+    float best = -2;
+    for (int r = 0; r < ROWS; r++)
+        if (r != 1234 && cosine(m + r * DIM, q, DIM) > best)
+            best = cosine(m + r * DIM, q, DIM);
+    assert_true(fabsf(best - sc[1]) < 1e-5f);
+    assert_int_equal(mlops__vec_topk(m, ROWS, DIM, q, 5, 1.5f, idx, sc), 0);
+    assert_true(mlops__vec_finite(m, ROWS * DIM));
+    m[7] = NAN;
+    assert_false(mlops__vec_finite(m, ROWS * DIM));
+    free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +272,8 @@ int main(void)
         cmocka_unit_test(pool_runs_every_index_once),
         cmocka_unit_test(files_round_trip),
         cmocka_unit_test(clock_moves_forward),
+        cmocka_unit_test(hashvec_separates_and_matches),
+        cmocka_unit_test(topk_finds_best_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
