@@ -1,0 +1,3 @@
+module mlops
+
+go 1.19

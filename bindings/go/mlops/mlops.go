@@ -1,0 +1,160 @@
+// Package mlops is the Go binding of libmlops, an embeddable LLM/ML operations stack.
+//
+// The functions and methods in zz_generated.go are generated from the C headers
+// (bindings/gen/gen.py); this file holds the small hand-written layer they share:
+// the Handle type, errors, string conversion, callbacks and OS-thread pinning.
+//
+// Every call that can fail returns an error wrapping the library's status code and
+// message; compare with errors.Is(err, mlops.ErrNotFound). JSON inputs and outputs are
+// strings; an empty string passed for a parameter whose C name ends in "json" means NULL.
+package mlops
+
+/*
+#cgo pkg-config: mlops
+#include <stdlib.h>
+#include <mlops.h>
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/cgo"
+	"sync"
+	"unsafe"
+)
+
+// Error is a libmlops failure: the status code, the C function, and the library's
+// sentence naming the problem (mlops_last_error on the calling thread).
+type Error struct {
+	Code    int
+	Op      string
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Op == "" {
+		return fmt.Sprintf("mlops: %s (%d)", Strerror(e.Code), e.Code)
+	}
+	return fmt.Sprintf("%s: %s (%s)", e.Op, e.Message, Strerror(e.Code))
+}
+
+// Is makes errors.Is(err, ErrNotFound) match any Error with the same code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// statusError turns a status into an error. It must run on the OS thread that made
+// the call, because the message is thread-local: withOSThread guarantees that.
+func statusError(op string, rc C.int) error {
+	if rc == 0 {
+		return nil
+	}
+	return &Error{Code: int(rc), Op: op, Message: C.GoString(C.mlops_last_error())}
+}
+
+// withOSThread runs fn pinned to one OS thread, so that a call and the read of its
+// thread-local error message happen on the same thread.
+func withOSThread(fn func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	fn()
+}
+
+func cString(s string) *C.char { return C.CString(s) }
+
+// cStringOrNil maps "" to NULL for optional (JSON) arguments.
+func cStringOrNil(s string) *C.char {
+	if s == "" {
+		return nil
+	}
+	return C.CString(s)
+}
+
+func freeCString(p *C.char) {
+	if p != nil {
+		C.free(unsafe.Pointer(p))
+	}
+}
+
+func goStringOrEmpty(p *C.char) string {
+	if p == nil {
+		return ""
+	}
+	return C.GoString(p)
+}
+
+// takeString copies library-allocated text into Go and releases it with mlops_free.
+func takeString(p *C.char) string {
+	if p == nil {
+		return ""
+	}
+	s := C.GoString(p)
+	C.mlops_free(unsafe.Pointer(p))
+	return s
+}
+
+// Callbacks cross into C as a pointer to C memory holding a cgo.Handle, so that no Go
+// pointer is stored by C code.
+func newCallbackUser(fn interface{}) unsafe.Pointer {
+	p := C.malloc(C.size_t(unsafe.Sizeof(C.uintptr_t(0))))
+	*(*C.uintptr_t)(p) = C.uintptr_t(cgo.NewHandle(fn))
+	return p
+}
+
+func callbackFromUser(p unsafe.Pointer) interface{} {
+	return cgo.Handle(*(*C.uintptr_t)(p)).Value()
+}
+
+func freeCallbackUser(p unsafe.Pointer) {
+	if p == nil {
+		return
+	}
+	cgo.Handle(*(*C.uintptr_t)(p)).Delete()
+	C.free(p)
+}
+
+// Handle is an open libmlops store (mlops_t). Safe for concurrent use by many
+// goroutines. Close it when done; a finalizer closes a forgotten one.
+type Handle struct {
+	ptr *C.mlops_t
+	mu  sync.Mutex
+	// Callbacks registered with the library for the handle's lifetime, by setter.
+	callbacks map[string]unsafe.Pointer
+}
+
+func newHandle(p *C.mlops_t) *Handle {
+	h := &Handle{ptr: p, callbacks: map[string]unsafe.Pointer{}}
+	runtime.SetFinalizer(h, func(h *Handle) { h.Close() })
+	return h
+}
+
+// replaceCallback keeps a persistent callback alive and frees the one it replaces.
+func (r *Handle) replaceCallback(setter string, user unsafe.Pointer) {
+	r.mu.Lock()
+	old := r.callbacks[setter]
+	if user != nil {
+		r.callbacks[setter] = user
+	} else {
+		delete(r.callbacks, setter)
+	}
+	r.mu.Unlock()
+	freeCallbackUser(old)
+}
+
+// detachCallbacks takes the persistent callbacks out of the handle before it closes;
+// they are freed after mlops_close returns, since closing may still log.
+func (r *Handle) detachCallbacks() map[string]unsafe.Pointer {
+	r.mu.Lock()
+	users := r.callbacks
+	r.callbacks = map[string]unsafe.Pointer{}
+	r.mu.Unlock()
+	return users
+}
+
+func freeCallbackUsers(users map[string]unsafe.Pointer) {
+	for _, u := range users {
+		freeCallbackUser(u)
+	}
+}
