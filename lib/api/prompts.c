@@ -165,9 +165,10 @@ MLOPS_API int mlops_prompt_push(mlops_t *h, const char *name, const char *templa
     if (strcmp(type, "chat") == 0) {
         po.type = MLOPS__PROMPT_CHAT;
     } else if (strcmp(type, "text") != 0) {
+        rc = mlops__error(MLOPS_EINVAL, "%s: options.type: '%s' is not 'text' or 'chat'", fn,
+                          type);
         json_decref(opts);
-        return mlops__error(MLOPS_EINVAL, "%s: options.type: '%s' is not 'text' or 'chat'", fn,
-                            type);
+        return rc;
     }
     if (opts) {
         po.message = mlops__json_str(opts, "message", NULL);

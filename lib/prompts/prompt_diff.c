@@ -190,7 +190,7 @@ static char *diff_text(int type, const char *text)
         return mlops__strdup(text);
     json_error_t err;
     json_t *j = json_loads(text, 0, &err);
-    char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : mlops__strdup(text);
+    char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(16)) : mlops__strdup(text);
     json_decref(j);
     return s;
 }

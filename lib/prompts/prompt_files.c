@@ -24,7 +24,7 @@
 
 static int write_json_file(const char *path, json_t *j)
 {
-    char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(16));
     if (!text)
         return mlops__error_oom(path);
     size_t n = strlen(text);
@@ -205,23 +205,26 @@ typedef struct imp_tree {
     const char *actor;
 } imp_tree;
 
+static void prompt_free(imp_prompt *p)
+{
+    for (size_t k = 0; k < p->nv; k++) {
+        imp_version *v = &p->v[k];
+        free(v->canonical);
+        free(v->config);
+        free(v->message);
+        free(v->tags);
+        free(v->actor);
+        free(v->file);
+    }
+    free(p->v);
+    free(p->name);
+    json_decref(p->labels);
+}
+
 static void tree_free(imp_tree *t)
 {
-    for (size_t i = 0; i < t->n; i++) {
-        imp_prompt *p = &t->p[i];
-        for (size_t k = 0; k < p->nv; k++) {
-            imp_version *v = &p->v[k];
-            free(v->canonical);
-            free(v->config);
-            free(v->message);
-            free(v->tags);
-            free(v->actor);
-            free(v->file);
-        }
-        free(p->v);
-        free(p->name);
-        json_decref(p->labels);
-    }
+    for (size_t i = 0; i < t->n; i++)
+        prompt_free(&t->p[i]);
     free(t->p);
 }
 
@@ -281,8 +284,8 @@ static int read_meta(const char *path, imp_version *v, const char *actor)
     }
     if (rc == MLOPS_OK) {
         json_t *tags = json_object_get(meta, "tags"), *config = json_object_get(meta, "config");
-        v->tags = tags ? json_dumps(tags, JSON_COMPACT | JSON_SORT_KEYS) : mlops__strdup("{}");
-        v->config = config ? json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS) : mlops__strdup("{}");
+        v->tags = tags ? json_dumps(tags, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(16)) : mlops__strdup("{}");
+        v->config = config ? json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(16)) : mlops__strdup("{}");
         v->message = mlops__strdup(meta ? mlops__json_str(meta, "message", "") : "");
         const char *by = meta ? mlops__json_str(meta, "created_by", NULL) : NULL;
         v->actor = by ? mlops__strdup(by) : actor ? mlops__strdup(actor) : NULL;
@@ -391,8 +394,7 @@ static int load_prompt_dir(imp_tree *t, const char *path, const char *name, char
     if (rc == MLOPS_OK && !grown)
         rc = mlops__error_oom("import");
     if (rc != MLOPS_OK) {
-        imp_tree one = {&pr, 1, NULL};
-        tree_free(&one);
+        prompt_free(&pr);
         return rc;
     }
     t->p = grown;
@@ -443,8 +445,10 @@ static int walk(imp_tree *t, const char *path, const char *name, int depth)
     }
     closedir(d);
     if (rc == MLOPS_OK) {
-        qsort(files, nf, sizeof *files, cmp_str);
-        qsort(dirs, nd, sizeof *dirs, cmp_str);
+        if (nf)
+            qsort(files, nf, sizeof *files, cmp_str);
+        if (nd)
+            qsort(dirs, nd, sizeof *dirs, cmp_str);
         bool has_versions = false;
         for (size_t i = 0; i < nf && !has_versions; i++) {
             char kind = 0;

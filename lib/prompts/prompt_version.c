@@ -149,7 +149,7 @@ int mlops__prompt_normalise(int type, const char *text, const char *what, char *
     }
     free(msgs);
     if (rc == MLOPS_OK) {
-        *out_canonical = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        *out_canonical = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(16));
         if (!*out_canonical)
             rc = mlops__error_oom("chat template");
     }

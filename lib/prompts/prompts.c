@@ -439,7 +439,7 @@ static int canonical_object(const json_t *obj, const char *what, bool strings_on
                 return mlops__error(MLOPS_EINVAL, "%s.%s: expected string, got %s", what, k,
                                     mlops__json_type_name(val));
     }
-    *out = obj ? json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS) : mlops__strdup("{}");
+    *out = obj ? json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(16)) : mlops__strdup("{}");
     return *out ? MLOPS_OK : mlops__error_oom(what);
 }
 

@@ -82,7 +82,7 @@ static void put_value(mlops__buf *b, const json_t *v)
     case JSON_FALSE: mlops__buf_puts(b, "false"); break;
     case JSON_NULL: break;
     default: {
-        char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_PRESERVE_ORDER);
+        char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(16));
         if (text)
             mlops__buf_puts(b, text);
         else
