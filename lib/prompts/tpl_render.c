@@ -5,6 +5,9 @@
  * and includes (bounded by MLOPS__PROMPT_MAX_INCLUDE_DEPTH), so its depth is bounded
  * whatever the input.
  *
+ * Work is bounded twice: the output by max_bytes and the node visits by four per
+ * output byte allowed, since loops over empty bodies produce nothing.
+ *
  * Truthiness for sections: missing, null, false, "" and [] are false; an array repeats
  * the body once per element; an object becomes the innermost context.
  */
@@ -24,6 +27,7 @@ typedef struct rstate {
     int nctx;
     const char *chain[MLOPS__PROMPT_MAX_INCLUDE_DEPTH + 1];
     int nchain;
+    uint64_t steps, max_steps; /* nested empty loops produce no output but take time */
 } rstate;
 
 static const json_t *lookup(const rstate *rs, const char *s, size_t n)
@@ -170,6 +174,10 @@ static int render_nodes(rstate *rs, const mlops__tpl *t, uint32_t begin, uint32_
     uint32_t i = begin;
     while (i < end && rc == MLOPS_OK) {
         const tpl_node *nd = &t->nodes[i];
+        if (++rs->steps > rs->max_steps)
+            return mlops__error(MLOPS_ELIMIT, "%s: rendering takes more than %llu steps",
+                                rs->o->id ? rs->o->id : t->what,
+                                (unsigned long long)rs->max_steps);
         switch (nd->kind) {
         case TPL_TEXT:
             mlops__buf_append(rs->out, t->src + nd->off, nd->len);
@@ -214,6 +222,8 @@ int mlops__tpl_render(const mlops__tpl *t, const json_t *vars, const mlops__tpl_
     rs.max = o->max_bytes ? o->max_bytes : MLOPS__PROMPT_DEFAULT_MAX_RENDER;
     rs.nctx = 0;
     rs.nchain = 0;
+    rs.steps = 0;
+    rs.max_steps = (uint64_t)rs.max * 4 + 1024;
     if (vars)
         rs.ctx[rs.nctx++] = vars;
     rs.chain[rs.nchain++] = o->id ? o->id : t->what;

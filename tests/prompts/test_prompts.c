@@ -265,6 +265,16 @@ static void template_errors(void **state)
     assert_status(mlops_prompt_render(ts.h, "rep", b.data, NULL, &out), MLOPS_ELIMIT, "exceeds 2048");
     mlops__buf_free(&b);
     assert_status(mlops_prompt_render(ts.h, "rep", "[1]", NULL, &out), MLOPS_EPARSE, "vars");
+    /* loops over empty bodies write nothing but are bounded too */
+    mlops__buf_init(&b);
+    for (int i = 0; i < 30; i++)
+        mlops__buf_puts(&b, "{{#l}}");
+    for (int i = 0; i < 30; i++)
+        mlops__buf_puts(&b, "{{/l}}");
+    assert_ok(mlops_prompt_push(ts.h, "loops", b.data, NULL, &v));
+    mlops__buf_free(&b);
+    assert_status(mlops_prompt_render(ts.h, "loops", "{\"l\": [1, 2, 3, 4]}", NULL, &out),
+                  MLOPS_ELIMIT, "steps");
     test_store_close(&ts);
 
     mlops_t *bad = NULL;
