@@ -263,10 +263,14 @@ int mlops__prompt_version_build(const char *name, int64_t version, int type, con
     free(what);
     if (rc == MLOPS_OK && !(v->names = json_object()))
         rc = mlops__error_oom("prompt version");
-    if (rc == MLOPS_OK && v->tpl)
+    if (rc == MLOPS_OK && v->tpl) {
         mlops__tpl_names(v->tpl, v->names);
-    for (size_t i = 0; rc == MLOPS_OK && i < v->nmsgs; i++)
+        v->has_includes = mlops__tpl_has_includes(v->tpl);
+    }
+    for (size_t i = 0; rc == MLOPS_OK && i < v->nmsgs; i++) {
         mlops__tpl_names(v->msgs[i].content, v->names);
+        v->has_includes = v->has_includes || mlops__tpl_has_includes(v->msgs[i].content);
+    }
     if (rc == MLOPS_OK)
         rc = build_base_json(v);
     if (rc != MLOPS_OK) {

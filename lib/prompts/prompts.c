@@ -323,11 +323,13 @@ int mlops__prompts_render(mlops__prompts *p, const char *ref, const json_t *vars
         return rc;
     include_ctx ic = {p, key};
     mlops__tpl_includer inc = {include_resolve, include_release, &ic};
-    json_t *extra = json_object();
+    /* names used by included prompts count as used; only needed when there are includes */
+    json_t *extra = v->has_includes ? json_object() : NULL;
     mlops__tpl_render_opts o = {strict, p->max_render, v->id, &inc, extra};
     mlops__buf b;
     mlops__buf_init(&b);
-    if (!extra)
+    mlops__buf_reserve(&b, strlen(v->template_text) + 256);
+    if (v->has_includes && !extra)
         rc = mlops__error_oom("render");
     else if (v->type == MLOPS__PROMPT_TEXT)
         rc = mlops__tpl_render(v->tpl, vars, &o, &b);

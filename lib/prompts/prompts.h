@@ -83,6 +83,9 @@ void mlops__tpl_free(mlops__tpl *t);
  */
 int mlops__tpl_variables(const mlops__tpl *t, json_t *vars);
 
+/** Whether the template has {{> include}} tags. */
+bool mlops__tpl_has_includes(const mlops__tpl *t);
+
 /** Adds the first segment of every name the template looks up to `names` (object used as a set). */
 void mlops__tpl_names(const mlops__tpl *t, json_t *names);
 
@@ -155,6 +158,7 @@ typedef struct mlops__prompt_version {
     size_t nmsgs;
     char *base_json;        /* the get JSON without the resolution fields */
     json_t *names;          /* set of the names the template looks up (read-only once built) */
+    bool has_includes;      /* some template of this version has {{> ...}} */
 } mlops__prompt_version;
 
 void mlops__prompt_version_ref(mlops__prompt_version *v);

@@ -435,6 +435,14 @@ int mlops__tpl_variables(const mlops__tpl *t, json_t *vars)
     return rc;
 }
 
+bool mlops__tpl_has_includes(const mlops__tpl *t)
+{
+    for (uint32_t k = 0; k < t->n; k++)
+        if (t->nodes[k].kind == TPL_INCLUDE)
+            return true;
+    return false;
+}
+
 void mlops__tpl_names(const mlops__tpl *t, json_t *names)
 {
     for (uint32_t k = 0; k < t->n; k++) {
