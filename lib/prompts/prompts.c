@@ -254,6 +254,9 @@ static int render_chat(mlops__prompts *p, const mlops__prompt_version *v, const 
                 mlops__buf_puts(out, text);
                 free(text);
             }
+            if (rc == MLOPS_OK && out->len > p->max_render)
+                rc = mlops__error(MLOPS_ELIMIT, "%s: rendered messages exceed %zu bytes", v->id,
+                                  p->max_render);
             continue;
         }
         content.len = 0;

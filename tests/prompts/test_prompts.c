@@ -726,6 +726,64 @@ static void cache_off_behaves_the_same(void **state)
     test_store_close(&ts);
 }
 
+/* The face later modules use: resolve and render without JSON text. */
+static void internal_render_and_eviction(void **state)
+{
+    (void)state;
+    test_store ts;
+    test_store_open(&ts, "{\"prompts\": {\"cache_max_entries\": 16}}");
+    mlops_t *h = ts.h;
+    push(h, "sys", "Be {{tone}}.", "{\"config\": {\"model\": \"m\"}}");
+    push(h, "sys", "Be very {{tone}}.", NULL);
+    assert_ok(mlops_prompt_label_split(h, "sys", "production", "[{\"version\": 1, \"weight\": 50}, {\"version\": 2, \"weight\": 50}]", NULL));
+    json_t *vars = parse("{\"tone\": \"brief\", \"extra\": 1}");
+    mlops__prompt_rendered r;
+    assert_ok(mlops__prompts_render(h->prompts, "sys", vars, "caller-9", true, &r));
+    assert_string_equal(r.name, "sys");
+    assert_true(r.version == 1 || r.version == 2);
+    assert_string_equal(r.served.label, "production");
+    assert_true(r.served.split);
+    assert_int_equal(r.type, MLOPS__PROMPT_TEXT);
+    assert_string_equal(r.text, r.version == 1 ? "Be brief." : "Be very brief.");
+    assert_string_equal(r.unused, "[\"extra\"]");
+    assert_string_equal(r.config, r.version == 1 ? "{\"model\":\"m\"}" : "{}");
+    int64_t first = r.version;
+    mlops__prompt_rendered_free(&r);
+    /* sticky: the same caller lands on the same version, also through get */
+    for (int i = 0; i < 10; i++) {
+        assert_ok(mlops__prompts_render(h->prompts, "sys", vars, "caller-9", true, &r));
+        assert_int_equal(r.version, first);
+        mlops__prompt_rendered_free(&r);
+    }
+    assert_int_equal(served_version(h, "sys", "{\"key\": \"caller-9\"}"), first);
+    mlops__prompt_version *v = NULL;
+    mlops__prompt_served served;
+    assert_ok(mlops__prompts_resolve(h->prompts, "sys:2", NULL, &v, &served));
+    assert_int_equal(v->version, 2);
+    assert_string_equal(served.label, "");
+    mlops__prompt_version_unref(v);
+    assert_status(mlops__prompts_render(h->prompts, "sys", NULL, NULL, true, &r), MLOPS_EINVAL,
+                  "missing variable 'tone'");
+    /* many prompts through a 16-entry cache: evictions never change answers */
+    for (int i = 0; i < 40; i++) {
+        char name[16], text[32];
+        snprintf(name, sizeof name, "n%d", i);
+        snprintf(text, sizeof text, "#%d {{tone}}", i);
+        push(h, name, text, NULL);
+    }
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 40; i++) {
+            char ref[32], want[32];
+            snprintf(ref, sizeof ref, "n%d%s", i, round == 1 ? "@latest" : round == 2 ? ":1" : "");
+            snprintf(want, sizeof want, "#%d brief", i);
+            assert_ok(mlops__prompts_render(h->prompts, ref, vars, NULL, true, &r));
+            assert_string_equal(r.text, want);
+            mlops__prompt_rendered_free(&r);
+        }
+    json_decref(vars);
+    test_store_close(&ts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -739,6 +797,7 @@ int main(void)
         cmocka_unit_test(list_and_diff),
         cmocka_unit_test(export_import),
         cmocka_unit_test(cache_off_behaves_the_same),
+        cmocka_unit_test(internal_render_and_eviction),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
