@@ -434,8 +434,11 @@ static int do_simple_ref(mlops_t *h, int argc, char **argv, const char *sub)
     char *out = NULL;
     int st = strcmp(sub, "variables") == 0 ? mlops_prompt_variables(h, o.pos[0], &out)
                                            : mlops_prompt_history(h, o.pos[0], &out);
-    if (st != MLOPS_OK)
-        return cli_fail(st, sub);
+    if (st != MLOPS_OK) {
+        char what[32];
+        snprintf(what, sizeof what, "prompt %s", sub);
+        return cli_fail(st, what);
+    }
     cli_print_free(out);
     return CLI_OK;
 }
@@ -495,8 +498,11 @@ static int do_label(mlops_t *h, int argc, char **argv, const char *sub)
         free(buf);
     }
     free(options);
-    if (st != MLOPS_OK)
-        return cli_fail(st, sub);
+    if (st != MLOPS_OK) {
+        char what[32];
+        snprintf(what, sizeof what, "prompt %s", sub);
+        return cli_fail(st, what);
+    }
     return CLI_OK;
 }
 
@@ -573,10 +579,14 @@ static int do_files(mlops_t *h, int argc, char **argv, bool export)
 
 int cmd_prompt(cli *c, int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+    if (argc < 2) {
+        fprintf(stderr, "%s\n", usage_text);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         puts(usage_text);
-        return argc < 2 ? CLI_USAGE : CLI_OK;
+        return CLI_OK;
     }
     for (int i = 2; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
