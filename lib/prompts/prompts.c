@@ -139,15 +139,20 @@ static int resolve_slow(mlops__prompts *p, const mlops__prompt_ref *ref, const c
     return MLOPS_OK;
 }
 
+/*
+ * `known` (may be NULL) is a change counter the caller read for this same operation: a
+ * render checks once and resolves its includes against the same reading.
+ */
 static int resolve_ref(mlops__prompts *p, const mlops__prompt_ref *ref, const char *key,
-                       mlops__prompt_version **out, mlops__prompt_served *served)
+                       const uint64_t *known, mlops__prompt_version **out,
+                       mlops__prompt_served *served)
 {
     *out = NULL;
     memset(served, 0, sizeof *served);
     bool cache_on = __atomic_load_n(&p->cache_on, __ATOMIC_RELAXED) != 0;
     uint64_t counter = 0;
     if (cache_on) {
-        counter = mlops__store_change_counter(p->st);
+        counter = known ? *known : mlops__store_change_counter(p->st);
         if (mlops__prompts_cache_get(p, counter, ref, key, out, served))
             return MLOPS_OK;
     }
@@ -162,7 +167,7 @@ int mlops__prompts_resolve(mlops__prompts *p, const char *ref, const char *key,
     if (rc != MLOPS_OK)
         return rc;
     mlops__prompt_served ignored;
-    return resolve_ref(p, &r, key, out, served ? served : &ignored);
+    return resolve_ref(p, &r, key, NULL, out, served ? served : &ignored);
 }
 
 /* ---------------------------------------------------------------- render ---- */
@@ -170,6 +175,8 @@ int mlops__prompts_resolve(mlops__prompts *p, const char *ref, const char *key,
 typedef struct include_ctx {
     mlops__prompts *p;
     const char *key;
+    uint64_t counter; /* read once per render */
+    bool have_counter;
 } include_ctx;
 
 static int include_resolve(void *user, const char *text, size_t n, const mlops__tpl **out_tpl,
@@ -182,7 +189,8 @@ static int include_resolve(void *user, const char *text, size_t n, const mlops__
         return rc;
     mlops__prompt_version *v = NULL;
     mlops__prompt_served served;
-    if ((rc = resolve_ref(ic->p, &ref, ic->key, &v, &served)) != MLOPS_OK)
+    if ((rc = resolve_ref(ic->p, &ref, ic->key, ic->have_counter ? &ic->counter : NULL, &v,
+                          &served)) != MLOPS_OK)
         return rc;
     if (v->type != MLOPS__PROMPT_TEXT) {
         rc = mlops__error(MLOPS_EINVAL, "'%.*s' is a chat prompt; only text prompts can be included",
@@ -320,11 +328,19 @@ int mlops__prompts_render(mlops__prompts *p, const char *ref, const json_t *vars
     if (vars && !json_is_object(vars))
         return mlops__error(MLOPS_EINVAL, "vars: expected a JSON object, got %s",
                             mlops__json_type_name(vars));
-    mlops__prompt_version *v = NULL;
-    int rc = mlops__prompts_resolve(p, ref, key, &v, &out->served);
+    mlops__prompt_ref r;
+    int rc = mlops__prompt_ref_parse(ref, strlen(ref), &r);
     if (rc != MLOPS_OK)
         return rc;
-    include_ctx ic = {p, key};
+    include_ctx ic = {p, key, 0, false};
+    if (__atomic_load_n(&p->cache_on, __ATOMIC_RELAXED)) {
+        ic.counter = mlops__store_change_counter(p->st);
+        ic.have_counter = true;
+    }
+    mlops__prompt_version *v = NULL;
+    if ((rc = resolve_ref(p, &r, key, ic.have_counter ? &ic.counter : NULL, &v,
+                          &out->served)) != MLOPS_OK)
+        return rc;
     mlops__tpl_includer inc = {include_resolve, include_release, &ic};
     /* names used by included prompts count as used; only needed when there are includes */
     json_t *extra = v->has_includes ? json_object() : NULL;
