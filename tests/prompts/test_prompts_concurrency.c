@@ -258,7 +258,7 @@ static void *read_thread(void *arg)
         if (mlops_prompt_get(r->h, "p@ab", "{\"key\": \"user-7\"}", &out) != MLOPS_OK)
             r->bad++;
         mlops_free(out);
-        r->calls++;
+        __atomic_add_fetch(&r->calls, 1, __ATOMIC_RELEASE);
     }
     return NULL;
 }
@@ -281,6 +281,10 @@ static void readers_share_cache_while_labels_move(void **state)
         rs[i] = (reader){ts.h, &stop, 0, 0};
         assert_int_equal(pthread_create(&th[i], NULL, read_thread, &rs[i]), 0);
     }
+    /* on a loaded machine threads may start late: let every reader get going first */
+    for (int i = 0; i < 4; i++)
+        while (__atomic_load_n(&rs[i].calls, __ATOMIC_ACQUIRE) == 0)
+            mlops__sleep_ms(1);
     for (int round = 0; round < 40; round++) {
         int64_t next = round % 4 + 1;
         assert_ok(mlops_prompt_label_set(writer, "p", next, "production", NULL));
