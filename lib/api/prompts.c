@@ -48,6 +48,20 @@ static const mlops__migration prompts_migrations[] = {
         "BEGIN SELECT RAISE(ABORT, 'prompt label history is append-only'); END;"
         "CREATE TRIGGER prompt_label_history_no_delete BEFORE DELETE ON prompt_label_history "
         "BEGIN SELECT RAISE(ABORT, 'prompt label history is append-only'); END;"},
+    /* A generation number bumped by every change to versions or labels (by triggers, so
+       any writer counts), letting the cache tell a prompt change from other modules'
+       writes to the same file. */
+    {2, "CREATE TABLE prompt_generation(id INTEGER PRIMARY KEY CHECK(id = 1),"
+        "  value INTEGER NOT NULL);"
+        "INSERT INTO prompt_generation(id, value) VALUES(1, 0);"
+        "CREATE TRIGGER prompt_gen_version AFTER INSERT ON prompt_versions "
+        "BEGIN UPDATE prompt_generation SET value = value + 1 WHERE id = 1; END;"
+        "CREATE TRIGGER prompt_gen_label_insert AFTER INSERT ON prompt_labels "
+        "BEGIN UPDATE prompt_generation SET value = value + 1 WHERE id = 1; END;"
+        "CREATE TRIGGER prompt_gen_label_update AFTER UPDATE ON prompt_labels "
+        "BEGIN UPDATE prompt_generation SET value = value + 1 WHERE id = 1; END;"
+        "CREATE TRIGGER prompt_gen_label_delete AFTER DELETE ON prompt_labels "
+        "BEGIN UPDATE prompt_generation SET value = value + 1 WHERE id = 1; END;"},
 };
 
 static const mlops__schema prompts_schema = {"prompts", prompts_migrations,

@@ -296,3 +296,17 @@ out:
     free(to);
     return rc;
 }
+
+int mlops__prompt_db_generation(mlops__store *st, int64_t *gen)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = mlops__store_prepare(st, "SELECT value FROM prompt_generation WHERE id = 1", &s);
+    if (rc != MLOPS_OK)
+        return rc;
+    int step = sqlite3_step(s);
+    *gen = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_reset(s);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return mlops__store_error(st, step, "prompt generation");
+    return MLOPS_OK;
+}

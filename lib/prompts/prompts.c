@@ -20,6 +20,7 @@ int mlops__prompts_create(mlops__store *st, mlops__logger *lg, const mlops__prom
     p->max_render = o->max_render_bytes ? o->max_render_bytes : MLOPS__PROMPT_DEFAULT_MAX_RENDER;
     p->cache_max = o->cache_max ? o->cache_max : 4096;
     p->counter = UINT64_MAX;
+    p->gen = -1;
     mlops__rwlock_init(&p->lock);
     int rc = mlops__prompts_cache_init(p);
     if (rc != MLOPS_OK) {
@@ -41,6 +42,14 @@ void mlops__prompts_destroy(mlops__prompts *p)
     free(p);
 }
 
+void mlops__prompts_cache_stats(mlops__prompts *p, uint64_t *hits, uint64_t *revalidations,
+                                uint64_t *misses)
+{
+    *hits = __atomic_load_n(&p->hits, __ATOMIC_RELAXED);
+    *revalidations = __atomic_load_n(&p->revalidations, __ATOMIC_RELAXED);
+    *misses = __atomic_load_n(&p->misses, __ATOMIC_RELAXED);
+}
+
 void mlops__prompts_set_cache(mlops__prompts *p, bool on)
 {
     __atomic_store_n(&p->cache_on, on ? 1 : 0, __ATOMIC_RELAXED);
@@ -48,6 +57,7 @@ void mlops__prompts_set_cache(mlops__prompts *p, bool on)
         mlops__rwlock_wrlock(&p->lock);
         mlops__prompts_cache_clear(p, false);
         p->counter = UINT64_MAX;
+        p->gen = -1;
         mlops__rwlock_unlock(&p->lock);
     }
 }
@@ -102,9 +112,13 @@ static int resolve_slow(mlops__prompts *p, const mlops__prompt_ref *ref, const c
     int64_t created = 0, id = 0;
     char hash[33] = "";
     mlops__prompt_version *v = NULL;
+    int64_t gen = -1;
 
     mlops__store_lock(p->st);
-    int rc = mlops__prompt_db_id(p->st, ref->name, &id);
+    /* the generation first: what is read after it is at least as new */
+    int rc = cache_on ? mlops__prompt_db_generation(p->st, &gen) : MLOPS_OK;
+    if (rc == MLOPS_OK)
+        rc = mlops__prompt_db_id(p->st, ref->name, &id);
     if (rc == MLOPS_OK)
         rc = find_target(p, ref, id, &target, label);
     int64_t version = 0;
@@ -130,8 +144,10 @@ static int resolve_slow(mlops__prompts *p, const mlops__prompt_ref *ref, const c
         mlops__prompt_target_clear(&target);
         return rc;
     }
-    if (cache_on)
-        mlops__prompts_cache_put(p, counter, ref, &target, label, &v);
+    if (cache_on) {
+        __atomic_add_fetch(&p->misses, 1, __ATOMIC_RELAXED);
+        mlops__prompts_cache_put(p, counter, gen, ref, &target, label, &v);
+    }
     snprintf(served->label, sizeof served->label, "%s", label);
     served->split = target.narms > 0;
     mlops__prompt_target_clear(&target);
@@ -153,7 +169,19 @@ static int resolve_ref(mlops__prompts *p, const mlops__prompt_ref *ref, const ch
     uint64_t counter = 0;
     if (cache_on) {
         counter = known ? *known : mlops__store_change_counter(p->st);
-        if (mlops__prompts_cache_get(p, counter, ref, key, out, served))
+        int found = mlops__prompts_cache_get(p, counter, ref, key, out, served);
+        if (found == CACHE_STALE) {
+            /* something was written: was it a prompt change? */
+            int64_t gen = -1;
+            mlops__store_lock(p->st);
+            int rc = mlops__prompt_db_generation(p->st, &gen);
+            mlops__store_unlock(p->st);
+            if (rc != MLOPS_OK)
+                return rc;
+            if (mlops__prompts_cache_revalidate(p, counter, gen))
+                found = mlops__prompts_cache_get(p, counter, ref, key, out, served);
+        }
+        if (found == CACHE_HIT)
             return MLOPS_OK;
     }
     return resolve_slow(p, ref, key, counter, cache_on, out, served);

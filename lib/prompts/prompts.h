@@ -190,6 +190,9 @@ int mlops__prompts_create(mlops__store *st, mlops__logger *lg, const mlops__prom
 void mlops__prompts_destroy(mlops__prompts *p);
 /** Turns the cache on or off at run time (benchmarks and tests). */
 void mlops__prompts_set_cache(mlops__prompts *p, bool on);
+/** Cache counters: served from memory, revalidated after a foreign write, read from the store. */
+void mlops__prompts_cache_stats(mlops__prompts *p, uint64_t *hits, uint64_t *revalidations,
+                                uint64_t *misses);
 
 /** What a push carries besides the template. */
 typedef struct mlops__prompt_push_opts {

@@ -1,9 +1,12 @@
 /*
  * The read-through cache. Two kinds of entries in one hash table:
  *  - label entries ("name@label", and "name" for the default resolution) hold where the
- *    label pointed when the store's change counter had the value p->counter. Any
- *    commit by any connection changes the counter; the next lookup sees the mismatch
- *    and drops every label entry, so a label move is never served stale (no TTL).
+ *    label pointed when the prompt generation (a row bumped by triggers on every change
+ *    to versions or labels) was p->gen; they are known valid while the store's change
+ *    counter equals p->counter. Any commit by any connection changes the counter; the
+ *    next lookup sees the mismatch and re-reads the generation (one small query): if it
+ *    moved, every label entry is dropped; if not (another module wrote), the entries are
+ *    revalidated at the new counter. A label move is never served stale (no TTL).
  *  - version entries ("name:N") hold compiled versions. Versions are immutable, so they
  *    survive counter changes (other modules write to the same file all the time).
  * Readers take the rwlock shared; they copy out a version reference, so a version in
@@ -81,12 +84,12 @@ static centry *find(const mlops__prompts *p, const char *key, uint64_t hash)
     return NULL;
 }
 
-bool mlops__prompts_cache_get(mlops__prompts *p, uint64_t counter, const mlops__prompt_ref *ref,
-                              const char *key, mlops__prompt_version **out,
-                              mlops__prompt_served *served)
+int mlops__prompts_cache_get(mlops__prompts *p, uint64_t counter, const mlops__prompt_ref *ref,
+                             const char *key, mlops__prompt_version **out,
+                             mlops__prompt_served *served)
 {
     char k[2 * MLOPS__NAME_MAX + 32];
-    bool hit = false;
+    int result = CACHE_MISS;
     mlops__rwlock_rdlock(&p->lock);
     if (ref->kind == MLOPS__REF_VERSION) {
         version_key(k, sizeof k, ref->name, ref->version);
@@ -96,9 +99,11 @@ bool mlops__prompts_cache_get(mlops__prompts *p, uint64_t counter, const mlops__
             *out = e->v;
             served->label[0] = '\0';
             served->split = false;
-            hit = true;
+            result = CACHE_HIT;
         }
-    } else if (p->counter == counter) {
+    } else if (p->counter != counter) {
+        result = CACHE_STALE;
+    } else {
         label_key(k, sizeof k, ref);
         centry *e = find(p, k, mlops__hash_str(k, 0));
         if (e) {
@@ -111,12 +116,29 @@ bool mlops__prompts_cache_get(mlops__prompts *p, uint64_t counter, const mlops__
                 *out = ve->v;
                 memcpy(served->label, e->label, sizeof served->label);
                 served->split = e->target.narms > 0;
-                hit = true;
+                result = CACHE_HIT;
             }
         }
     }
     mlops__rwlock_unlock(&p->lock);
-    return hit;
+    if (result == CACHE_HIT)
+        __atomic_add_fetch(&p->hits, 1, __ATOMIC_RELAXED);
+    return result;
+}
+
+bool mlops__prompts_cache_revalidate(mlops__prompts *p, uint64_t counter, int64_t gen)
+{
+    bool ok = false;
+    mlops__rwlock_wrlock(&p->lock);
+    if (p->gen == gen && gen >= 0) {
+        /* the generation was read after `counter`: nothing the entries depend on changed */
+        p->counter = counter;
+        ok = true;
+    }
+    mlops__rwlock_unlock(&p->lock);
+    if (ok)
+        __atomic_add_fetch(&p->revalidations, 1, __ATOMIC_RELAXED);
+    return ok;
 }
 
 mlops__prompt_version *mlops__prompts_cache_version(mlops__prompts *p, const char *name,
@@ -158,21 +180,22 @@ static centry *insert(mlops__prompts *p, const char *key, int kind)
 }
 
 /*
- * Records what a slow-path resolution read. `counter` is the change counter read
- * before the store was queried, so what was read is at least that new; storing it
- * under `counter` can only cause a spurious miss, never a stale hit. *v may be
+ * Records what a slow-path resolution read. `counter` was read before the store was
+ * queried and `gen` before the label was, so what was read is at least that new;
+ * storing it under them can only cause a spurious miss, never a stale hit. *v may be
  * replaced by an equal version already cached (the reference is moved accordingly).
  */
-void mlops__prompts_cache_put(mlops__prompts *p, uint64_t counter, const mlops__prompt_ref *ref,
-                              const label_target *target, const char *label,
-                              mlops__prompt_version **v)
+void mlops__prompts_cache_put(mlops__prompts *p, uint64_t counter, int64_t gen,
+                              const mlops__prompt_ref *ref, const label_target *target,
+                              const char *label, mlops__prompt_version **v)
 {
     char k[2 * MLOPS__NAME_MAX + 32];
     mlops__rwlock_wrlock(&p->lock);
-    if (p->counter != counter) {
+    if (p->gen != gen || gen < 0) {
         mlops__prompts_cache_clear(p, true);
-        p->counter = counter;
+        p->gen = gen;
     }
+    p->counter = counter;
     if (v && *v) {
         version_key(k, sizeof k, (*v)->name, (*v)->version);
         centry *e = insert(p, k, VERSION_ENTRY);

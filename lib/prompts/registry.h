@@ -31,7 +31,9 @@ struct mlops__prompts {
     size_t max_render;
     size_t cache_max;
     mlops__rwlock lock; /* guards everything below */
-    uint64_t counter;   /* store change counter the label entries were read at */
+    uint64_t counter;   /* store change counter at which the label entries are known valid */
+    int64_t gen;        /* prompt_generation value the label entries were read at */
+    uint64_t hits, revalidations, misses; /* atomic; for tests and diagnostics */
     centry **buckets;
     size_t nbuckets;
     size_t count;
@@ -40,14 +42,20 @@ struct mlops__prompts {
 /* prompts_cache.c (see there for the rules) */
 int mlops__prompts_cache_init(mlops__prompts *p);
 void mlops__prompts_cache_clear(mlops__prompts *p, bool labels_only);
-bool mlops__prompts_cache_get(mlops__prompts *p, uint64_t counter, const mlops__prompt_ref *ref,
-                              const char *key, mlops__prompt_version **out,
-                              mlops__prompt_served *served);
+/** Cache lookup results. */
+#define CACHE_HIT 0
+#define CACHE_MISS 1  /* not cached */
+#define CACHE_STALE 2 /* the counter moved since the label entries were read */
+int mlops__prompts_cache_get(mlops__prompts *p, uint64_t counter, const mlops__prompt_ref *ref,
+                             const char *key, mlops__prompt_version **out,
+                             mlops__prompt_served *served);
+/** After CACHE_STALE: if the prompt generation is still `gen`, the entries hold at `counter`. */
+bool mlops__prompts_cache_revalidate(mlops__prompts *p, uint64_t counter, int64_t gen);
 mlops__prompt_version *mlops__prompts_cache_version(mlops__prompts *p, const char *name,
                                                     int64_t version);
-void mlops__prompts_cache_put(mlops__prompts *p, uint64_t counter, const mlops__prompt_ref *ref,
-                              const label_target *target, const char *label,
-                              mlops__prompt_version **v);
+void mlops__prompts_cache_put(mlops__prompts *p, uint64_t counter, int64_t gen,
+                              const mlops__prompt_ref *ref, const label_target *target,
+                              const char *label, mlops__prompt_version **v);
 
 /* prompt_version.c */
 int mlops__prompt_version_build(const char *name, int64_t version, int type, const char *text,
@@ -71,6 +79,8 @@ json_t *mlops__prompt_target_json(const char *text);
 
 /* prompt_store.c: all with the store lock held (or inside a transaction). */
 int mlops__prompt_db_id(mlops__store *st, const char *name, int64_t *id);
+/** The prompt generation (bumped by triggers on every version or label change). */
+int mlops__prompt_db_generation(mlops__store *st, int64_t *gen);
 int mlops__prompt_db_latest(mlops__store *st, int64_t prompt_id, int64_t *version,
                             char hash[33]);
 /** *found false when the label is not set. */

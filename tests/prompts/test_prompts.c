@@ -726,6 +726,51 @@ static void cache_off_behaves_the_same(void **state)
     test_store_close(&ts);
 }
 
+/* Writes by other modules to the same file do not throw the labels away; prompt writes do. */
+static void cache_survives_foreign_writes(void **state)
+{
+    (void)state;
+    test_store ts;
+    test_store_open(&ts, NULL);
+    mlops_t *h = ts.h;
+    push(h, "p", "one {{x}}", NULL);
+    push(h, "p", "two {{x}}", NULL);
+    assert_ok(mlops_prompt_label_set(h, "p", 1, "production", NULL));
+    assert_render(h, "p@production", "{\"x\": 1}", "one 1");
+    uint64_t hits0, reval0, miss0, hits, reval, miss;
+    mlops__prompts_cache_stats(h->prompts, &hits0, &reval0, &miss0);
+    assert_render(h, "p@production", "{\"x\": 1}", "one 1");
+    mlops__prompts_cache_stats(h->prompts, &hits, &reval, &miss);
+    assert_int_equal(hits, hits0 + 1);
+    assert_int_equal(miss, miss0);
+
+    /* another connection writes something that is not a prompt */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(ts.db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO mlops_meta(key, value) VALUES('other', 'x')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_render(h, "p@production", "{\"x\": 2}", "one 2");
+    mlops__prompts_cache_stats(h->prompts, &hits0, &reval0, &miss0);
+    assert_int_equal(reval0, reval + 1);
+    assert_int_equal(miss0, miss);
+
+    /* a label move by that connection, even in raw SQL, is seen on the next call */
+    assert_int_equal(sqlite3_exec(db, "UPDATE prompt_labels SET version = 2 WHERE label = 'production'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_render(h, "p@production", "{\"x\": 3}", "two 3");
+    mlops__prompts_cache_stats(h->prompts, &hits, &reval, &miss);
+    assert_int_equal(miss, miss0 + 1);
+    sqlite3_close(db);
+    /* and a push changes what "latest" means */
+    assert_render(h, "p@latest", "{\"x\": 4}", "two 4");
+    push(h, "p", "three {{x}}", NULL);
+    assert_render(h, "p@latest", "{\"x\": 5}", "three 5");
+    test_store_close(&ts);
+}
+
 /* The face later modules use: resolve and render without JSON text. */
 static void internal_render_and_eviction(void **state)
 {
@@ -798,6 +843,7 @@ int main(void)
         cmocka_unit_test(export_import),
         cmocka_unit_test(cache_off_behaves_the_same),
         cmocka_unit_test(internal_render_and_eviction),
+        cmocka_unit_test(cache_survives_foreign_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
