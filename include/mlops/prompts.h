@@ -39,7 +39,8 @@
  *
  * Reads go through a cache of resolved labels and compiled templates that is checked
  * against the store's change counter on every call: a write by another handle or
- * process is seen by the next call, and an unchanged label costs microseconds.
+ * process is seen by the next call, and an unchanged label costs microseconds. Writes
+ * that touch no prompt (other modules) cost one small query to confirm that.
  *
  * Configuration (the "prompts" object of mlops_open's config, all optional):
  *   "cache" (boolean, default true): the read-through cache;
