@@ -289,3 +289,399 @@ func (r *Handle) Info() (string, error) {
 	return takeString(c_out), nil
 }
 
+// PromptPush calls mlops_prompt_push.
+//
+// Pushes a new version of a prompt (creating the prompt on its first push).
+// Pushing content identical to the latest version (same type, template and config)
+// creates nothing and returns the latest version's number.
+// @param h             the handle.
+// @param name          the prompt's name (see the naming rule above).
+// @param template_text the template: text, or for type "chat" a JSON array of messages.
+// @param options_json  NULL or an object: "type" ("text" default, or "chat"), "message"
+//                      (commit message), "tags" (object of strings), "config" (object),
+//                      "actor" (who pushed).
+// @param out           receives the version number (1, 2, 3...).
+// @return MLOPS_OK; MLOPS_EINVAL (bad name, options or NULL arguments); MLOPS_EPARSE
+//         (template syntax, with line and column); MLOPS_ELIMIT (over 10 MiB, nesting);
+//         MLOPS_EBUSY; MLOPS_ESTORE. Numbers are unique and gap-free per name even with
+//         concurrent pushes from threads and processes.
+func (r *Handle) PromptPush(name string, templateText string, optionsJSON string) (int64, error) {
+	if r == nil {
+		return 0, ErrInvalid
+	}
+	c_name := cString(name)
+	defer freeCString(c_name)
+	c_templateText := cString(templateText)
+	defer freeCString(c_templateText)
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var c_out C.int64_t
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_prompt_push(r.ptr, c_name, c_templateText, c_optionsJSON, &c_out)
+		err = statusError("mlops_prompt_push", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return 0, err
+	}
+	return int64(c_out), nil
+}
+
+// PromptGet calls mlops_prompt_get.
+//
+// Describes the version a reference resolves to, as JSON: {"label"?, "split"?, "name",
+// "version", "type", "template" (text, or the messages array), "config", "message",
+// "tags", "created_at", "created_by", "hash"}.
+// @param h            the handle.
+// @param ref          "name", "name@label" or "name:version".
+// @param options_json NULL or {"key": "caller id"}: picks stickily in a split label.
+// @param out          receives the JSON; release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL (bad reference); MLOPS_ENOTFOUND (unknown prompt, label
+//         or version, named in the message); MLOPS_ESTORE.
+func (r *Handle) PromptGet(ref string, optionsJSON string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_ref := cString(ref)
+	defer freeCString(c_ref)
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_prompt_get(r.ptr, c_ref, c_optionsJSON, &c_out)
+		err = statusError("mlops_prompt_get", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// PromptRender calls mlops_prompt_render.
+//
+// Renders a prompt with variables.
+// @param h            the handle.
+// @param ref          "name", "name@label" or "name:version".
+// @param vars_json    NULL or a JSON object of variables.
+// @param options_json NULL or {"key": "caller id", "strict": true}; with "strict": false
+//                     missing variables render as empty text.
+// @param out          receives {"name", "version", "label"?, "split"?, "type", "text" (text
+//                     prompts) or "messages" (chat prompts: an array), "config",
+//                     "unused": [variables the template does not use]}; release with
+//                     mlops_free(). "version" says which version served (A/B splits).
+// @return MLOPS_OK; MLOPS_EINVAL (bad reference or vars, missing variable, include
+//         cycle); MLOPS_EPARSE (vars not JSON); MLOPS_ENOTFOUND; MLOPS_ELIMIT (output
+//         bound, include depth).
+func (r *Handle) PromptRender(ref string, varsJSON string, optionsJSON string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_ref := cString(ref)
+	defer freeCString(c_ref)
+	c_varsJSON := cStringOrNil(varsJSON)
+	defer freeCString(c_varsJSON)
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_prompt_render(r.ptr, c_ref, c_varsJSON, c_optionsJSON, &c_out)
+		err = statusError("mlops_prompt_render", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// PromptVariables calls mlops_prompt_variables.
+//
+// Lists the variables a prompt's template uses: {"name", "version", "variables":
+// [{"name", "kind" ("variable", "section", "inverted", "include", "placeholder"),
+// "required", "default"?, "line"?, "column"?}]}. Includes are listed, not followed.
+// @param h   the handle.
+// @param ref a reference.
+// @param out receives the JSON; release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND.
+func (r *Handle) PromptVariables(ref string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_ref := cString(ref)
+	defer freeCString(c_ref)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_prompt_variables(r.ptr, c_ref, &c_out)
+		err = statusError("mlops_prompt_variables", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// PromptLabelSet calls mlops_prompt_label_set.
+//
+// Points a label at a version, atomically, and records the move in the history.
+// @param h            the handle.
+// @param name         the prompt.
+// @param version      an existing version.
+// @param label        the label ("latest" and version-like labels are refused).
+// @param options_json NULL or {"actor": "who", "reason": "why"}.
+// @return MLOPS_OK (also when the label already points there: nothing is recorded);
+//         MLOPS_EINVAL; MLOPS_ENOTFOUND (prompt or version); MLOPS_EBUSY; MLOPS_ESTORE.
+func (r *Handle) PromptLabelSet(name string, version int64, label string, optionsJSON string) error {
+	if r == nil {
+		return ErrInvalid
+	}
+	c_name := cString(name)
+	defer freeCString(c_name)
+	c_label := cString(label)
+	defer freeCString(c_label)
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_prompt_label_set(r.ptr, c_name, C.int64_t(version), c_label, c_optionsJSON)
+		err = statusError("mlops_prompt_label_set", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// PromptLabelSplit calls mlops_prompt_label_split.
+//
+// Points a label at a weighted split of versions (server-side A/B). A caller key given
+// to get/render always lands on the same version while the split is unchanged.
+// @param h            the handle.
+// @param name         the prompt.
+// @param label        the label.
+// @param split_json   {"split": [{"version": 1, "weight": 90}, {"version": 2, "weight": 10}]}
+//                     (or the bare array); integer weights 0..100 summing to 100, at most
+//                     16 arms, each version existing.
+// @param options_json NULL or {"actor", "reason"}.
+// @return MLOPS_OK; MLOPS_EINVAL (weights, unknown keys); MLOPS_EPARSE; MLOPS_ENOTFOUND.
+func (r *Handle) PromptLabelSplit(name string, label string, splitJSON string, optionsJSON string) error {
+	if r == nil {
+		return ErrInvalid
+	}
+	c_name := cString(name)
+	defer freeCString(c_name)
+	c_label := cString(label)
+	defer freeCString(c_label)
+	c_splitJSON := cStringOrNil(splitJSON)
+	defer freeCString(c_splitJSON)
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_prompt_label_split(r.ptr, c_name, c_label, c_splitJSON, c_optionsJSON)
+		err = statusError("mlops_prompt_label_split", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// PromptLabelDelete calls mlops_prompt_label_delete.
+//
+// Removes a label (recorded in the history).
+// @param h            the handle.
+// @param name         the prompt.
+// @param label        the label.
+// @param options_json NULL or {"actor", "reason"}.
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND (no such prompt or label).
+func (r *Handle) PromptLabelDelete(name string, label string, optionsJSON string) error {
+	if r == nil {
+		return ErrInvalid
+	}
+	c_name := cString(name)
+	defer freeCString(c_name)
+	c_label := cString(label)
+	defer freeCString(c_label)
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_prompt_label_delete(r.ptr, c_name, c_label, c_optionsJSON)
+		err = statusError("mlops_prompt_label_delete", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// PromptList calls mlops_prompt_list.
+//
+// Lists prompts: {"prompts": [{"name", "latest", "type", "labels": {"latest": N,
+// "production": 2, "ab": {"split": [...]}}, "tags", "updated_at", "message"}]} sorted by
+// name; type, tags and message are the latest version's.
+// @param h           the handle.
+// @param filter_json NULL or {"prefix": "team/", "tag": "k" or "k=v", "label": "production"}.
+// @param out         receives the JSON; release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL (unknown filter key); MLOPS_EPARSE; MLOPS_ESTORE.
+func (r *Handle) PromptList(filterJSON string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_filterJSON := cStringOrNil(filterJSON)
+	defer freeCString(c_filterJSON)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_prompt_list(r.ptr, c_filterJSON, &c_out)
+		err = statusError("mlops_prompt_list", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// PromptHistory calls mlops_prompt_history.
+//
+// A prompt's history: {"name", "versions": [{"version", "type", "message", "tags",
+// "hash", "created_at", "created_by"}], "labels": {...}, "label_moves": [{"label",
+// "from", "to", "actor", "reason", "at"}]} (from/to: a version, a split or null).
+// @param h    the handle.
+// @param name the prompt.
+// @param out  receives the JSON; release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND.
+func (r *Handle) PromptHistory(name string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_name := cString(name)
+	defer freeCString(c_name)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_prompt_history(r.ptr, c_name, &c_out)
+		err = statusError("mlops_prompt_history", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// PromptDiff calls mlops_prompt_diff.
+//
+// A unified line diff ("--- name:1", "+++ name:2", "@@ ... @@" hunks) between two
+// versions' templates (chat templates indented), plus the config's diff when it changed.
+// Identical versions give "".
+// @param h    the handle.
+// @param name the prompt.
+// @param v1   the old version.
+// @param v2   the new version.
+// @param out  receives the text; release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_ELIMIT (too many changed lines).
+func (r *Handle) PromptDiff(name string, v1 int64, v2 int64) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_name := cString(name)
+	defer freeCString(c_name)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_prompt_diff(r.ptr, c_name, C.int64_t(v1), C.int64_t(v2), &c_out)
+		err = statusError("mlops_prompt_diff", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// PromptExport calls mlops_prompt_export.
+//
+// Writes prompts as plain files under `dir` (created if missing): per prompt a
+// directory <name>/ with v<N>.txt (text) or v<N>.json (chat), v<N>.meta.json and
+// labels.json; JSON is indented with sorted keys so the tree diffs well in git.
+// @param h    the handle.
+// @param dir  the directory.
+// @param name one prompt, or NULL for all.
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_EIO.
+func (r *Handle) PromptExport(dir string, name string) error {
+	if r == nil {
+		return ErrInvalid
+	}
+	c_dir := cString(dir)
+	defer freeCString(c_dir)
+	c_name := cString(name)
+	defer freeCString(c_name)
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_prompt_export(r.ptr, c_dir, c_name)
+		err = statusError("mlops_prompt_export", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// PromptImport calls mlops_prompt_import.
+//
+// Reads a tree written by mlops_prompt_export back, in one transaction. Versions are
+// matched by content; new content is pushed in file order; labels are moved where they
+// differ. Importing the same tree twice changes nothing.
+// @param h            the handle.
+// @param dir          the directory.
+// @param options_json NULL or {"actor": "who"} (recorded on label moves).
+// @param out          receives {"prompts": N, "created": [{"name", "version", "file"}],
+//                     "unchanged": N, "labels_moved": [{"name", "label"}]}; release with
+//                     mlops_free().
+// @return MLOPS_OK; MLOPS_EIO; MLOPS_EFORMAT (a file that is not what it should be,
+//         named); MLOPS_EPARSE (template syntax); MLOPS_ELIMIT.
+func (r *Handle) PromptImport(dir string, optionsJSON string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_dir := cString(dir)
+	defer freeCString(c_dir)
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_prompt_import(r.ptr, c_dir, c_optionsJSON, &c_out)
+		err = statusError("mlops_prompt_import", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+

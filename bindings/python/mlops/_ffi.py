@@ -157,6 +157,127 @@ FUNCTIONS = {
             Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
         ],
         doc='Describes the open store as JSON:\n{"path": "...", "version": "0.1.0", "schema": {"core": 1, ...},\n "user_version": N, "journal_mode": "wal", "threads": N}.\n@param h   the handle.\n@param out receives the JSON text; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ESTORE; MLOPS_ENOMEM. Thread-safe.'),
+    'mlops_prompt_push': Function(
+        name='mlops_prompt_push', header='mlops/prompts.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('template_text', 'in_str', ctypes.c_char_p, None),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_scalar', ctypes.POINTER(ctypes.c_int64), 'int64_t'),
+        ],
+        doc='Pushes a new version of a prompt (creating the prompt on its first push).\nPushing content identical to the latest version (same type, template and config)\ncreates nothing and returns the latest version\'s number.\n@param h             the handle.\n@param name          the prompt\'s name (see the naming rule above).\n@param template_text the template: text, or for type "chat" a JSON array of messages.\n@param options_json  NULL or an object: "type" ("text" default, or "chat"), "message"\n                     (commit message), "tags" (object of strings), "config" (object),\n                     "actor" (who pushed).\n@param out           receives the version number (1, 2, 3...).\n@return MLOPS_OK; MLOPS_EINVAL (bad name, options or NULL arguments); MLOPS_EPARSE\n        (template syntax, with line and column); MLOPS_ELIMIT (over 10 MiB, nesting);\n        MLOPS_EBUSY; MLOPS_ESTORE. Numbers are unique and gap-free per name even with\n        concurrent pushes from threads and processes.'),
+    'mlops_prompt_get': Function(
+        name='mlops_prompt_get', header='mlops/prompts.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('ref', 'in_str', ctypes.c_char_p, None),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Describes the version a reference resolves to, as JSON: {"label"?, "split"?, "name",\n"version", "type", "template" (text, or the messages array), "config", "message",\n"tags", "created_at", "created_by", "hash"}.\n@param h            the handle.\n@param ref          "name", "name@label" or "name:version".\n@param options_json NULL or {"key": "caller id"}: picks stickily in a split label.\n@param out          receives the JSON; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL (bad reference); MLOPS_ENOTFOUND (unknown prompt, label\n        or version, named in the message); MLOPS_ESTORE.'),
+    'mlops_prompt_render': Function(
+        name='mlops_prompt_render', header='mlops/prompts.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('ref', 'in_str', ctypes.c_char_p, None),
+            Param('vars_json', 'in_str', ctypes.c_char_p, None),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Renders a prompt with variables.\n@param h            the handle.\n@param ref          "name", "name@label" or "name:version".\n@param vars_json    NULL or a JSON object of variables.\n@param options_json NULL or {"key": "caller id", "strict": true}; with "strict": false\n                    missing variables render as empty text.\n@param out          receives {"name", "version", "label"?, "split"?, "type", "text" (text\n                    prompts) or "messages" (chat prompts: an array), "config",\n                    "unused": [variables the template does not use]}; release with\n                    mlops_free(). "version" says which version served (A/B splits).\n@return MLOPS_OK; MLOPS_EINVAL (bad reference or vars, missing variable, include\n        cycle); MLOPS_EPARSE (vars not JSON); MLOPS_ENOTFOUND; MLOPS_ELIMIT (output\n        bound, include depth).'),
+    'mlops_prompt_variables': Function(
+        name='mlops_prompt_variables', header='mlops/prompts.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('ref', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Lists the variables a prompt\'s template uses: {"name", "version", "variables":\n[{"name", "kind" ("variable", "section", "inverted", "include", "placeholder"),\n"required", "default"?, "line"?, "column"?}]}. Includes are listed, not followed.\n@param h   the handle.\n@param ref a reference.\n@param out receives the JSON; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND.'),
+    'mlops_prompt_label_set': Function(
+        name='mlops_prompt_label_set', header='mlops/prompts.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('version', 'scalar', ctypes.c_int64, 'int64_t'),
+            Param('label', 'in_str', ctypes.c_char_p, None),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc='Points a label at a version, atomically, and records the move in the history.\n@param h            the handle.\n@param name         the prompt.\n@param version      an existing version.\n@param label        the label ("latest" and version-like labels are refused).\n@param options_json NULL or {"actor": "who", "reason": "why"}.\n@return MLOPS_OK (also when the label already points there: nothing is recorded);\n        MLOPS_EINVAL; MLOPS_ENOTFOUND (prompt or version); MLOPS_EBUSY; MLOPS_ESTORE.'),
+    'mlops_prompt_label_split': Function(
+        name='mlops_prompt_label_split', header='mlops/prompts.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('label', 'in_str', ctypes.c_char_p, None),
+            Param('split_json', 'in_str', ctypes.c_char_p, None),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc='Points a label at a weighted split of versions (server-side A/B). A caller key given\nto get/render always lands on the same version while the split is unchanged.\n@param h            the handle.\n@param name         the prompt.\n@param label        the label.\n@param split_json   {"split": [{"version": 1, "weight": 90}, {"version": 2, "weight": 10}]}\n                    (or the bare array); integer weights 0..100 summing to 100, at most\n                    16 arms, each version existing.\n@param options_json NULL or {"actor", "reason"}.\n@return MLOPS_OK; MLOPS_EINVAL (weights, unknown keys); MLOPS_EPARSE; MLOPS_ENOTFOUND.'),
+    'mlops_prompt_label_delete': Function(
+        name='mlops_prompt_label_delete', header='mlops/prompts.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('label', 'in_str', ctypes.c_char_p, None),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc='Removes a label (recorded in the history).\n@param h            the handle.\n@param name         the prompt.\n@param label        the label.\n@param options_json NULL or {"actor", "reason"}.\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND (no such prompt or label).'),
+    'mlops_prompt_list': Function(
+        name='mlops_prompt_list', header='mlops/prompts.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('filter_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Lists prompts: {"prompts": [{"name", "latest", "type", "labels": {"latest": N,\n"production": 2, "ab": {"split": [...]}}, "tags", "updated_at", "message"}]} sorted by\nname; type, tags and message are the latest version\'s.\n@param h           the handle.\n@param filter_json NULL or {"prefix": "team/", "tag": "k" or "k=v", "label": "production"}.\n@param out         receives the JSON; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL (unknown filter key); MLOPS_EPARSE; MLOPS_ESTORE.'),
+    'mlops_prompt_history': Function(
+        name='mlops_prompt_history', header='mlops/prompts.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='A prompt\'s history: {"name", "versions": [{"version", "type", "message", "tags",\n"hash", "created_at", "created_by"}], "labels": {...}, "label_moves": [{"label",\n"from", "to", "actor", "reason", "at"}]} (from/to: a version, a split or null).\n@param h    the handle.\n@param name the prompt.\n@param out  receives the JSON; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND.'),
+    'mlops_prompt_diff': Function(
+        name='mlops_prompt_diff', header='mlops/prompts.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('v1', 'scalar', ctypes.c_int64, 'int64_t'),
+            Param('v2', 'scalar', ctypes.c_int64, 'int64_t'),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='A unified line diff ("--- name:1", "+++ name:2", "@@ ... @@" hunks) between two\nversions\' templates (chat templates indented), plus the config\'s diff when it changed.\nIdentical versions give "".\n@param h    the handle.\n@param name the prompt.\n@param v1   the old version.\n@param v2   the new version.\n@param out  receives the text; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_ELIMIT (too many changed lines).'),
+    'mlops_prompt_export': Function(
+        name='mlops_prompt_export', header='mlops/prompts.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('dir', 'in_str', ctypes.c_char_p, None),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc='Writes prompts as plain files under `dir` (created if missing): per prompt a\ndirectory <name>/ with v<N>.txt (text) or v<N>.json (chat), v<N>.meta.json and\nlabels.json; JSON is indented with sorted keys so the tree diffs well in git.\n@param h    the handle.\n@param dir  the directory.\n@param name one prompt, or NULL for all.\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_EIO.'),
+    'mlops_prompt_import': Function(
+        name='mlops_prompt_import', header='mlops/prompts.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('dir', 'in_str', ctypes.c_char_p, None),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Reads a tree written by mlops_prompt_export back, in one transaction. Versions are\nmatched by content; new content is pushed in file order; labels are moved where they\ndiffer. Importing the same tree twice changes nothing.\n@param h            the handle.\n@param dir          the directory.\n@param options_json NULL or {"actor": "who"} (recorded on label moves).\n@param out          receives {"prompts": N, "created": [{"name", "version", "file"}],\n                    "unchanged": N, "labels_moved": [{"name", "label"}]}; release with\n                    mlops_free().\n@return MLOPS_OK; MLOPS_EIO; MLOPS_EFORMAT (a file that is not what it should be,\n        named); MLOPS_EPARSE (template syntax); MLOPS_ELIMIT.'),
 }
 
 
