@@ -981,7 +981,7 @@ int mlops__deploy_start(mlops__models *m, const char *name, const char *alias,
         sqlite3_bind_int64(s, 9, mlops__wall_ms());
         int step = sqlite3_step(s);
         sqlite3_reset(s);
-        if (step == SQLITE_CONSTRAINT)
+        if ((step & 0xff) == SQLITE_CONSTRAINT)
             rc = mlops__error(MLOPS_ESTATE, "a deployment of '%s'@%s is already running or "
                               "paused: finish, abort or roll it back first", name, alias);
         else if (step != SQLITE_DONE)
