@@ -287,10 +287,9 @@ int mlops__deploy_strategy_parse(const json_t *strategy, json_t **out)
             json_object_set_new(n, "candidate", json_integer(cand));
     }
     if (rc == MLOPS_OK && (st == MM_CANARY || st == MM_BLUE_GREEN)) {
+        /* Blue-green has no steps: its analysis is one step at weight 0. */
         if (st == MM_CANARY)
             rc = parse_steps(json_object_get(strategy, "steps"), n);
-        else
-            json_object_set_new(n, "steps", json_pack("[{s:f, s:b}]", "weight", 0.0, "pause", 0));
         int64_t minobs = mlops__json_int(strategy, "min_observations", 100);
         int64_t limit = mlops__json_int(strategy, "failure_limit", 1);
         if (rc == MLOPS_OK && (minobs < 1 || minobs > 1000000000))
