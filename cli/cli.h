@@ -56,5 +56,7 @@ void cli_print_free(char *text);
 int cmd_version(cli *c, int argc, char **argv);
 int cmd_init(cli *c, int argc, char **argv);
 int cmd_info(cli *c, int argc, char **argv);
+int cmd_model(cli *c, int argc, char **argv);
+int cmd_deploy(cli *c, int argc, char **argv);
 
 #endif

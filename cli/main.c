@@ -9,6 +9,8 @@ static const cli_command commands[] = {
     {"version", "print the library version", cmd_version},
     {"init", "create (or migrate) the store and print what it holds", cmd_init},
     {"info", "print the store's description as JSON", cmd_info},
+    {"model", "model registry: register, show, list, gate, promote, history", cmd_model},
+    {"deploy", "rollouts: start, pick, observe, status, rollback, abort, resume", cmd_deploy},
 };
 
 static void print_help(FILE *out)
