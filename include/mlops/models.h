@@ -167,7 +167,8 @@ MLOPS_API int mlops_model_get_gate(mlops_t *h, const char *name, const char *ali
  *                [...]}]}; release with mlops_free(). NULL on other errors.
  * @return MLOPS_OK (the alias moved); MLOPS_EGATE (refused; nothing but the audit record
  *         changed); MLOPS_EINVAL (force without reason, bad alias); MLOPS_ENOTFOUND;
- *         MLOPS_EBUSY; MLOPS_ESTORE.
+ *         MLOPS_ESTATE (a deployment is running or paused on the alias: the alias moves
+ *         through mlops_deploy_* until it ends); MLOPS_EBUSY; MLOPS_ESTORE.
  */
 MLOPS_API int mlops_model_promote(mlops_t *h, const char *name, int64_t version, const char *alias, int force, const char *reason, char **out);
 
@@ -177,7 +178,8 @@ MLOPS_API int mlops_model_promote(mlops_t *h, const char *name, int64_t version,
  * @param name   the model name.
  * @param alias  the alias (not "latest").
  * @param reason why, or NULL.
- * @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_ESTORE.
+ * @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_ESTATE (a deployment is active on
+ *         the alias); MLOPS_ESTORE.
  */
 MLOPS_API int mlops_model_remove_alias(mlops_t *h, const char *name, const char *alias, const char *reason);
 

@@ -430,6 +430,8 @@ int mlops__models_promote(mlops__models *m, const char *name, int64_t version,
     if (rc == MLOPS_OK)
         rc = mm_version_exists(m, id, name, version);
     if (rc == MLOPS_OK)
+        rc = mm_alias_free(m, id, name, alias);
+    if (rc == MLOPS_OK)
         rc = mm_gate_evaluate(m, id, name, version, alias, &d, &passed);
     const char *action = passed ? "promote" : force ? "promote_forced" : "promote_blocked";
     if (rc == MLOPS_OK) {

@@ -94,6 +94,9 @@ bool mm_key_ok(const char *s, size_t n);
 
 /* Lock held: the model's id, or MLOPS_ENOTFOUND naming it. */
 int mm_model_id(mlops__models *m, const char *name, int64_t *id);
+/* Lock held: MLOPS_ESTATE when a deployment is running or paused on the alias (whose
+ * moves then belong to the deployment), else MLOPS_OK. */
+int mm_alias_free(mlops__models *m, int64_t model_id, const char *name, const char *alias);
 /* Lock held: checks that the version exists. */
 int mm_version_exists(mlops__models *m, int64_t model_id, const char *name, int64_t version);
 /* Lock held: the alias holder (0 when none). */

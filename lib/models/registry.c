@@ -255,6 +255,29 @@ int mm_version_exists(mlops__models *m, int64_t model_id, const char *name, int6
                         (long long)version);
 }
 
+int mm_alias_free(mlops__models *m, int64_t model_id, const char *name, const char *alias)
+{
+    sqlite3_stmt *s;
+    int rc = mlops__store_prepare(m->store,
+                                  "SELECT id, strategy FROM model_deployments WHERE model_id=?1"
+                                  " AND alias=?2 AND state IN ('running', 'paused')",
+                                  &s);
+    if (rc != MLOPS_OK)
+        return rc;
+    sqlite3_bind_int64(s, 1, model_id);
+    sqlite3_bind_text(s, 2, alias, -1, SQLITE_STATIC);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        rc = mlops__error(MLOPS_ESTATE, "alias '%s' of '%s' is under %s deployment %lld: promote, "
+                          "roll back or abort it with mlops_deploy_*", alias, name,
+                          (const char *)sqlite3_column_text(s, 1),
+                          (long long)sqlite3_column_int64(s, 0));
+    else if (step != SQLITE_DONE)
+        rc = mlops__store_error(m->store, step, "model_deployments");
+    sqlite3_reset(s);
+    return rc;
+}
+
 int mm_alias_get(mlops__models *m, int64_t model_id, const char *alias, int64_t *version)
 {
     sqlite3_stmt *s;
@@ -1024,6 +1047,8 @@ int mlops__models_remove_alias(mlops__models *m, const char *name, const char *a
         rc = mm_alias_get(m, id, alias, &version);
     if (rc == MLOPS_OK && !version)
         rc = mlops__error(MLOPS_ENOTFOUND, "model '%s' has no alias '%s'", name, alias);
+    if (rc == MLOPS_OK)
+        rc = mm_alias_free(m, id, name, alias);
     if (rc == MLOPS_OK)
         rc = mm_alias_set(m, id, alias, 0);
     if (rc == MLOPS_OK)

@@ -110,6 +110,11 @@ static void canary_walks_the_steps_and_promotes(void **state)
         snprintf(key, sizeof key, "user-%d", i);
         early[i] = pick(ts.h, key);
     }
+    /* While the canary runs, the alias belongs to it. */
+    assert_status(mlops_model_promote(ts.h, "m", 3, "production", 1, "sneak", NULL),
+                  MLOPS_ESTATE, "under canary deployment");
+    assert_status(mlops_model_remove_alias(ts.h, "m", "production", NULL), MLOPS_ESTATE,
+                  "under canary");
     observe_n(ts.h, 1, 30, GOOD); /* the baseline's outcomes do not count */
     observe_n(ts.h, 2, 49, GOOD);
     json_t *st = status(ts.h);
