@@ -324,13 +324,24 @@ MLOPS_API int mlops_deploy_rollback(mlops_t *h, const char *name, const char *al
 
 /**
  * Aborts a running or paused deployment ("aborted"); the baseline keeps serving.
- * Parameters and errors as mlops_deploy_rollback.
+ * @param h      the handle.
+ * @param name   the model name.
+ * @param alias  the alias.
+ * @param reason why (recorded), or NULL.
+ * @param out    receives the status JSON, or NULL; release with mlops_free().
+ * @return MLOPS_OK; MLOPS_ENOTFOUND; MLOPS_ESTATE (not running or paused); MLOPS_ESTORE.
  */
 MLOPS_API int mlops_deploy_abort(mlops_t *h, const char *name, const char *alias, const char *reason, char **out);
 
 /**
- * Pauses a running deployment: traffic stays split as it is, analysis stops.
- * Parameters and errors as mlops_deploy_rollback (MLOPS_ESTATE unless running).
+ * Pauses a running deployment: traffic stays split as it is, analysis stops until
+ * mlops_deploy_resume.
+ * @param h      the handle.
+ * @param name   the model name.
+ * @param alias  the alias.
+ * @param reason why (recorded), or NULL.
+ * @param out    receives the status JSON, or NULL; release with mlops_free().
+ * @return MLOPS_OK; MLOPS_ENOTFOUND; MLOPS_ESTATE (not running); MLOPS_ESTORE.
  */
 MLOPS_API int mlops_deploy_pause(mlops_t *h, const char *name, const char *alias, const char *reason, char **out);
 
