@@ -171,6 +171,14 @@ int main(int argc, char **argv)
     bench_stats ours = bench_run_batched(run_pick, &a, 2000, 200);
     bench_stats base = bench_run_batched(run_pick_naive, &a, 500, 20);
     bench_table_row("pick", &ours, &base);
+    /* The same pick when every call re-checks the store's change counter. */
+    mlops_t *h0 = NULL;
+    if (mlops_open(path, "{\"models\": {\"refresh_ms\": 0}}", &h0) == MLOPS_OK) {
+        pick_arg a0 = {h0, 0, NULL, NULL};
+        bench_stats every = bench_run_batched(run_pick, &a0, 1000, 100);
+        bench_table_row("pick, refresh_ms=0", &every, &base);
+        mlops_close(h0);
+    }
     bench_table_end();
 
     bench_table_begin("observe (per call, 1 thread)", "INSERT per observation");
