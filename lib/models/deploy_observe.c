@@ -75,6 +75,10 @@ static double quantile(const mm_agg *a, double q)
     for (int i = 0; i < MM_HIST; i++) {
         seen += a->hist[i];
         if ((double)seen >= rank && a->hist[i]) {
+            /* Bucket 0 holds zero, negatives and tiny values (metrics are mostly >= 0):
+             * report 0 when the observed range includes it, else the nearest extreme. */
+            if (i == 0)
+                return a->min > 0 ? a->min : a->max < 0 ? a->max : 0.0;
             double v = hist_value(i);
             /* Clamp to the exact extremes, which are known. */
             return v > a->max ? a->max : v < a->min ? a->min : v;
