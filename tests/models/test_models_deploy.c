@@ -319,9 +319,19 @@ static void shadow_never_changes_the_primary(void **state)
         assert_ok(mlops_deploy_pick(ts.h, "m", "production", NULL, &v, NULL, 0, NULL));
         assert_int_equal(v, 1);
     }
+    /* Promoting the shadow by hand makes it the primary; a rollback undoes it at once. */
     char *out = NULL;
+    assert_ok(mlops_deploy_promote(ts.h, "m", "production", 0, "shadow looked fine", &out));
+    mlops_free(out);
+    assert_true(share(ts.h, 3) == 1.0);
+    assert_ok(mlops_deploy_rollback(ts.h, "m", "production", NULL, &out));
+    mlops_free(out);
+    assert_true(share(ts.h, 1) == 1.0);
+    start(ts.h, "{\"strategy\": \"shadow\", \"candidate\": 3}");
     assert_ok(mlops_deploy_abort(ts.h, "m", "production", NULL, &out));
     mlops_free(out);
+    expect_state(ts.h, "aborted");
+    assert_true(share(ts.h, 1) == 1.0);
     test_store_close(&ts);
 }
 
