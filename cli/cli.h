@@ -57,5 +57,7 @@ int cmd_version(cli *c, int argc, char **argv);
 int cmd_init(cli *c, int argc, char **argv);
 int cmd_info(cli *c, int argc, char **argv);
 int cmd_prompt(cli *c, int argc, char **argv);
+int cmd_model(cli *c, int argc, char **argv);
+int cmd_deploy(cli *c, int argc, char **argv);
 
 #endif

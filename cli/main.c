@@ -10,6 +10,8 @@ static const cli_command commands[] = {
     {"init", "create (or migrate) the store and print what it holds", cmd_init},
     {"info", "print the store's description as JSON", cmd_info},
     {"prompt", "the prompt registry: push, get, render, label, list, diff, export...", cmd_prompt},
+    {"model", "model registry: register, show, list, gate, promote, history", cmd_model},
+    {"deploy", "rollouts: start, pick, observe, status, rollback, abort, resume", cmd_deploy},
 };
 
 static void print_help(FILE *out)

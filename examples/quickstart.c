@@ -7,8 +7,11 @@
  *
  * usage: quickstart [STORE_PATH]      (default: ./quickstart.db)
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "mlops.h"
 
@@ -54,6 +57,99 @@ static int step_prompts(mlops_t *h)
     return 0;
 }
 
+/*
+ * Models: a registry whose gate decides promotions, and a canary that watches live
+ * traffic and rolls back by itself.
+ */
+static int step_models(mlops_t *h)
+{
+    char name[64] = "fraud-detector";
+    char *out = NULL;
+    if (mlops_model_get(h, name, &out) == MLOPS_OK) /* a store from an earlier run */
+        snprintf(name, sizeof name, "fraud-detector-%d", (int)getpid());
+    mlops_free(out);
+    out = NULL;
+    int64_t worse = 0, better = 0, next = 0;
+    int rc = mlops_model_register(h, name, "{\"uri\": \"s3://models/fraud/1\", \"format\":"
+                                  " \"onnx\", \"metrics\": {\"auc\": 0.78}}", &worse);
+    if (rc == MLOPS_OK)
+        rc = mlops_model_register(h, name, "{\"uri\": \"s3://models/fraud/2\", \"format\":"
+                                  " \"onnx\", \"metrics\": {\"auc\": 0.91}}", &better);
+    if (rc == MLOPS_OK)
+        rc = mlops_model_set_gate(h, name, "production",
+                                  "[{\"metric\": \"auc\", \"threshold\": 0.8,"
+                                  " \"min_absolute_change\": 0.01}]");
+    if (rc != MLOPS_OK)
+        return fail("model registry", rc);
+    printf("2. registered %s versions %lld (auc 0.78) and %lld (auc 0.91); gate on production:"
+           " auc >= 0.8 and at least +0.01 over the current production version\n", name,
+           (long long)worse, (long long)better);
+    rc = mlops_model_promote(h, name, worse, "production", 0, NULL, &out);
+    if (rc != MLOPS_EGATE)
+        return fail("the gate should have refused the worse version", rc);
+    printf("   promote version %lld -> refused by the gate: %s\n", (long long)worse,
+           strstr(out, "auc 0.78 < threshold 0.8") ? "auc 0.78 < threshold 0.8" : out);
+    mlops_free(out);
+    if ((rc = mlops_model_promote(h, name, better, "production", 0, NULL, &out)) != MLOPS_OK)
+        return fail("mlops_model_promote", rc);
+    mlops_free(out);
+    printf("   promote version %lld -> production now serves version %lld\n", (long long)better,
+           (long long)better);
+
+    /* A new candidate passes the gate, then goes live as a canary. */
+    rc = mlops_model_register(h, name, "{\"uri\": \"s3://models/fraud/3\", \"format\": \"onnx\","
+                              " \"metrics\": {\"auc\": 0.93}}", &next);
+    char strategy[512];
+    snprintf(strategy, sizeof strategy,
+             "{\"strategy\": \"canary\", \"candidate\": %lld, \"steps\": [10, 50, 100],"
+             " \"min_observations\": 100, \"analysis\": [\"error_rate <= 0.05\","
+             " \"latency_ms.p95 <= 300\"]}", (long long)next);
+    if (rc == MLOPS_OK)
+        rc = mlops_deploy_start(h, name, "production", strategy, &out);
+    if (rc != MLOPS_OK)
+        return fail("mlops_deploy_start", rc);
+    mlops_free(out);
+    printf("3. canary of version %lld on production: steps 10%% -> 50%% -> 100%%, each after 100"
+           " observations with error_rate <= 0.05 and latency p95 <= 300 ms\n", (long long)next);
+    /* Simulated traffic: the candidate is healthy at first, then its error rate jumps. */
+    int served_new = 0, requests = 0;
+    unsigned seed = 7;
+    for (int i = 0; i < 5000; i++) {
+        char user[32];
+        snprintf(user, sizeof user, "user-%d", i);
+        int64_t v = 0;
+        if ((rc = mlops_deploy_pick(h, name, "production", user, &v, NULL, 0, NULL)) != MLOPS_OK)
+            return fail("mlops_deploy_pick", rc);
+        requests++;
+        seed = seed * 1103515245u + 12345u;
+        double r = (seed >> 8) / 16777216.0;
+        bool broken = v == next && served_new >= 150; /* a bad dependency after 150 requests */
+        served_new += v == next;
+        char metrics[96];
+        snprintf(metrics, sizeof metrics, "{\"error_rate\": %d, \"latency_ms\": %d}",
+                 broken ? r < 0.3 : r < 0.01, 80 + (int)(r * 100));
+        rc = mlops_deploy_observe(h, name, v, metrics);
+        if (rc == MLOPS_ESTATE)
+            break; /* the deployment ended: nothing observes the old split any more */
+        if (rc != MLOPS_OK)
+            return fail("mlops_deploy_observe", rc);
+    }
+    if ((rc = mlops_deploy_status(h, name, "production", &out)) != MLOPS_OK)
+        return fail("mlops_deploy_status", rc);
+    const char *state = strstr(out, "\"state\":\"rolled_back\"") ? "rolled_back" : "not rolled back";
+    const char *why = strstr(out, "\"reason\":\"");
+    printf("   after %d requests (%d served by version %lld) the canary is %s:\n   %.*s\n",
+           requests, served_new, (long long)next, state,
+           why ? (int)(strcspn(why + 10, "\"")) : 0, why ? why + 10 : "");
+    mlops_free(out);
+    int64_t v = 0;
+    if ((rc = mlops_deploy_pick(h, name, "production", "user-1", &v, NULL, 0, NULL)) != MLOPS_OK)
+        return fail("mlops_deploy_pick", rc);
+    printf("   production serves version %lld again; `mlops model history %s` shows every"
+           " decision\n", (long long)v, name);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = argc > 1 ? argv[1] : "quickstart.db";
@@ -71,9 +167,16 @@ int main(int argc, char **argv)
     printf("1. opened the store %s (SQLite, WAL mode, schema migrated):\n   %s\n", path, info);
     mlops_free(info);
 
-    if (step_prompts(h) != 0) {
-        mlops_close(h);
-        return 1;
+    /* Each module's step, in the order of the pipeline's story. */
+    static int (*const steps[])(mlops_t *) = {
+        step_prompts,
+        step_models,
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        if (steps[i](h) != 0) {
+            mlops_close(h);
+            return 1;
+        }
     }
 
     mlops_close(h);

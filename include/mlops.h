@@ -10,5 +10,6 @@
 
 #include "mlops/core.h"
 #include "mlops/prompts.h"
+#include "mlops/models.h"
 
 #endif /* MLOPS_H */

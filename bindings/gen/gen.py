@@ -177,9 +177,13 @@ def parse_headers(include_dir):
             result = norm_type(c.result_type.spelling)
             functions.append({
                 "name": c.spelling,
-                # An int result is a status code when the doc names MLOPS_OK among
-                # the returns; otherwise it is a plain value (mlops_version_number).
-                "status": result == "int" and "MLOPS_OK" in doc,
+                # An int result is a status code, unless the function has no
+                # out-parameters and its doc never speaks of status codes: then it is a
+                # plain value (mlops_version_number).
+                "status": result == "int" and (
+                    any(a[1].strip().endswith("**") or (a[1].strip().endswith("*") and not a[1].startswith("const"))
+                        for a in params)
+                    or "MLOPS_OK" in doc or "MLOPS_E" in doc or "as mlops_" in doc),
                 "header": header,
                 "result": result,
                 "params": classify(c.spelling, params),
@@ -569,7 +573,13 @@ def emit_go_function(f, cbs, objects):
     if is_status:
         body.append("\tvar rc C.int\n\tvar err error\n\twithOSThread(func() {\n\t\trc = %s\n\t\terr = statusError(\"%s\", rc)\n\t})%s" % (call, f["name"], keep))
         body.extend(post)
-        body.append("\tif err != nil {\n\t\treturn %s\n\t}" % zero_returns(outs, True, f, "err"))
+        detail = ""
+        for t, expr, v in outs:
+            if t == "string":
+                # Some functions fill their text out-parameter on failure too (a gate's
+                # decision): keep it on the error instead of leaking or dropping it.
+                detail += "\t\tif d := takeString(c_%s); d != \"\" {\n\t\t\terr.(*Error).Detail = d\n\t\t}\n" % v
+        body.append("\tif err != nil {\n%s\t\treturn %s\n\t}" % (detail, zero_returns(outs, True, f, "err")))
         body.append("\treturn %s" % ", ".join([o[1] for o in outs] + ["nil"]))
     elif f["result"] == "void":
         body.append("\t%s%s" % (call, keep))
@@ -590,6 +600,10 @@ def zero_returns(outs, is_status, f, err):
                      "float64": "0", "float32": "0"}.get(t, "nil"))
     if is_status:
         vals.append(err)
+    elif f["result"] == "const char *":
+        vals.append('""')
+    elif f["result"] in SCALARS:
+        vals.append("0")
     return ", ".join(vals)
 
 

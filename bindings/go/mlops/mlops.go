@@ -30,6 +30,9 @@ type Error struct {
 	Code    int
 	Op      string
 	Message string
+	// Detail is text the function returned along with the failure, when it does (for
+	// example the decision JSON of a promotion a validation gate refused).
+	Detail string
 }
 
 func (e *Error) Error() string {

@@ -46,6 +46,7 @@ class MlopsError(Exception):
     """A libmlops call failed. ``code`` is the status, ``function`` the C name."""
 
     code = None
+    detail = None  # what the function returned along with the failure, if anything
 
     def __init__(self, code, function, message):
         self.code = code
@@ -232,10 +233,18 @@ class _Call:
         rc = cfunc(*c_args)
         if fn.status and rc != 0:
             message = lib.mlops_last_error().decode("utf-8", "replace")
+            detail = None
+            for p, cell in outs:
+                # Some functions fill their text out-parameter on failure too (a gate's
+                # decision): it travels on the exception as .detail.
+                if p.kind == "out_str" and cell.value and detail is None:
+                    detail = _from_c_text(ctypes.string_at(cell.value))
             self._release_outs(lib, outs)
             if errors:
                 raise errors[0]
-            raise ERRORS.get(rc, MlopsError)(rc, fn.name, message)
+            err = ERRORS.get(rc, MlopsError)(rc, fn.name, message)
+            err.detail = detail
+            raise err
         if errors:
             self._release_outs(lib, outs)
             raise errors[0]

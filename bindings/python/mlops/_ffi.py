@@ -278,6 +278,233 @@ FUNCTIONS = {
             Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
         ],
         doc='Reads a tree written by mlops_prompt_export back, in one transaction. Versions are\nmatched by content; new content is pushed in file order; labels are moved where they\ndiffer. Importing the same tree twice changes nothing.\n@param h            the handle.\n@param dir          the directory.\n@param options_json NULL or {"actor": "who"} (recorded on label moves).\n@param out          receives {"prompts": N, "created": [{"name", "version", "file"}],\n                    "unchanged": N, "labels_moved": [{"name", "label"}]}; release with\n                    mlops_free().\n@return MLOPS_OK; MLOPS_EIO; MLOPS_EFORMAT (a file that is not what it should be,\n        named); MLOPS_EPARSE (template syntax); MLOPS_ELIMIT.'),
+    'mlops_model_register': Function(
+        name='mlops_model_register', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('version_json', 'in_str', ctypes.c_char_p, None),
+            Param('out_version', 'out_scalar', ctypes.POINTER(ctypes.c_int64), 'int64_t'),
+        ],
+        doc='Registers a new version of a model (the model is created on first use). Versions are\nnumbered 1, 2, 3... per model without gaps, also under concurrent writers.\n@param h            the handle.\n@param name         the model name.\n@param version_json a JSON object: "uri" (required: "file:///abs/path", a plain path,\n                    or any other URI such as "s3://..."), "format" (text), "params"\n                    (object), "metrics" (object: name -> number, or split -> {name ->\n                    number}, e.g. {"auc": 0.91, "test": {"auc": 0.9}}), "tags" (object:\n                    key -> text), "description", "lineage" ({"source_run",\n                    "dataset_hash", "parent_version"}), "status" ("pending", "ready"\n                    (default), "archived", "failed"), "hash" and "size" (for non-local\n                    URIs; for a local file they are computed: "sha256:<hex>" of its\n                    content, and a given "hash" must match).\n@param out_version  receives the new version number.\n@return MLOPS_OK; MLOPS_EINVAL (bad name, unknown key, wrong type, bad metric);\n        MLOPS_EIO (the local artifact cannot be read); MLOPS_ECORRUPT (given hash does\n        not match the file); MLOPS_ENOTFOUND (lineage.parent_version); MLOPS_EBUSY;\n        MLOPS_ESTORE. Nothing is written on failure.'),
+    'mlops_model_get': Function(
+        name='mlops_model_get', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('ref', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Describes one version as JSON: {"name", "version", "uri", "hash", "size", "format",\n"params", "metrics", "tags", "description", "lineage": {"source_run", "dataset_hash",\n"parent_version"}, "status", "created_at", "aliases": [...]}.\n@param h   the handle.\n@param ref "name", "name:N" or "name@alias".\n@param out receives the JSON; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND (model, version or alias); MLOPS_ESTORE.'),
+    'mlops_model_list': Function(
+        name='mlops_model_list', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Lists the registered models as a JSON array of {"name", "created_at", "versions",\n"latest", "aliases": {"alias": version}}, ordered by name.\n@param h   the handle.\n@param out receives the JSON; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ESTORE.'),
+    'mlops_model_search': Function(
+        name='mlops_model_search', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('filter', 'in_str', ctypes.c_char_p, None),
+            Param('limit', 'scalar', ctypes.c_int64, 'int64_t'),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Searches versions with a filter and returns a JSON array of versions (as\nmlops_model_get), ordered by name then version.\nFilter grammar: comparisons joined by AND, OR, NOT and parentheses. A comparison is\nFIELD OP VALUE with OP one of = != <> < <= > >=, or FIELD [NOT] LIKE \'pattern\',\nFIELD [NOT] IN (v1, v2...), FIELD IS [NOT] NULL. Values are \'quoted text\' (\'\' for a\nquote) or numbers. Fields: name, version, uri, hash, size, format, status,\ndescription, source_run, dataset_hash, parent_version, created_ms, alias (=, != and\nIN only), metrics.K, metrics.SPLIT.K, params.K, tags.K. Example:\n"name LIKE \'fraud%\' AND tags.team = \'risk\' AND (metrics.auc > 0.9 OR version >= 3)".\nValues are bound as SQL parameters, never pasted into SQL.\n@param h      the handle.\n@param filter the filter text, or NULL / "" for every version.\n@param limit  at most this many results (<= 0: no limit).\n@param out    receives the JSON; release with mlops_free().\n@return MLOPS_OK; MLOPS_EPARSE (a syntax error or unknown field; the message gives the\n        column); MLOPS_ELIMIT (longer than 4096 bytes, more than 256 values);\n        MLOPS_ESTORE.'),
+    'mlops_model_update': Function(
+        name='mlops_model_update', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('version', 'scalar', ctypes.c_int64, 'int64_t'),
+            Param('patch_json', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc='Updates a version: merges "metrics", "tags" and "params" (a null value removes a key)\nand replaces "description" and "status". For example evaluation results that arrive\nafter registration, before a promotion.\n@param h          the handle.\n@param name       the model name.\n@param version    the version number.\n@param patch_json a JSON object with any of those keys.\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_EBUSY; MLOPS_ESTORE.'),
+    'mlops_model_verify': Function(
+        name='mlops_model_verify', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('ref', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Re-hashes a version\'s local artifact and compares it with the registered hash.\n@param h   the handle.\n@param ref "name", "name:N" or "name@alias".\n@param out receives {"name", "version", "path", "hash", "size", "ok": true} when it\n           matches; release with mlops_free().\n@return MLOPS_OK; MLOPS_ECORRUPT (the file changed: the message names the file and\n        both hashes); MLOPS_EIO (unreadable); MLOPS_EUNSUPPORTED (not a local file);\n        MLOPS_ENOTFOUND.'),
+    'mlops_model_set_gate': Function(
+        name='mlops_model_set_gate', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('alias', 'in_str', ctypes.c_char_p, None),
+            Param('rules_json', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc='Sets the validation gate of a model, for every alias (alias NULL) or for one alias\n(which then takes precedence over the model-wide rules).\n@param h          the handle.\n@param name       the model name (it must exist).\n@param alias      NULL, or the target alias the rules guard.\n@param rules_json an array of rules (or {"rules": [...]}); [] removes the gate. A rule:\n                  {"metric": "auc" | "split.auc", "greater_is_better": true (default) |\n                  false (or "direction": "higher" | "lower"), "threshold": X,\n                  "min_absolute_change": A, "min_relative_change": R} with at least one\n                  of the last three. Semantics (MLflow MetricThreshold; all comparisons\n                  inclusive): the candidate must reach the threshold, and improve on\n                  the version holding the alias by at least A (absolute) and R\n                  (relative: change / |baseline|). A baseline of 0 satisfies a\n                  relative rule only when the candidate is strictly better than 0 in\n                  the rule\'s direction. A metric the candidate lacks fails; a metric\n                  the baseline lacks fails the change checks; with no baseline the\n                  change checks are skipped.\n@return MLOPS_OK; MLOPS_EINVAL (malformed rules; a metric no version of the model\n        logs, when the model has versions); MLOPS_ENOTFOUND; MLOPS_ESTORE.'),
+    'mlops_model_get_gate': Function(
+        name='mlops_model_get_gate', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('alias', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='The rules that apply to an alias: {"model", "alias", "scope": "alias" | "model" |\n"none", "rules": [...]}.\n@param h     the handle.\n@param name  the model name.\n@param alias NULL for the model-wide rules, or an alias.\n@param out   receives the JSON; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_ESTORE.'),
+    'mlops_model_promote': Function(
+        name='mlops_model_promote', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('version', 'scalar', ctypes.c_int64, 'int64_t'),
+            Param('alias', 'in_str', ctypes.c_char_p, None),
+            Param('force', 'scalar', ctypes.c_int, 'int'),
+            Param('reason', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Promotes a version to an alias through the gate: evaluates every rule against the\nversion currently holding the alias and moves the alias atomically only if all pass\n(or if forced). Every decision, blocked and forced ones included, is appended to the\naudit log (see mlops_model_history).\n@param h       the handle.\n@param name    the model name.\n@param version the version to promote.\n@param alias   the target alias (not "latest").\n@param force   non-zero moves the alias even when the gate refuses; needs a reason.\n@param reason  why (required with force; recorded in the audit log), or NULL.\n@param out     receives the decision JSON on MLOPS_OK AND on MLOPS_EGATE: {"model",\n               "version", "alias", "baseline_version", "gate", "passed", "forced",\n               "action": "moved" | "blocked", "reason", "rules": [{"metric",\n               "greater_is_better", "candidate", "baseline", "passed", "why", "checks":\n               [...]}]}; release with mlops_free(). NULL on other errors.\n@return MLOPS_OK (the alias moved); MLOPS_EGATE (refused; nothing but the audit record\n        changed); MLOPS_EINVAL (force without reason, bad alias); MLOPS_ENOTFOUND;\n        MLOPS_ESTATE (a deployment is running or paused on the alias: the alias moves\n        through mlops_deploy_* until it ends); MLOPS_EBUSY; MLOPS_ESTORE.'),
+    'mlops_model_remove_alias': Function(
+        name='mlops_model_remove_alias', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('alias', 'in_str', ctypes.c_char_p, None),
+            Param('reason', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc='Removes an alias (recorded in the audit log).\n@param h      the handle.\n@param name   the model name.\n@param alias  the alias (not "latest").\n@param reason why, or NULL.\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_ESTATE (a deployment is active on\n        the alias); MLOPS_ESTORE.'),
+    'mlops_model_history': Function(
+        name='mlops_model_history', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('limit', 'scalar', ctypes.c_int64, 'int64_t'),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='The model\'s audit log, oldest first: a JSON array of {"id", "at", "action", "version",\n"alias", "forced", "reason", "detail"}. Actions: register, update, set_gate, promote,\npromote_blocked, promote_forced, remove_alias, deploy_start, deploy_blocked,\ndeploy_start_forced, deploy_step, deploy_step_pause, deploy_analysis_failed,\ndeploy_inconclusive, deploy_analysis_passed, deploy_auto_promote, deploy_auto_rollback,\ndeploy_promote, deploy_rollback, deploy_abort, deploy_pause, deploy_resume. The log is\nappend-only: the store refuses updates and deletes of its rows.\n@param h     the handle.\n@param name  the model name.\n@param limit at most this many records (<= 0: all).\n@param out   receives the JSON; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_ESTORE.'),
+    'mlops_deploy_start': Function(
+        name='mlops_deploy_start', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('alias', 'in_str', ctypes.c_char_p, None),
+            Param('strategy_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Starts a deployment on a model alias. One deployment may be running or paused per\n(model, alias). Strategy JSON, by "strategy":\n - "canary": "candidate" (version), "steps" (weights in percent, increasing, e.g.\n   [5, 25, 50, 100], or {"weight": 50, "pause": true} to stop for a manual resume;\n   default [10, 50, 100]), "min_observations" per step (default 100), "analysis"\n   (conditions on the candidate\'s observations in the current step:\n   {"metric": "error_rate", "stat": "mean", "op": "<=", "value": 0.05} or the text\n   "latency_ms.p95 <= 300"; stats mean, min, max, sum, count, stddev, p50, p90, p95,\n   p99), "failure_limit" (default 1: the first failed analysis rolls back),\n   "auto_promote" (default true: the alias moves after the last step).\n - "blue_green": "candidate" (the preview), optional "analysis", "min_observations",\n   "failure_limit", "auto_promote" (default false: switch with mlops_deploy_promote).\n - "shadow": "candidate", "sample" (percent of requests copied, default 100).\n - "ab": "arms" ([{"name", "version", "weight"}...], 2..8 arms, weights summing to\n   100, arm 0 is the control), "metric" (compared across arms), "test" ("proportion"\n   for 0/1 outcomes: two-proportion z-test; "mean": Welch\'s t-test), "min_samples"\n   (default 1000), "alpha" (default 0.05), "srm_alpha" (default 0.001).\n Common: "salt" (text hashed with the user key; default derived at start and stored),\n "force" + "reason" (start although the gate refuses).\nCanary and blue-green candidates pass the alias\'s validation gate first.\n@param h             the handle.\n@param name          the model name.\n@param alias         the alias whose traffic is deployed (not "latest"); canary,\n                     blue-green and shadow need it to point at a version (the baseline).\n@param strategy_json the strategy.\n@param out           receives the status JSON (see mlops_deploy_status), or the gate\'s\n                     decision on MLOPS_EGATE; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL (malformed strategy, weights not summing to 100...);\n        MLOPS_ENOTFOUND; MLOPS_ESTATE (a deployment is already active, no baseline);\n        MLOPS_EGATE; MLOPS_ESTORE.'),
+    'mlops_deploy_pick': Function(
+        name='mlops_deploy_pick', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('alias', 'in_str', ctypes.c_char_p, None),
+            Param('user_key', 'in_str', ctypes.c_char_p, None),
+            Param('out_version', 'out_scalar', ctypes.POINTER(ctypes.c_int64), 'int64_t'),
+            Param('out_shadows', 'buf_array', ctypes.POINTER(ctypes.c_int32), 'int32_t'),
+            Param('cap', 'buf_cap', ctypes.c_size_t, 'size_t'),
+            Param('out_n', 'out_scalar', ctypes.POINTER(ctypes.c_size_t), 'size_t'),
+        ],
+        doc='Chooses the version that serves a request, from memory (no store access unless the\nroutes may be stale; see config "refresh_ms"). With a user key the choice is sticky:\nxxh3(salt, key) decides, identically in every process and after restarts. Without a\ndeployment the alias\'s version serves.\n@param h           the handle.\n@param name        the model name.\n@param alias       the alias ("latest" allowed).\n@param user_key    a stable user or session id, or NULL for an unkeyed request.\n@param out_version receives the version that must answer the request.\n@param out_shadows caller buffer receiving shadow versions that should also receive a\n                   copy of the request (their answers must not be returned); may be\n                   NULL when cap is 0.\n@param cap         capacity of out_shadows.\n@param out_n       receives the number of shadows (may exceed cap: then only cap were\n                   written); may be NULL.\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND (no such model/alias); MLOPS_ESTORE\n        (refreshing the routes failed).'),
+    'mlops_deploy_observe': Function(
+        name='mlops_deploy_observe', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('version', 'scalar', ctypes.c_int64, 'int64_t'),
+            Param('metrics_json', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc='Records the outcome of one request served by a version, for every running or paused\ndeployment of the model that includes the version (as baseline, candidate or arm).\nKept in memory and flushed every "flush_every" observations; a flush evaluates the\ncanary and blue-green analyses, which may advance, pause, promote or roll back.\n@param h            the handle.\n@param name         the model name.\n@param version      the version that served.\n@param metrics_json an object of metric -> number (true/false count as 1/0), e.g.\n                    {"error_rate": 0, "latency_ms": 123, "judge_score": 0.9}.\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_EPARSE; MLOPS_ESTATE (no deployment includes the\n        version); errors of a flush (MLOPS_EBUSY, MLOPS_ESTORE: the observations are\n        kept for the next flush).'),
+    'mlops_deploy_observe_value': Function(
+        name='mlops_deploy_observe_value', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('version', 'scalar', ctypes.c_int64, 'int64_t'),
+            Param('metric', 'in_str', ctypes.c_char_p, None),
+            Param('value', 'scalar', ctypes.c_double, 'double'),
+        ],
+        doc='mlops_deploy_observe for one metric without JSON (the fast path).\n@param h       the handle.\n@param name    the model name.\n@param version the version that served.\n@param metric  the metric name.\n@param value   its value (finite).\n@return as mlops_deploy_observe.'),
+    'mlops_deploy_flush': Function(
+        name='mlops_deploy_flush', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+        ],
+        doc='Writes the observations kept in memory to the store and evaluates the deployments\nthey touch.\n@param h the handle.\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_EBUSY; MLOPS_ESTORE.'),
+    'mlops_deploy_status': Function(
+        name='mlops_deploy_status', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('alias', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='The newest deployment of a model alias (after flushing pending observations):\n{"id", "model", "alias", "strategy", "state": "running" | "paused" | "promoted" |\n"rolled_back" | "aborted", "reason", "baseline", "candidate", "step", "weight"\n(canary), "phase", "failures", "salt", "started_at", "updated_at", "spec",\n"observations": {"<version>": {"observations": N, "metrics": {"name": {"n", "mean",\n"min", "max", "sum", "stddev", "p50", "p90", "p95", "p99"}}}}, and for A/B "ab":\n{"metric", "arms": [...], "comparisons": [{"arm", "control", "test", "control_mean",\n"arm_mean", "difference", "z" | "t", "df", "p_value", "enough_samples",\n"significant"}], "srm": {"detected", "chi2", "p_value", "alpha"}}}. Canary and\nblue-green observations are those of the current step; shadow and A/B show all.\n@param h     the handle.\n@param name  the model name.\n@param alias the alias.\n@param out   receives the JSON; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND (no deployment ever); MLOPS_ESTORE.'),
+    'mlops_deploy_rollback': Function(
+        name='mlops_deploy_rollback', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('alias', 'in_str', ctypes.c_char_p, None),
+            Param('reason', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Rolls back: a running or paused deployment ends ("rolled_back") and the baseline keeps\nserving; a promoted one (e.g. a blue-green switch) gives the alias back to the\nprevious version at once.\n@param h      the handle.\n@param name   the model name.\n@param alias  the alias.\n@param reason why (recorded), or NULL.\n@param out    receives the status JSON, or NULL; release with mlops_free().\n@return MLOPS_OK; MLOPS_ENOTFOUND; MLOPS_ESTATE (nothing to roll back, or the alias\n        moved since); MLOPS_ESTORE.'),
+    'mlops_deploy_abort': Function(
+        name='mlops_deploy_abort', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('alias', 'in_str', ctypes.c_char_p, None),
+            Param('reason', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Aborts a running or paused deployment ("aborted"); the baseline keeps serving.\n@param h      the handle.\n@param name   the model name.\n@param alias  the alias.\n@param reason why (recorded), or NULL.\n@param out    receives the status JSON, or NULL; release with mlops_free().\n@return MLOPS_OK; MLOPS_ENOTFOUND; MLOPS_ESTATE (not running or paused); MLOPS_ESTORE.'),
+    'mlops_deploy_pause': Function(
+        name='mlops_deploy_pause', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('alias', 'in_str', ctypes.c_char_p, None),
+            Param('reason', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Pauses a running deployment: traffic stays split as it is, analysis stops until\nmlops_deploy_resume.\n@param h      the handle.\n@param name   the model name.\n@param alias  the alias.\n@param reason why (recorded), or NULL.\n@param out    receives the status JSON, or NULL; release with mlops_free().\n@return MLOPS_OK; MLOPS_ENOTFOUND; MLOPS_ESTATE (not running); MLOPS_ESTORE.'),
+    'mlops_deploy_resume': Function(
+        name='mlops_deploy_resume', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('alias', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Resumes a paused deployment with a fresh observation window for the current step.\n@param h     the handle.\n@param name  the model name.\n@param alias the alias.\n@param out   receives the status JSON, or NULL; release with mlops_free().\n@return MLOPS_OK; MLOPS_ENOTFOUND; MLOPS_ESTATE (not paused); MLOPS_ESTORE.'),
+    'mlops_deploy_promote': Function(
+        name='mlops_deploy_promote', header='mlops/models.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('alias', 'in_str', ctypes.c_char_p, None),
+            Param('version', 'scalar', ctypes.c_int64, 'int64_t'),
+            Param('reason', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc="Ends a running or paused deployment by moving the alias to a version now (the\nblue-green switch, or an early canary/shadow promotion, or an A/B winner).\n@param h       the handle.\n@param name    the model name.\n@param alias   the alias.\n@param version 0 for the candidate; for A/B the winning arm's version.\n@param reason  why (recorded), or NULL.\n@param out     receives the status JSON, or NULL; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL (not the candidate / not an arm); MLOPS_ENOTFOUND;\n        MLOPS_ESTATE; MLOPS_ESTORE."),
 }
 
 

@@ -1,0 +1,27 @@
+/* Fuzz target: deployment strategy JSON (lib/models/deploy.c). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/models.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size + 1);
+    if (!text)
+        return 0;
+    memcpy(text, data, size);
+    text[size] = '\0';
+    json_t *in = NULL, *out = NULL;
+    if (mlops__json_parse(text, "strategy", &in) == MLOPS_OK &&
+        mlops__deploy_strategy_parse(in, &out) == MLOPS_OK) {
+        json_t *again = NULL;
+        if (mlops__deploy_strategy_parse(out, &again) != MLOPS_OK || !json_equal(out, again))
+            abort();
+        json_decref(again);
+    }
+    json_decref(out);
+    json_decref(in);
+    free(text);
+    return 0;
+}
