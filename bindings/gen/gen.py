@@ -88,6 +88,21 @@ def clean_doc(raw):
     return "\n".join(lines)
 
 
+def param_docs(doc):
+    """The text of every "@param name text" block of a doc comment, by name."""
+    out, cur = {}, None
+    for line in doc.splitlines():
+        m = re.match(r"\s*@param\s+(\w+)\s*(.*)", line)
+        if m:
+            cur = m.group(1)
+            out[cur] = m.group(2)
+        elif re.match(r"\s*@", line):
+            cur = None
+        elif cur:
+            out[cur] += " " + line.strip()
+    return out
+
+
 def norm_type(spelling):
     return re.sub(r"\s+", " ", spelling.replace("const ", "const ").strip())
 
@@ -189,6 +204,9 @@ def parse_headers(include_dir):
                 "params": classify(c.spelling, params),
                 "doc": doc,
             })
+            pdocs = param_docs(doc)
+            for p in functions[-1]["params"]:
+                p["nullable"] = bool(re.search(r"\bNULL\b", pdocs.get(p["name"], "")))
         elif c.kind == ci.CursorKind.TYPEDEF_DECL and c.spelling.startswith("mlops_"):
             u = c.underlying_typedef_type
             if u.kind == ci.TypeKind.POINTER and u.get_pointee().kind == ci.TypeKind.FUNCTIONPROTO:
@@ -360,11 +378,20 @@ def go_cb_c_decl(cb):
     return "extern %s goTrampoline_%s(%s);" % (res, cb["name"], ", ".join(args))
 
 
+def header_module(f):
+    """The module word of a function's header: mlops/engine.h -> engine."""
+    return os.path.splitext(os.path.basename(f["header"]))[0]
+
+
 def go_method_name(f, recv_prefix):
-    """Method name on the receiver: mlops_prompt_push on Handle -> PromptPush."""
+    """Method name on the receiver: mlops_prompt_push on Handle -> PromptPush; on an
+    object the object's word or else its header's module word is dropped:
+    mlops_model_info on Model -> Info, mlops_engine_generate on Session -> Generate."""
     name = f["name"][len("mlops_"):]
     if recv_prefix and name.startswith(recv_prefix + "_"):
         name = name[len(recv_prefix) + 1:]
+    elif recv_prefix and name.startswith(header_module(f) + "_"):
+        name = name[len(header_module(f)) + 1:]
     return go_ident(name)
 
 
@@ -490,7 +517,8 @@ def emit_go_function(f, cbs, objects):
             continue
         if k == "in_str":
             go_args.append("%s string" % v)
-            nullable = p["name"].endswith("json") or p["name"] in ("context", "policy", "options")
+            # "" means NULL for JSON arguments and for those whose @param says NULL is allowed.
+            nullable = p["name"].endswith("json") or p.get("nullable")
             pre.append("\tc_%s := %s(%s)\n\tdefer freeCString(c_%s)" % (v, "cStringOrNil" if nullable else "cString", v, v))
             cargs.append("c_%s" % v)
         elif k == "scalar":

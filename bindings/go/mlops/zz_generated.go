@@ -656,7 +656,7 @@ func (r *Handle) PromptExport(dir string, name string) error {
 	}
 	c_dir := cString(dir)
 	defer freeCString(c_dir)
-	c_name := cString(name)
+	c_name := cStringOrNil(name)
 	defer freeCString(c_name)
 	var rc C.int
 	var err error
@@ -834,7 +834,7 @@ func (r *Handle) ModelSearch(filter string, limit int64) (string, error) {
 	if r == nil {
 		return "", ErrInvalid
 	}
-	c_filter := cString(filter)
+	c_filter := cStringOrNil(filter)
 	defer freeCString(c_filter)
 	var c_out *C.char
 	var rc C.int
@@ -944,7 +944,7 @@ func (r *Handle) ModelSetGate(name string, alias string, rulesJSON string) error
 	}
 	c_name := cString(name)
 	defer freeCString(c_name)
-	c_alias := cString(alias)
+	c_alias := cStringOrNil(alias)
 	defer freeCString(c_alias)
 	c_rulesJSON := cStringOrNil(rulesJSON)
 	defer freeCString(c_rulesJSON)
@@ -976,7 +976,7 @@ func (r *Handle) ModelGetGate(name string, alias string) (string, error) {
 	}
 	c_name := cString(name)
 	defer freeCString(c_name)
-	c_alias := cString(alias)
+	c_alias := cStringOrNil(alias)
 	defer freeCString(c_alias)
 	var c_out *C.char
 	var rc C.int
@@ -1024,7 +1024,7 @@ func (r *Handle) ModelPromote(name string, version int64, alias string, force in
 	defer freeCString(c_name)
 	c_alias := cString(alias)
 	defer freeCString(c_alias)
-	c_reason := cString(reason)
+	c_reason := cStringOrNil(reason)
 	defer freeCString(c_reason)
 	var c_out *C.char
 	var rc C.int
@@ -1060,7 +1060,7 @@ func (r *Handle) ModelRemoveAlias(name string, alias string, reason string) erro
 	defer freeCString(c_name)
 	c_alias := cString(alias)
 	defer freeCString(c_alias)
-	c_reason := cString(reason)
+	c_reason := cStringOrNil(reason)
 	defer freeCString(c_reason)
 	var rc C.int
 	var err error
@@ -1198,7 +1198,7 @@ func (r *Handle) DeployPick(name string, alias string, userKey string, outShadow
 	defer freeCString(c_name)
 	c_alias := cString(alias)
 	defer freeCString(c_alias)
-	c_userKey := cString(userKey)
+	c_userKey := cStringOrNil(userKey)
 	defer freeCString(c_userKey)
 	var c_outVersion C.int64_t
 	var c_outShadows *C.int32_t
@@ -1369,7 +1369,7 @@ func (r *Handle) DeployRollback(name string, alias string, reason string) (strin
 	defer freeCString(c_name)
 	c_alias := cString(alias)
 	defer freeCString(c_alias)
-	c_reason := cString(reason)
+	c_reason := cStringOrNil(reason)
 	defer freeCString(c_reason)
 	var c_out *C.char
 	var rc C.int
@@ -1405,7 +1405,7 @@ func (r *Handle) DeployAbort(name string, alias string, reason string) (string, 
 	defer freeCString(c_name)
 	c_alias := cString(alias)
 	defer freeCString(c_alias)
-	c_reason := cString(reason)
+	c_reason := cStringOrNil(reason)
 	defer freeCString(c_reason)
 	var c_out *C.char
 	var rc C.int
@@ -1442,7 +1442,7 @@ func (r *Handle) DeployPause(name string, alias string, reason string) (string, 
 	defer freeCString(c_name)
 	c_alias := cString(alias)
 	defer freeCString(c_alias)
-	c_reason := cString(reason)
+	c_reason := cStringOrNil(reason)
 	defer freeCString(c_reason)
 	var c_out *C.char
 	var rc C.int
@@ -1514,7 +1514,7 @@ func (r *Handle) DeployPromote(name string, alias string, version int64, reason 
 	defer freeCString(c_name)
 	c_alias := cString(alias)
 	defer freeCString(c_alias)
-	c_reason := cString(reason)
+	c_reason := cStringOrNil(reason)
 	defer freeCString(c_reason)
 	var c_out *C.char
 	var rc C.int

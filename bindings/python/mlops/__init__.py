@@ -249,8 +249,10 @@ class _Call:
             self._release_outs(lib, outs)
             raise errors[0]
         results = self._collect(lib, outs, params)
-        if fn.name.endswith("set_log_callback") and isinstance(self.owner, Handle):
-            self.owner._keep["log"] = keep  # the library holds it until replaced
+        if "set_" in fn.name and isinstance(self.owner, Handle):
+            # A setter's callback is held by the library until replaced (the log
+            # callback, a cache embedder): keep it alive with the handle.
+            self.owner._keep[fn.name] = keep
         if not fn.status and fn.restype is not None:
             results.insert(0, rc.decode("utf-8", "replace") if isinstance(rc, bytes) else rc)
         if not results:
@@ -357,8 +359,12 @@ def _methods_for(type_name):
         if f.params and f.params[0].kind == "obj" and f.params[0].type == type_name:
             short = f.name[len("mlops_"):]
             out[short] = f
-            if prefix_word and short.startswith(prefix_word + "_"):
-                out.setdefault(short[len(prefix_word) + 1:], f)
+            module = os.path.splitext(os.path.basename(f.header))[0]
+            for word in (prefix_word, module):
+                # model.info() for mlops_model_info, session.generate() for
+                # mlops_engine_generate: the object's or the header's word is dropped.
+                if prefix_word and short.startswith(word + "_"):
+                    out.setdefault(short[len(word) + 1:], f)
     return out
 
 
@@ -370,6 +376,7 @@ class _Group:
         self._words = words
 
     def __getattr__(self, verb):
+        verb = verb[:-1] if verb.endswith("_") else verb  # h.prompts.import_ (a keyword)
         for w in self._words:
             f = _ffi.FUNCTIONS.get("mlops_%s_%s" % (w, verb))
             if f and f.params and f.params[0].type == "mlops_t":
