@@ -318,6 +318,12 @@ def emit_python(api):
 
 # ----------------------------------------------------------------------------- Go
 
+def go_comment(text):
+    """A Go comment block; lines are left-aligned (gofmt would turn indented lines of a
+    doc comment into code blocks)."""
+    return "\n".join("// " + l.strip() if l.strip() else "//" for l in text.splitlines())
+
+
 def go_ident(name):
     """mlops_prompt_label_set -> PromptLabelSet; config_json -> configJSON."""
     parts = [p for p in name.split("_") if p]
@@ -407,25 +413,29 @@ def emit_go(api):
     w.append("*/\nimport \"C\"\n")
     w.append("import (\n\t\"runtime\"\n\t\"unsafe\"\n)\n")
     w.append("var _ = unsafe.Pointer(nil)\n")
+    # Aligned as gofmt aligns them, so the generated file is gofmt-clean.
+    width = max([len(n) for n, _ in api["constants"]] + [0])
+    ewidth = max([len(go_error_name(n)) for n, _ in api["constants"] if n.startswith("MLOPS_E")] + [0])
+    kwidth = max([len(n) for n, _ in api["constants"] if n.startswith("MLOPS_E")] + [0])
     w.append("// Constants and status codes from include/mlops/*.h.\nconst (")
     for name, value in api["constants"]:
-        w.append("\t%s = %d" % (go_ident(name.lower()) if False else name, value))
+        w.append("\t%s = %d" % (name.ljust(width), value))
     w.append(")\n")
     w.append("// Sentinel errors, one per status code: errors.Is(err, ErrNotFound).\nvar (")
     for name, value in api["constants"]:
         if name.startswith("MLOPS_E"):
-            w.append("\t%s = &Error{Code: %s}" % (go_error_name(name), name))
+            w.append("\t%s = &Error{Code: %s}" % (go_error_name(name).ljust(ewidth), name))
     w.append(")\n")
     w.append("var sentinelErrors = map[int]*Error{")
     for name, value in api["constants"]:
         if name.startswith("MLOPS_E"):
-            w.append("\t%s: %s," % (name, go_error_name(name)))
+            w.append("\t%s %s," % ((name + ":").ljust(kwidth + 1), go_error_name(name)))
     w.append("}\n")
 
     # Callback types and trampolines.
     for cb in api["callbacks"]:
         gt = go_ident(cb["name"][len("mlops_"):])
-        w.append("// %s is the Go form of %s.\n//\n%s" % (gt, cb["name"], "\n".join("// " + l for l in cb["doc"].splitlines())))
+        w.append("// %s is the Go form of %s.\n//\n%s" % (gt, cb["name"], go_comment(cb["doc"])))
         w.append("type %s %s\n" % (gt, go_cb_gotype(cb)))
         cargs = go_cb_cargs(cb)
         res = "" if cb["result"] == "void" else " C.int"
@@ -450,7 +460,7 @@ def emit_go(api):
         if o == "mlops_t":
             continue
         gt = go_obj_type(o)
-        w.append("// %s wraps the opaque %s.\n%s" % (gt, o, "\n".join("// " + l for l in o_doc(api, o).splitlines())))
+        w.append("// %s wraps the opaque %s.\n%s" % (gt, o, go_comment(o_doc(api, o))))
         w.append("type %s struct {\n\tptr *C.%s\n\towner *Handle // keeps the store open while this object lives\n}\n" % (gt, o))
         w.append("func (o *%s) cptr() *C.%s {\n\tif o == nil {\n\t\treturn nil\n\t}\n\treturn o.ptr\n}\n" % (gt, o))
         d = destructor_of(api, o)
@@ -460,7 +470,7 @@ def emit_go(api):
     # Functions.
     for f in api["functions"]:
         w.append(emit_go_function(f, cbs, objects))
-    return "\n".join(w) + "\n"
+    return "\n".join(w).rstrip("\n") + "\n"
 
 
 def is_destructor(f):
@@ -479,7 +489,7 @@ def destructor_of(api, obj):
 def emit_go_destructor(f, recv):
     gt = go_obj_type(recv["type"])
     gname = go_method_name(f, None if recv["type"] == "mlops_t" else recv["type"][len("mlops_"):-2])
-    doc = "\n".join("// " + l if l else "//" for l in ("%s calls %s. Safe to call twice.\n\n%s" % (gname, f["name"], f["doc"])).splitlines())
+    doc = go_comment("%s calls %s. Safe to call twice.\n\n%s" % (gname, f["name"], f["doc"]))
     before = "\tusers := r.detachCallbacks()\n" if gt == "Handle" else ""
     after = "\tfreeCallbackUsers(users)\n" if gt == "Handle" else ""
     return ("%s\nfunc (r *%s) %s() {\n\tif r == nil || r.ptr == nil {\n\t\treturn\n\t}\n%s"
@@ -576,7 +586,7 @@ def emit_go_function(f, cbs, objects):
             else:
                 owner = "r" if (recv is not None and recv["type"] == "mlops_t") else ("r.owner" if recv is not None else "nil")
                 outs.append(("*%s" % gt, "wrap%s(c_%s, %s)" % (gt, v, owner), v))
-    doc = "\n".join("// " + l if l else "//" for l in ("%s calls %s.\n\n%s" % (gname, f["name"], f["doc"])).splitlines())
+    doc = go_comment("%s calls %s.\n\n%s" % (gname, f["name"], f["doc"]))
     recv_decl = ""
     if recv is not None:
         recv_decl = "(r *%s) " % go_obj_type(recv["type"])

@@ -23,91 +23,91 @@ const (
 	MLOPS_VERSION_MAJOR = 0
 	MLOPS_VERSION_MINOR = 1
 	MLOPS_VERSION_PATCH = 0
-	MLOPS_SOVERSION = 1
-	MLOPS_OK = 0
-	MLOPS_EINVAL = -1
-	MLOPS_ENOMEM = -2
-	MLOPS_EIO = -3
-	MLOPS_ESTORE = -4
-	MLOPS_ECORRUPT = -5
-	MLOPS_ESCHEMA = -6
-	MLOPS_ECONFIG = -7
-	MLOPS_ENOTFOUND = -8
-	MLOPS_EEXIST = -9
-	MLOPS_EPARSE = -10
-	MLOPS_EGATE = -11
-	MLOPS_EPROVIDER = -12
-	MLOPS_ETIMEOUT = -13
-	MLOPS_ERATELIMIT = -14
-	MLOPS_EBUDGET = -15
-	MLOPS_EBLOCKED = -16
-	MLOPS_EAUTH = -17
-	MLOPS_EBUSY = -18
-	MLOPS_ECANCELED = -19
-	MLOPS_EFORMAT = -20
-	MLOPS_EUNSUPPORTED = -21
-	MLOPS_ESTATE = -22
-	MLOPS_ELIMIT = -23
-	MLOPS_EINTERNAL = -24
-	MLOPS_LOG_ERROR = 0
-	MLOPS_LOG_WARN = 1
-	MLOPS_LOG_INFO = 2
-	MLOPS_LOG_DEBUG = 3
+	MLOPS_SOVERSION     = 1
+	MLOPS_OK            = 0
+	MLOPS_EINVAL        = -1
+	MLOPS_ENOMEM        = -2
+	MLOPS_EIO           = -3
+	MLOPS_ESTORE        = -4
+	MLOPS_ECORRUPT      = -5
+	MLOPS_ESCHEMA       = -6
+	MLOPS_ECONFIG       = -7
+	MLOPS_ENOTFOUND     = -8
+	MLOPS_EEXIST        = -9
+	MLOPS_EPARSE        = -10
+	MLOPS_EGATE         = -11
+	MLOPS_EPROVIDER     = -12
+	MLOPS_ETIMEOUT      = -13
+	MLOPS_ERATELIMIT    = -14
+	MLOPS_EBUDGET       = -15
+	MLOPS_EBLOCKED      = -16
+	MLOPS_EAUTH         = -17
+	MLOPS_EBUSY         = -18
+	MLOPS_ECANCELED     = -19
+	MLOPS_EFORMAT       = -20
+	MLOPS_EUNSUPPORTED  = -21
+	MLOPS_ESTATE        = -22
+	MLOPS_ELIMIT        = -23
+	MLOPS_EINTERNAL     = -24
+	MLOPS_LOG_ERROR     = 0
+	MLOPS_LOG_WARN      = 1
+	MLOPS_LOG_INFO      = 2
+	MLOPS_LOG_DEBUG     = 3
 )
 
 // Sentinel errors, one per status code: errors.Is(err, ErrNotFound).
 var (
-	ErrInvalid = &Error{Code: MLOPS_EINVAL}
-	ErrNoMemory = &Error{Code: MLOPS_ENOMEM}
-	ErrIO = &Error{Code: MLOPS_EIO}
-	ErrStore = &Error{Code: MLOPS_ESTORE}
-	ErrCorrupt = &Error{Code: MLOPS_ECORRUPT}
-	ErrSchema = &Error{Code: MLOPS_ESCHEMA}
-	ErrConfig = &Error{Code: MLOPS_ECONFIG}
-	ErrNotFound = &Error{Code: MLOPS_ENOTFOUND}
-	ErrExists = &Error{Code: MLOPS_EEXIST}
-	ErrParse = &Error{Code: MLOPS_EPARSE}
-	ErrGate = &Error{Code: MLOPS_EGATE}
-	ErrProvider = &Error{Code: MLOPS_EPROVIDER}
-	ErrTimeout = &Error{Code: MLOPS_ETIMEOUT}
-	ErrRateLimit = &Error{Code: MLOPS_ERATELIMIT}
-	ErrBudget = &Error{Code: MLOPS_EBUDGET}
-	ErrBlocked = &Error{Code: MLOPS_EBLOCKED}
-	ErrAuth = &Error{Code: MLOPS_EAUTH}
-	ErrBusy = &Error{Code: MLOPS_EBUSY}
-	ErrCanceled = &Error{Code: MLOPS_ECANCELED}
-	ErrFormat = &Error{Code: MLOPS_EFORMAT}
+	ErrInvalid     = &Error{Code: MLOPS_EINVAL}
+	ErrNoMemory    = &Error{Code: MLOPS_ENOMEM}
+	ErrIO          = &Error{Code: MLOPS_EIO}
+	ErrStore       = &Error{Code: MLOPS_ESTORE}
+	ErrCorrupt     = &Error{Code: MLOPS_ECORRUPT}
+	ErrSchema      = &Error{Code: MLOPS_ESCHEMA}
+	ErrConfig      = &Error{Code: MLOPS_ECONFIG}
+	ErrNotFound    = &Error{Code: MLOPS_ENOTFOUND}
+	ErrExists      = &Error{Code: MLOPS_EEXIST}
+	ErrParse       = &Error{Code: MLOPS_EPARSE}
+	ErrGate        = &Error{Code: MLOPS_EGATE}
+	ErrProvider    = &Error{Code: MLOPS_EPROVIDER}
+	ErrTimeout     = &Error{Code: MLOPS_ETIMEOUT}
+	ErrRateLimit   = &Error{Code: MLOPS_ERATELIMIT}
+	ErrBudget      = &Error{Code: MLOPS_EBUDGET}
+	ErrBlocked     = &Error{Code: MLOPS_EBLOCKED}
+	ErrAuth        = &Error{Code: MLOPS_EAUTH}
+	ErrBusy        = &Error{Code: MLOPS_EBUSY}
+	ErrCanceled    = &Error{Code: MLOPS_ECANCELED}
+	ErrFormat      = &Error{Code: MLOPS_EFORMAT}
 	ErrUnsupported = &Error{Code: MLOPS_EUNSUPPORTED}
-	ErrState = &Error{Code: MLOPS_ESTATE}
-	ErrLimit = &Error{Code: MLOPS_ELIMIT}
-	ErrInternal = &Error{Code: MLOPS_EINTERNAL}
+	ErrState       = &Error{Code: MLOPS_ESTATE}
+	ErrLimit       = &Error{Code: MLOPS_ELIMIT}
+	ErrInternal    = &Error{Code: MLOPS_EINTERNAL}
 )
 
 var sentinelErrors = map[int]*Error{
-	MLOPS_EINVAL: ErrInvalid,
-	MLOPS_ENOMEM: ErrNoMemory,
-	MLOPS_EIO: ErrIO,
-	MLOPS_ESTORE: ErrStore,
-	MLOPS_ECORRUPT: ErrCorrupt,
-	MLOPS_ESCHEMA: ErrSchema,
-	MLOPS_ECONFIG: ErrConfig,
-	MLOPS_ENOTFOUND: ErrNotFound,
-	MLOPS_EEXIST: ErrExists,
-	MLOPS_EPARSE: ErrParse,
-	MLOPS_EGATE: ErrGate,
-	MLOPS_EPROVIDER: ErrProvider,
-	MLOPS_ETIMEOUT: ErrTimeout,
-	MLOPS_ERATELIMIT: ErrRateLimit,
-	MLOPS_EBUDGET: ErrBudget,
-	MLOPS_EBLOCKED: ErrBlocked,
-	MLOPS_EAUTH: ErrAuth,
-	MLOPS_EBUSY: ErrBusy,
-	MLOPS_ECANCELED: ErrCanceled,
-	MLOPS_EFORMAT: ErrFormat,
+	MLOPS_EINVAL:       ErrInvalid,
+	MLOPS_ENOMEM:       ErrNoMemory,
+	MLOPS_EIO:          ErrIO,
+	MLOPS_ESTORE:       ErrStore,
+	MLOPS_ECORRUPT:     ErrCorrupt,
+	MLOPS_ESCHEMA:      ErrSchema,
+	MLOPS_ECONFIG:      ErrConfig,
+	MLOPS_ENOTFOUND:    ErrNotFound,
+	MLOPS_EEXIST:       ErrExists,
+	MLOPS_EPARSE:       ErrParse,
+	MLOPS_EGATE:        ErrGate,
+	MLOPS_EPROVIDER:    ErrProvider,
+	MLOPS_ETIMEOUT:     ErrTimeout,
+	MLOPS_ERATELIMIT:   ErrRateLimit,
+	MLOPS_EBUDGET:      ErrBudget,
+	MLOPS_EBLOCKED:     ErrBlocked,
+	MLOPS_EAUTH:        ErrAuth,
+	MLOPS_EBUSY:        ErrBusy,
+	MLOPS_ECANCELED:    ErrCanceled,
+	MLOPS_EFORMAT:      ErrFormat,
 	MLOPS_EUNSUPPORTED: ErrUnsupported,
-	MLOPS_ESTATE: ErrState,
-	MLOPS_ELIMIT: ErrLimit,
-	MLOPS_EINTERNAL: ErrInternal,
+	MLOPS_ESTATE:       ErrState,
+	MLOPS_ELIMIT:       ErrLimit,
+	MLOPS_EINTERNAL:    ErrInternal,
 }
 
 // LogFn is the Go form of mlops_log_fn.
@@ -115,7 +115,7 @@ var sentinelErrors = map[int]*Error{
 // Receives a log line from the library.
 // @param level     one of MLOPS_LOG_*.
 // @param message   one line of UTF-8 text without a trailing newline; valid only
-//                  during the call.
+// during the call.
 // @param user_data the pointer given to mlops_set_log_callback().
 // May be called from any thread that uses the handle, concurrently.
 type LogFn func(level int, message string)
@@ -148,24 +148,24 @@ func VersionNumber() int {
 // Opens (creating if missing) a libmlops store and returns a handle to it.
 //
 // @param path        an SQLite file path, created if it does not exist, or ":memory:"
-//                    for a private in-memory store. Several processes may open the
-//                    same file at once.
+// for a private in-memory store. Several processes may open the
+// same file at once.
 // @param config_json NULL or a JSON object. Keys (all optional):
-//                    "busy_timeout_ms" (integer >= 0, default 5000): how long a write
-//                    waits for another connection's lock;
-//                    "log_level" ("error", "warn", "info" or "debug", default "warn");
-//                    "threads" (integer 1..256, default: number of CPUs): size of the
-//                    handle's worker pool;
-//                    plus one object per module ("prompts", "models", "cache",
-//                    "guard", "gateway", "engine") documented in that module's header.
-//                    An unknown key or a value of the wrong type is MLOPS_ECONFIG with a
-//                    message naming the key.
+// "busy_timeout_ms" (integer >= 0, default 5000): how long a write
+// waits for another connection's lock;
+// "log_level" ("error", "warn", "info" or "debug", default "warn");
+// "threads" (integer 1..256, default: number of CPUs): size of the
+// handle's worker pool;
+// plus one object per module ("prompts", "models", "cache",
+// "guard", "gateway", "engine") documented in that module's header.
+// An unknown key or a value of the wrong type is MLOPS_ECONFIG with a
+// message naming the key.
 // @param out         receives the handle; set to NULL on failure.
 // @return MLOPS_OK; MLOPS_EINVAL (NULL path or out, empty path); MLOPS_ECONFIG;
-//         MLOPS_EIO (a directory, an unwritable or missing parent directory);
-//         MLOPS_ECORRUPT (not an SQLite database or damaged); MLOPS_ESCHEMA (written by
-//         a newer libmlops); MLOPS_EBUSY; MLOPS_ESTORE.
-//         A failed open never modifies an existing database.
+// MLOPS_EIO (a directory, an unwritable or missing parent directory);
+// MLOPS_ECORRUPT (not an SQLite database or damaged); MLOPS_ESCHEMA (written by
+// a newer libmlops); MLOPS_EBUSY; MLOPS_ESTORE.
+// A failed open never modifies an existing database.
 // Thread-safe. Release the handle with mlops_close().
 func Open(path string, configJSON string) (*Handle, error) {
 	c_path := cString(path)
@@ -223,7 +223,7 @@ func Strerror(code int) string {
 // The detail of the calling thread's most recent failure: a sentence naming the bad
 // argument, key, file or object. Successful calls do not clear it.
 // @return thread-local text valid until this thread's next libmlops call that fails;
-//         "" if this thread has had no failure. Never NULL.
+// "" if this thread has had no failure. Never NULL.
 func LastError() string {
 	return goStringOrEmpty(C.mlops_last_error())
 }
@@ -267,7 +267,7 @@ func (r *Handle) SetLogCallback(fn LogFn) error {
 //
 // Describes the open store as JSON:
 // {"path": "...", "version": "0.1.0", "schema": {"core": 1, ...},
-//  "user_version": N, "journal_mode": "wal", "threads": N}.
+// "user_version": N, "journal_mode": "wal", "threads": N}.
 // @param h   the handle.
 // @param out receives the JSON text; release with mlops_free().
 // @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ESTORE; MLOPS_ENOMEM. Thread-safe.
@@ -301,13 +301,13 @@ func (r *Handle) Info() (string, error) {
 // @param name          the prompt's name (see the naming rule above).
 // @param template_text the template: text, or for type "chat" a JSON array of messages.
 // @param options_json  NULL or an object: "type" ("text" default, or "chat"), "message"
-//                      (commit message), "tags" (object of strings), "config" (object),
-//                      "actor" (who pushed).
+// (commit message), "tags" (object of strings), "config" (object),
+// "actor" (who pushed).
 // @param out           receives the version number (1, 2, 3...).
 // @return MLOPS_OK; MLOPS_EINVAL (bad name, options or NULL arguments); MLOPS_EPARSE
-//         (template syntax, with line and column); MLOPS_ELIMIT (over 10 MiB, nesting);
-//         MLOPS_EBUSY; MLOPS_ESTORE. Numbers are unique and gap-free per name even with
-//         concurrent pushes from threads and processes.
+// (template syntax, with line and column); MLOPS_ELIMIT (over 10 MiB, nesting);
+// MLOPS_EBUSY; MLOPS_ESTORE. Numbers are unique and gap-free per name even with
+// concurrent pushes from threads and processes.
 func (r *Handle) PromptPush(name string, templateText string, optionsJSON string) (int64, error) {
 	if r == nil {
 		return 0, ErrInvalid
@@ -342,7 +342,7 @@ func (r *Handle) PromptPush(name string, templateText string, optionsJSON string
 // @param options_json NULL or {"key": "caller id"}: picks stickily in a split label.
 // @param out          receives the JSON; release with mlops_free().
 // @return MLOPS_OK; MLOPS_EINVAL (bad reference); MLOPS_ENOTFOUND (unknown prompt, label
-//         or version, named in the message); MLOPS_ESTORE.
+// or version, named in the message); MLOPS_ESTORE.
 func (r *Handle) PromptGet(ref string, optionsJSON string) (string, error) {
 	if r == nil {
 		return "", ErrInvalid
@@ -375,14 +375,14 @@ func (r *Handle) PromptGet(ref string, optionsJSON string) (string, error) {
 // @param ref          "name", "name@label" or "name:version".
 // @param vars_json    NULL or a JSON object of variables.
 // @param options_json NULL or {"key": "caller id", "strict": true}; with "strict": false
-//                     missing variables render as empty text.
+// missing variables render as empty text.
 // @param out          receives {"name", "version", "label"?, "split"?, "type", "text" (text
-//                     prompts) or "messages" (chat prompts: an array), "config",
-//                     "unused": [variables the template does not use]}; release with
-//                     mlops_free(). "version" says which version served (A/B splits).
+// prompts) or "messages" (chat prompts: an array), "config",
+// "unused": [variables the template does not use]}; release with
+// mlops_free(). "version" says which version served (A/B splits).
 // @return MLOPS_OK; MLOPS_EINVAL (bad reference or vars, missing variable, include
-//         cycle); MLOPS_EPARSE (vars not JSON); MLOPS_ENOTFOUND; MLOPS_ELIMIT (output
-//         bound, include depth).
+// cycle); MLOPS_EPARSE (vars not JSON); MLOPS_ENOTFOUND; MLOPS_ELIMIT (output
+// bound, include depth).
 func (r *Handle) PromptRender(ref string, varsJSON string, optionsJSON string) (string, error) {
 	if r == nil {
 		return "", ErrInvalid
@@ -451,7 +451,7 @@ func (r *Handle) PromptVariables(ref string) (string, error) {
 // @param label        the label ("latest" and version-like labels are refused).
 // @param options_json NULL or {"actor": "who", "reason": "why"}.
 // @return MLOPS_OK (also when the label already points there: nothing is recorded);
-//         MLOPS_EINVAL; MLOPS_ENOTFOUND (prompt or version); MLOPS_EBUSY; MLOPS_ESTORE.
+// MLOPS_EINVAL; MLOPS_ENOTFOUND (prompt or version); MLOPS_EBUSY; MLOPS_ESTORE.
 func (r *Handle) PromptLabelSet(name string, version int64, label string, optionsJSON string) error {
 	if r == nil {
 		return ErrInvalid
@@ -483,8 +483,8 @@ func (r *Handle) PromptLabelSet(name string, version int64, label string, option
 // @param name         the prompt.
 // @param label        the label.
 // @param split_json   {"split": [{"version": 1, "weight": 90}, {"version": 2, "weight": 10}]}
-//                     (or the bare array); integer weights 0..100 summing to 100, at most
-//                     16 arms, each version existing.
+// (or the bare array); integer weights 0..100 summing to 100, at most
+// 16 arms, each version existing.
 // @param options_json NULL or {"actor", "reason"}.
 // @return MLOPS_OK; MLOPS_EINVAL (weights, unknown keys); MLOPS_EPARSE; MLOPS_ENOTFOUND.
 func (r *Handle) PromptLabelSplit(name string, label string, splitJSON string, optionsJSON string) error {
@@ -680,10 +680,10 @@ func (r *Handle) PromptExport(dir string, name string) error {
 // @param dir          the directory.
 // @param options_json NULL or {"actor": "who"} (recorded on label moves).
 // @param out          receives {"prompts": N, "created": [{"name", "version", "file"}],
-//                     "unchanged": N, "labels_moved": [{"name", "label"}]}; release with
-//                     mlops_free().
+// "unchanged": N, "labels_moved": [{"name", "label"}]}; release with
+// mlops_free().
 // @return MLOPS_OK; MLOPS_EIO; MLOPS_EFORMAT (a file that is not what it should be,
-//         named); MLOPS_EPARSE (template syntax); MLOPS_ELIMIT.
+// named); MLOPS_EPARSE (template syntax); MLOPS_ELIMIT.
 func (r *Handle) PromptImport(dir string, optionsJSON string) (string, error) {
 	if r == nil {
 		return "", ErrInvalid
@@ -716,19 +716,19 @@ func (r *Handle) PromptImport(dir string, optionsJSON string) (string, error) {
 // @param h            the handle.
 // @param name         the model name.
 // @param version_json a JSON object: "uri" (required: "file:///abs/path", a plain path,
-//                     or any other URI such as "s3://..."), "format" (text), "params"
-//                     (object), "metrics" (object: name -> number, or split -> {name ->
-//                     number}, e.g. {"auc": 0.91, "test": {"auc": 0.9}}), "tags" (object:
-//                     key -> text), "description", "lineage" ({"source_run",
-//                     "dataset_hash", "parent_version"}), "status" ("pending", "ready"
-//                     (default), "archived", "failed"), "hash" and "size" (for non-local
-//                     URIs; for a local file they are computed: "sha256:<hex>" of its
-//                     content, and a given "hash" must match).
+// or any other URI such as "s3://..."), "format" (text), "params"
+// (object), "metrics" (object: name -> number, or split -> {name ->
+// number}, e.g. {"auc": 0.91, "test": {"auc": 0.9}}), "tags" (object:
+// key -> text), "description", "lineage" ({"source_run",
+// "dataset_hash", "parent_version"}), "status" ("pending", "ready"
+// (default), "archived", "failed"), "hash" and "size" (for non-local
+// URIs; for a local file they are computed: "sha256:<hex>" of its
+// content, and a given "hash" must match).
 // @param out_version  receives the new version number.
 // @return MLOPS_OK; MLOPS_EINVAL (bad name, unknown key, wrong type, bad metric);
-//         MLOPS_EIO (the local artifact cannot be read); MLOPS_ECORRUPT (given hash does
-//         not match the file); MLOPS_ENOTFOUND (lineage.parent_version); MLOPS_EBUSY;
-//         MLOPS_ESTORE. Nothing is written on failure.
+// MLOPS_EIO (the local artifact cannot be read); MLOPS_ECORRUPT (given hash does
+// not match the file); MLOPS_ENOTFOUND (lineage.parent_version); MLOPS_EBUSY;
+// MLOPS_ESTORE. Nothing is written on failure.
 func (r *Handle) ModelRegister(name string, versionJSON string) (int64, error) {
 	if r == nil {
 		return 0, ErrInvalid
@@ -828,8 +828,8 @@ func (r *Handle) ModelList() (string, error) {
 // @param limit  at most this many results (<= 0: no limit).
 // @param out    receives the JSON; release with mlops_free().
 // @return MLOPS_OK; MLOPS_EPARSE (a syntax error or unknown field; the message gives the
-//         column); MLOPS_ELIMIT (longer than 4096 bytes, more than 256 values);
-//         MLOPS_ESTORE.
+// column); MLOPS_ELIMIT (longer than 4096 bytes, more than 256 values);
+// MLOPS_ESTORE.
 func (r *Handle) ModelSearch(filter string, limit int64) (string, error) {
 	if r == nil {
 		return "", ErrInvalid
@@ -890,10 +890,10 @@ func (r *Handle) ModelUpdate(name string, version int64, patchJSON string) error
 // @param h   the handle.
 // @param ref "name", "name:N" or "name@alias".
 // @param out receives {"name", "version", "path", "hash", "size", "ok": true} when it
-//            matches; release with mlops_free().
+// matches; release with mlops_free().
 // @return MLOPS_OK; MLOPS_ECORRUPT (the file changed: the message names the file and
-//         both hashes); MLOPS_EIO (unreadable); MLOPS_EUNSUPPORTED (not a local file);
-//         MLOPS_ENOTFOUND.
+// both hashes); MLOPS_EIO (unreadable); MLOPS_EUNSUPPORTED (not a local file);
+// MLOPS_ENOTFOUND.
 func (r *Handle) ModelVerify(ref string) (string, error) {
 	if r == nil {
 		return "", ErrInvalid
@@ -925,19 +925,19 @@ func (r *Handle) ModelVerify(ref string) (string, error) {
 // @param name       the model name (it must exist).
 // @param alias      NULL, or the target alias the rules guard.
 // @param rules_json an array of rules (or {"rules": [...]}); [] removes the gate. A rule:
-//                   {"metric": "auc" | "split.auc", "greater_is_better": true (default) |
-//                   false (or "direction": "higher" | "lower"), "threshold": X,
-//                   "min_absolute_change": A, "min_relative_change": R} with at least one
-//                   of the last three. Semantics (MLflow MetricThreshold; all comparisons
-//                   inclusive): the candidate must reach the threshold, and improve on
-//                   the version holding the alias by at least A (absolute) and R
-//                   (relative: change / |baseline|). A baseline of 0 satisfies a
-//                   relative rule only when the candidate is strictly better than 0 in
-//                   the rule's direction. A metric the candidate lacks fails; a metric
-//                   the baseline lacks fails the change checks; with no baseline the
-//                   change checks are skipped.
+// {"metric": "auc" | "split.auc", "greater_is_better": true (default) |
+// false (or "direction": "higher" | "lower"), "threshold": X,
+// "min_absolute_change": A, "min_relative_change": R} with at least one
+// of the last three. Semantics (MLflow MetricThreshold; all comparisons
+// inclusive): the candidate must reach the threshold, and improve on
+// the version holding the alias by at least A (absolute) and R
+// (relative: change / |baseline|). A baseline of 0 satisfies a
+// relative rule only when the candidate is strictly better than 0 in
+// the rule's direction. A metric the candidate lacks fails; a metric
+// the baseline lacks fails the change checks; with no baseline the
+// change checks are skipped.
 // @return MLOPS_OK; MLOPS_EINVAL (malformed rules; a metric no version of the model
-//         logs, when the model has versions); MLOPS_ENOTFOUND; MLOPS_ESTORE.
+// logs, when the model has versions); MLOPS_ENOTFOUND; MLOPS_ESTORE.
 func (r *Handle) ModelSetGate(name string, alias string, rulesJSON string) error {
 	if r == nil {
 		return ErrInvalid
@@ -1008,14 +1008,14 @@ func (r *Handle) ModelGetGate(name string, alias string) (string, error) {
 // @param force   non-zero moves the alias even when the gate refuses; needs a reason.
 // @param reason  why (required with force; recorded in the audit log), or NULL.
 // @param out     receives the decision JSON on MLOPS_OK AND on MLOPS_EGATE: {"model",
-//                "version", "alias", "baseline_version", "gate", "passed", "forced",
-//                "action": "moved" | "blocked", "reason", "rules": [{"metric",
-//                "greater_is_better", "candidate", "baseline", "passed", "why", "checks":
-//                [...]}]}; release with mlops_free(). NULL on other errors.
+// "version", "alias", "baseline_version", "gate", "passed", "forced",
+// "action": "moved" | "blocked", "reason", "rules": [{"metric",
+// "greater_is_better", "candidate", "baseline", "passed", "why", "checks":
+// [...]}]}; release with mlops_free(). NULL on other errors.
 // @return MLOPS_OK (the alias moved); MLOPS_EGATE (refused; nothing but the audit record
-//         changed); MLOPS_EINVAL (force without reason, bad alias); MLOPS_ENOTFOUND;
-//         MLOPS_ESTATE (a deployment is running or paused on the alias: the alias moves
-//         through mlops_deploy_* until it ends); MLOPS_EBUSY; MLOPS_ESTORE.
+// changed); MLOPS_EINVAL (force without reason, bad alias); MLOPS_ENOTFOUND;
+// MLOPS_ESTATE (a deployment is running or paused on the alias: the alias moves
+// through mlops_deploy_* until it ends); MLOPS_EBUSY; MLOPS_ESTORE.
 func (r *Handle) ModelPromote(name string, version int64, alias string, force int, reason string) (string, error) {
 	if r == nil {
 		return "", ErrInvalid
@@ -1051,7 +1051,7 @@ func (r *Handle) ModelPromote(name string, version int64, alias string, force in
 // @param alias  the alias (not "latest").
 // @param reason why, or NULL.
 // @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_ESTATE (a deployment is active on
-//         the alias); MLOPS_ESTORE.
+// the alias); MLOPS_ESTORE.
 func (r *Handle) ModelRemoveAlias(name string, alias string, reason string) error {
 	if r == nil {
 		return ErrInvalid
@@ -1116,34 +1116,34 @@ func (r *Handle) ModelHistory(name string, limit int64) (string, error) {
 //
 // Starts a deployment on a model alias. One deployment may be running or paused per
 // (model, alias). Strategy JSON, by "strategy":
-//  - "canary": "candidate" (version), "steps" (weights in percent, increasing, e.g.
-//    [5, 25, 50, 100], or {"weight": 50, "pause": true} to stop for a manual resume;
-//    default [10, 50, 100]), "min_observations" per step (default 100), "analysis"
-//    (conditions on the candidate's observations in the current step:
-//    {"metric": "error_rate", "stat": "mean", "op": "<=", "value": 0.05} or the text
-//    "latency_ms.p95 <= 300"; stats mean, min, max, sum, count, stddev, p50, p90, p95,
-//    p99), "failure_limit" (default 1: the first failed analysis rolls back),
-//    "auto_promote" (default true: the alias moves after the last step).
-//  - "blue_green": "candidate" (the preview), optional "analysis", "min_observations",
-//    "failure_limit", "auto_promote" (default false: switch with mlops_deploy_promote).
-//  - "shadow": "candidate", "sample" (percent of requests copied, default 100).
-//  - "ab": "arms" ([{"name", "version", "weight"}...], 2..8 arms, weights summing to
-//    100, arm 0 is the control), "metric" (compared across arms), "test" ("proportion"
-//    for 0/1 outcomes: two-proportion z-test; "mean": Welch's t-test), "min_samples"
-//    (default 1000), "alpha" (default 0.05), "srm_alpha" (default 0.001).
-//  Common: "salt" (text hashed with the user key; default derived at start and stored),
-//  "force" + "reason" (start although the gate refuses).
+// - "canary": "candidate" (version), "steps" (weights in percent, increasing, e.g.
+// [5, 25, 50, 100], or {"weight": 50, "pause": true} to stop for a manual resume;
+// default [10, 50, 100]), "min_observations" per step (default 100), "analysis"
+// (conditions on the candidate's observations in the current step:
+// {"metric": "error_rate", "stat": "mean", "op": "<=", "value": 0.05} or the text
+// "latency_ms.p95 <= 300"; stats mean, min, max, sum, count, stddev, p50, p90, p95,
+// p99), "failure_limit" (default 1: the first failed analysis rolls back),
+// "auto_promote" (default true: the alias moves after the last step).
+// - "blue_green": "candidate" (the preview), optional "analysis", "min_observations",
+// "failure_limit", "auto_promote" (default false: switch with mlops_deploy_promote).
+// - "shadow": "candidate", "sample" (percent of requests copied, default 100).
+// - "ab": "arms" ([{"name", "version", "weight"}...], 2..8 arms, weights summing to
+// 100, arm 0 is the control), "metric" (compared across arms), "test" ("proportion"
+// for 0/1 outcomes: two-proportion z-test; "mean": Welch's t-test), "min_samples"
+// (default 1000), "alpha" (default 0.05), "srm_alpha" (default 0.001).
+// Common: "salt" (text hashed with the user key; default derived at start and stored),
+// "force" + "reason" (start although the gate refuses).
 // Canary and blue-green candidates pass the alias's validation gate first.
 // @param h             the handle.
 // @param name          the model name.
 // @param alias         the alias whose traffic is deployed (not "latest"); canary,
-//                      blue-green and shadow need it to point at a version (the baseline).
+// blue-green and shadow need it to point at a version (the baseline).
 // @param strategy_json the strategy.
 // @param out           receives the status JSON (see mlops_deploy_status), or the gate's
-//                      decision on MLOPS_EGATE; release with mlops_free().
+// decision on MLOPS_EGATE; release with mlops_free().
 // @return MLOPS_OK; MLOPS_EINVAL (malformed strategy, weights not summing to 100...);
-//         MLOPS_ENOTFOUND; MLOPS_ESTATE (a deployment is already active, no baseline);
-//         MLOPS_EGATE; MLOPS_ESTORE.
+// MLOPS_ENOTFOUND; MLOPS_ESTATE (a deployment is already active, no baseline);
+// MLOPS_EGATE; MLOPS_ESTORE.
 func (r *Handle) DeployStart(name string, alias string, strategyJSON string) (string, error) {
 	if r == nil {
 		return "", ErrInvalid
@@ -1183,13 +1183,13 @@ func (r *Handle) DeployStart(name string, alias string, strategyJSON string) (st
 // @param user_key    a stable user or session id, or NULL for an unkeyed request.
 // @param out_version receives the version that must answer the request.
 // @param out_shadows caller buffer receiving shadow versions that should also receive a
-//                    copy of the request (their answers must not be returned); may be
-//                    NULL when cap is 0.
+// copy of the request (their answers must not be returned); may be
+// NULL when cap is 0.
 // @param cap         capacity of out_shadows.
 // @param out_n       receives the number of shadows (may exceed cap: then only cap were
-//                    written); may be NULL.
+// written); may be NULL.
 // @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND (no such model/alias); MLOPS_ESTORE
-//         (refreshing the routes failed).
+// (refreshing the routes failed).
 func (r *Handle) DeployPick(name string, alias string, userKey string, outShadows []int32) (int64, int, error) {
 	if r == nil {
 		return 0, 0, ErrInvalid
@@ -1229,10 +1229,10 @@ func (r *Handle) DeployPick(name string, alias string, userKey string, outShadow
 // @param name         the model name.
 // @param version      the version that served.
 // @param metrics_json an object of metric -> number (true/false count as 1/0), e.g.
-//                     {"error_rate": 0, "latency_ms": 123, "judge_score": 0.9}.
+// {"error_rate": 0, "latency_ms": 123, "judge_score": 0.9}.
 // @return MLOPS_OK; MLOPS_EINVAL; MLOPS_EPARSE; MLOPS_ESTATE (no deployment includes the
-//         version); errors of a flush (MLOPS_EBUSY, MLOPS_ESTORE: the observations are
-//         kept for the next flush).
+// version); errors of a flush (MLOPS_EBUSY, MLOPS_ESTORE: the observations are
+// kept for the next flush).
 func (r *Handle) DeployObserve(name string, version int64, metricsJSON string) error {
 	if r == nil {
 		return ErrInvalid
@@ -1360,7 +1360,7 @@ func (r *Handle) DeployStatus(name string, alias string) (string, error) {
 // @param reason why (recorded), or NULL.
 // @param out    receives the status JSON, or NULL; release with mlops_free().
 // @return MLOPS_OK; MLOPS_ENOTFOUND; MLOPS_ESTATE (nothing to roll back, or the alias
-//         moved since); MLOPS_ESTORE.
+// moved since); MLOPS_ESTORE.
 func (r *Handle) DeployRollback(name string, alias string, reason string) (string, error) {
 	if r == nil {
 		return "", ErrInvalid
@@ -1505,7 +1505,7 @@ func (r *Handle) DeployResume(name string, alias string) (string, error) {
 // @param reason  why (recorded), or NULL.
 // @param out     receives the status JSON, or NULL; release with mlops_free().
 // @return MLOPS_OK; MLOPS_EINVAL (not the candidate / not an arm); MLOPS_ENOTFOUND;
-//         MLOPS_ESTATE; MLOPS_ESTORE.
+// MLOPS_ESTATE; MLOPS_ESTORE.
 func (r *Handle) DeployPromote(name string, alias string, version int64, reason string) (string, error) {
 	if r == nil {
 		return "", ErrInvalid
@@ -1532,4 +1532,3 @@ func (r *Handle) DeployPromote(name string, alias string, version int64, reason 
 	}
 	return takeString(c_out), nil
 }
-
