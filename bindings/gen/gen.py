@@ -58,6 +58,11 @@ GO_ERROR_WORDS = {
 }
 
 
+# Buffers a callback fills (followed by their size_t length): C type -> (ctypes, Go, cgo).
+CB_BUFFERS = {"float *": ("ctypes.c_float", "float32", "C.float"),
+              "int32_t *": ("ctypes.c_int32", "int32", "C.int32_t")}
+
+
 class ShapeError(Exception):
     pass
 
@@ -226,8 +231,14 @@ def parse_headers(include_dir):
                 seen_consts.add(c.spelling)
                 constants.append((c.spelling, int(expr.strip("()"))))
     for cb in callbacks:
-        for n, t in cb["args"]:
-            if t not in ("int", "const char *", "void *", "double", "int64_t", "size_t", "int32_t", "float"):
+        # A callback may fill a caller buffer: "float *out, size_t dim" (or int32_t *).
+        cb["bufs"] = {}
+        for k, (n, t) in enumerate(cb["args"]):
+            if t in CB_BUFFERS:
+                if k + 1 >= len(cb["args"]) or cb["args"][k + 1][1] != "size_t":
+                    raise ShapeError("callback %s: buffer '%s' must be followed by a size_t length" % (cb["name"], n))
+                cb["bufs"][n] = cb["args"][k + 1][0]
+            elif t not in ("int", "const char *", "void *", "double", "int64_t", "size_t", "int32_t", "float"):
                 raise ShapeError("callback %s: argument '%s' of type '%s' is not supported" % (cb["name"], n, t))
     return {"functions": functions, "callbacks": callbacks, "objects": objects,
             "constants": constants}
@@ -264,6 +275,8 @@ def py_restype(t):
 
 
 def py_cb_type(t):
+    if t in CB_BUFFERS:
+        return "ctypes.POINTER(%s)" % CB_BUFFERS[t][0]
     return {"int": "ctypes.c_int", "const char *": "ctypes.c_char_p", "void *": "ctypes.c_void_p",
             "double": "ctypes.c_double", "int64_t": "ctypes.c_int64", "size_t": "ctypes.c_size_t",
             "int32_t": "ctypes.c_int32", "float": "ctypes.c_float", "void": "None"}[t]
@@ -292,6 +305,12 @@ def emit_python(api):
     w.append("CALLBACK_ARGS = {")
     for cb in api["callbacks"]:
         w.append("    %r: %r," % (cb["name"], [(n, t) for n, t in cb["args"]]))
+    w.append("}\n")
+    w.append("# Buffers a callback fills, by callback: {buffer name: its length's name}.")
+    w.append("CALLBACK_BUFFERS = {")
+    for cb in api["callbacks"]:
+        if cb["bufs"]:
+            w.append("    %r: %r," % (cb["name"], cb["bufs"]))
     w.append("}\n")
     w.append("OBJECT_TYPES = %r\n" % sorted(o["name"] for o in api["objects"]))
     w.append("FUNCTIONS = {")
@@ -357,8 +376,12 @@ def go_obj_type(cname):
 
 def go_cb_gotype(cb):
     args = []
+    lens = set(cb["bufs"].values())
     for n, t in cb["args"]:
-        if n == "user_data":
+        if n == "user_data" or n in lens:
+            continue
+        if t in CB_BUFFERS:  # the Go function fills a slice of the buffer's length
+            args.append("%s []%s" % (go_param(n), CB_BUFFERS[t][1]))
             continue
         args.append("%s %s" % (go_param(n), {"int": "int", "const char *": "string", "double": "float64",
                                               "int64_t": "int64", "size_t": "int", "int32_t": "int32",
@@ -370,6 +393,9 @@ def go_cb_gotype(cb):
 def go_cb_cargs(cb):
     out = []
     for n, t in cb["args"]:
+        if t in CB_BUFFERS:
+            out.append("%s *%s" % (go_param(n), CB_BUFFERS[t][2]))
+            continue
         out.append("%s %s" % (go_param(n), {"int": "C.int", "const char *": "*C.char", "double": "C.double",
                                               "int64_t": "C.int64_t", "size_t": "C.size_t", "int32_t": "C.int32_t",
                                               "float": "C.float", "void *": "unsafe.Pointer"}[t]))
@@ -443,10 +469,14 @@ def emit_go(api):
         w.append("func goTrampoline_%s(%s)%s {" % (cb["name"], ", ".join(cargs), res))
         w.append("\tfn := callbackFromUser(userData).(%s)" % gt)
         call_args = []
+        lens = set(cb["bufs"].values())
         for n, t in cb["args"]:
-            if n == "user_data":
+            if n == "user_data" or n in lens:
                 continue
             v = go_param(n)
+            if t in CB_BUFFERS:
+                call_args.append("unsafe.Slice((*%s)(unsafe.Pointer(%s)), int(%s))" % (CB_BUFFERS[t][1], v, go_param(cb["bufs"][n])))
+                continue
             call_args.append({"int": "int(%s)", "const char *": "goStringOrEmpty(%s)", "double": "float64(%s)",
                               "int64_t": "int64(%s)", "size_t": "int(%s)", "int32_t": "int32(%s)",
                               "float": "float32(%s)", "void *": "%s"}[t] % v)

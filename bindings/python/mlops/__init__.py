@@ -263,11 +263,29 @@ class _Call:
         cftype = _ffi.CALLBACKS[type_name]
         arg_names = [n for n, _ in _ffi.CALLBACK_ARGS[type_name]]
         returns = cftype._restype_ is not None
+        # A buffer the callback fills ("float *out, size_t dim"): the Python function
+        # gets neither; it returns the values, which are copied in (a wrong count
+        # cancels, as a non-zero return does).
+        bufs = getattr(_ffi, "CALLBACK_BUFFERS", {}).get(type_name, {})
+        hidden = set(bufs) | set(bufs.values()) | {"user_data"}
 
         def trampoline(*cargs):
             try:
-                values = [_callback_arg(v) for n, v in zip(arg_names, cargs) if n != "user_data"]
+                named = dict(zip(arg_names, cargs))
+                values = [_callback_arg(v) for n, v in zip(arg_names, cargs) if n not in hidden]
                 result = fn(*values)
+                if bufs:
+                    (buf, length), = bufs.items()
+                    if result is None or isinstance(result, int):
+                        return 1 if result is None else int(result)
+                    result = list(result)
+                    if len(result) != named[length]:
+                        raise ValueError("callback %s returned %d values, want %d"
+                                         % (type_name, len(result), named[length]))
+                    ptr = named[buf]
+                    for k, x in enumerate(result):
+                        ptr[k] = x
+                    return 0
                 if returns:
                     return 0 if result is None else int(result)
             except BaseException as e:  # noqa: B902 - stop the C side, re-raise after

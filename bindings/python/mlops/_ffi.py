@@ -89,6 +89,10 @@ CALLBACK_ARGS = {
     'mlops_log_fn': [('level', 'int'), ('message', 'const char *'), ('user_data', 'void *')],
 }
 
+# Buffers a callback fills, by callback: {buffer name: its length's name}.
+CALLBACK_BUFFERS = {
+}
+
 OBJECT_TYPES = ['mlops_t']
 
 FUNCTIONS = {
