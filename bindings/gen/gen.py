@@ -588,7 +588,7 @@ def emit_go_function(f, cbs, objects):
             go_args.append("%s %s" % (v, gt))
             if persistent:
                 pre.append("\tvar c_%s C.%s\n\tvar u_%s unsafe.Pointer\n\tif %s != nil {\n\t\tc_%s = C.%s(C.goTrampoline_%s)\n\t\tu_%s = newCallbackUser(%s)\n\t}" % (v, p["type"], v, v, v, p["type"], p["type"], v, v))
-                post.append("\tif rc == 0 {\n\t\tr.replaceCallback(\"%s\", u_%s)\n\t} else {\n\t\tfreeCallbackUser(u_%s)\n\t}" % (f["name"], v, v))
+                post.append("\tr.keepCallback(u_%s)" % v)
             else:
                 pre.append("\tvar c_%s C.%s\n\tvar u_%s unsafe.Pointer\n\tif %s != nil {\n\t\tc_%s = C.%s(C.goTrampoline_%s)\n\t\tu_%s = newCallbackUser(%s)\n\t\tdefer freeCallbackUser(u_%s)\n\t}" % (v, p["type"], v, v, v, p["type"], p["type"], v, v, v))
             cargs.append("c_%s" % v)

@@ -123,40 +123,39 @@ func freeCallbackUser(p unsafe.Pointer) {
 type Handle struct {
 	ptr *C.mlops_t
 	mu  sync.Mutex
-	// Callbacks registered with the library for the handle's lifetime, by setter.
-	callbacks map[string]unsafe.Pointer
+	// Callbacks registered with the library through setters, freed at Close.
+	callbacks []unsafe.Pointer
 }
 
 func newHandle(p *C.mlops_t) *Handle {
-	h := &Handle{ptr: p, callbacks: map[string]unsafe.Pointer{}}
+	h := &Handle{ptr: p}
 	runtime.SetFinalizer(h, func(h *Handle) { h.Close() })
 	return h
 }
 
-// replaceCallback keeps a persistent callback alive and frees the one it replaces.
-func (r *Handle) replaceCallback(setter string, user unsafe.Pointer) {
-	r.mu.Lock()
-	old := r.callbacks[setter]
-	if user != nil {
-		r.callbacks[setter] = user
-	} else {
-		delete(r.callbacks, setter)
+// keepCallback keeps a setter's callback alive until the handle closes. A replaced
+// callback is not freed: the library may still call it while calls in flight finish,
+// and may keep one even when the setter fails.
+func (r *Handle) keepCallback(user unsafe.Pointer) {
+	if user == nil {
+		return
 	}
+	r.mu.Lock()
+	r.callbacks = append(r.callbacks, user)
 	r.mu.Unlock()
-	freeCallbackUser(old)
 }
 
 // detachCallbacks takes the persistent callbacks out of the handle before it closes;
 // they are freed after mlops_close returns, since closing may still log.
-func (r *Handle) detachCallbacks() map[string]unsafe.Pointer {
+func (r *Handle) detachCallbacks() []unsafe.Pointer {
 	r.mu.Lock()
 	users := r.callbacks
-	r.callbacks = map[string]unsafe.Pointer{}
+	r.callbacks = nil
 	r.mu.Unlock()
 	return users
 }
 
-func freeCallbackUsers(users map[string]unsafe.Pointer) {
+func freeCallbackUsers(users []unsafe.Pointer) {
 	for _, u := range users {
 		freeCallbackUser(u)
 	}

@@ -252,11 +252,7 @@ func (r *Handle) SetLogCallback(fn LogFn) error {
 		err = statusError("mlops_set_log_callback", rc)
 	})
 	runtime.KeepAlive(r)
-	if rc == 0 {
-		r.replaceCallback("mlops_set_log_callback", u_fn)
-	} else {
-		freeCallbackUser(u_fn)
-	}
+	r.keepCallback(u_fn)
 	if err != nil {
 		return err
 	}

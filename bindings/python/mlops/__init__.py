@@ -231,6 +231,11 @@ class _Call:
         if args or kwargs:
             raise TypeError("%s: unexpected arguments %r %r" % (fn.name, args, list(kwargs)))
         rc = cfunc(*c_args)
+        if keep and "set_" in fn.name and isinstance(self.owner, Handle):
+            # A setter's callback (the log callback, a cache embedder) is held by the
+            # library, which may still call a replaced one while calls in flight finish,
+            # and may keep it even when the setter fails: it lives as long as the handle.
+            self.owner._keep.setdefault(fn.name, []).extend(keep)
         if fn.status and rc != 0:
             message = lib.mlops_last_error().decode("utf-8", "replace")
             detail = None
@@ -249,10 +254,6 @@ class _Call:
             self._release_outs(lib, outs)
             raise errors[0]
         results = self._collect(lib, outs, params)
-        if "set_" in fn.name and isinstance(self.owner, Handle):
-            # A setter's callback is held by the library until replaced (the log
-            # callback, a cache embedder): keep it alive with the handle.
-            self.owner._keep[fn.name] = keep
         if not fn.status and fn.restype is not None:
             results.insert(0, rc.decode("utf-8", "replace") if isinstance(rc, bytes) else rc)
         if not results:
