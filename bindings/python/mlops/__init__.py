@@ -17,8 +17,8 @@ headers use (int status + inputs + out-parameters, JSON text in and out):
 - other functions are module functions: ``mlops.call("mlops_version")`` or
   ``mlops.lib_function("version")()``.
 
-Inputs: ``str``/``bytes`` for text, ``dict``/``list`` are sent as JSON, ``None`` is
-NULL, sequences of numbers for arrays; callbacks are Python callables. Outputs: text
+Inputs: ``str``/``bytes`` for text, ``dict``/``list`` are sent as JSON (a list for a
+``*_jsonl`` parameter as JSON Lines), ``None`` is NULL, sequences of numbers for arrays; callbacks are Python callables. Outputs: text
 outputs are decoded (and parsed when they are JSON objects or arrays), created objects
 are wrapped and freed when garbage-collected or closed. A failing call raises a
 subclass of :class:`MlopsError` chosen by the status code, carrying the library's
@@ -202,6 +202,9 @@ class _Call:
                 raise TypeError("%s: missing argument '%s'" % (fn.name, p.name))
             by_name[p.name] = value
             if k == "in_str":
+                if p.name.endswith("_jsonl") and isinstance(value, (list, tuple)):
+                    # JSON Lines text from a list of objects (router training data).
+                    value = "".join(json.dumps(x) + "\n" for x in value)
                 c_args.append(_to_c_text(value))
             elif k == "scalar":
                 c_args.append(value)
@@ -335,6 +338,46 @@ def call(name, *args, **kwargs):
     if fn is None:
         raise AttributeError("libmlops has no function %s" % name)
     return _Call(fn, None).run(None, args, kwargs)
+
+
+def _is_free_function(f):
+    return not (f.params and f.params[0].kind == "obj")
+
+
+class _ModuleGroup:
+    """mlops.gguf: the functions named mlops_gguf_* that take no handle or object."""
+
+    def __init__(self, words):
+        self._words = words
+
+    def __getattr__(self, verb):
+        verb = verb[:-1] if verb.endswith("_") else verb
+        for w in self._words:
+            name = "mlops_%s_%s" % (w, verb)
+            f = _ffi.FUNCTIONS.get(name)
+            if f and _is_free_function(f):
+                return lambda *a, **k: call(name, *a, **k)
+        raise AttributeError("no function mlops_%s_%s" % (self._words[0], verb))
+
+    def __dir__(self):
+        return sorted({n[len("mlops_%s_" % w):] for w in self._words for n, f in _ffi.FUNCTIONS.items()
+                       if n.startswith("mlops_%s_" % w) and _is_free_function(f)})
+
+
+def __getattr__(name):
+    """Functions that take no handle, by name or by group (PEP 562):
+    ``mlops.gguf.synth(path, options)`` or ``mlops.gguf_synth(...)`` for mlops_gguf_synth,
+    ``mlops.model_load(path)`` for mlops_model_load."""
+    if name.startswith("_"):
+        raise AttributeError(name)
+    f = _ffi.FUNCTIONS.get("mlops_" + name)
+    if f is not None and _is_free_function(f):
+        return lambda *a, **k: call(f.name, *a, **k)
+    words = [name, name[:-1]] if name.endswith("s") else [name, name + "s"]
+    if any(n.startswith("mlops_%s_" % w) and _is_free_function(f)
+           for w in words for n, f in _ffi.FUNCTIONS.items()):
+        return _ModuleGroup(words)
+    raise AttributeError("module 'mlops' has no attribute '%s'" % name)
 
 
 def lib_function(suffix):
