@@ -350,7 +350,7 @@ def go_ident(name):
 
 
 def go_word(p):
-    special = {"json": "JSON", "id": "ID", "url": "URL", "uri": "URI", "ttl": "TTL", "io": "IO", "ab": "AB", "gguf": "GGUF"}
+    special = {"json": "JSON", "jsonl": "JSONL", "id": "ID", "url": "URL", "uri": "URI", "ttl": "TTL", "io": "IO", "ab": "AB", "gguf": "GGUF"}
     return special.get(p, p[:1].upper() + p[1:])
 
 
@@ -491,11 +491,11 @@ def emit_go(api):
             continue
         gt = go_obj_type(o)
         w.append("// %s wraps the opaque %s.\n%s" % (gt, o, go_comment(o_doc(api, o))))
-        w.append("type %s struct {\n\tptr *C.%s\n\towner *Handle // keeps the store open while this object lives\n}\n" % (gt, o))
+        w.append("type %s struct {\n\tptr *C.%s\n\t// owner is what created it (the *Handle, or an object such as a session's\n\t// model): kept reachable, so not finalized, while this object lives.\n\towner interface{}\n}\n" % (gt, o))
         w.append("func (o *%s) cptr() *C.%s {\n\tif o == nil {\n\t\treturn nil\n\t}\n\treturn o.ptr\n}\n" % (gt, o))
         d = destructor_of(api, o)
         fin = "\truntime.SetFinalizer(o, func(o *%s) { o.%s() })\n" % (gt, go_method_name(d, o[len("mlops_"):-2])) if d else ""
-        w.append("func wrap%s(p *C.%s, owner *Handle) *%s {\n\tif p == nil {\n\t\treturn nil\n\t}\n\to := &%s{ptr: p, owner: owner}\n%s\treturn o\n}\n" % (gt, o, gt, gt, fin))
+        w.append("func wrap%s(p *C.%s, owner interface{}) *%s {\n\tif p == nil {\n\t\treturn nil\n\t}\n\to := &%s{ptr: p, owner: owner}\n%s\treturn o\n}\n" % (gt, o, gt, gt, fin))
 
     # Functions.
     for f in api["functions"]:
@@ -614,7 +614,8 @@ def emit_go_function(f, cbs, objects):
             if gt == "Handle":
                 outs.append(("*Handle", "newHandle(c_%s)" % v, v))
             else:
-                owner = "r" if (recv is not None and recv["type"] == "mlops_t") else ("r.owner" if recv is not None else "nil")
+                # The creator (handle or object) stays reachable while the object lives.
+                owner = "r" if recv is not None else "nil"
                 outs.append(("*%s" % gt, "wrap%s(c_%s, %s)" % (gt, v, owner), v))
     doc = go_comment("%s calls %s.\n\n%s" % (gname, f["name"], f["doc"]))
     recv_decl = ""
@@ -647,7 +648,10 @@ def emit_go_function(f, cbs, objects):
                 # Some functions fill their text out-parameter on failure too (a gate's
                 # decision): keep it on the error instead of leaking or dropping it.
                 detail += "\t\tif d := takeString(c_%s); d != \"\" {\n\t\t\terr.(*Error).Detail = d\n\t\t}\n" % v
-        body.append("\tif err != nil {\n%s\t\treturn %s\n\t}" % (detail, zero_returns(outs, True, f, "err")))
+        # Scalar outs are returned with the error too: a caller buffer's out_n says the
+        # size needed when the status is MLOPS_ELIMIT.
+        err_vals = [o[1] if o[0] in GO_NUMERIC else z for o, z in zip(outs, zero_returns(outs, False, {"result": "void"}, "").split(", "))] + ["err"]
+        body.append("\tif err != nil {\n%s\t\treturn %s\n\t}" % (detail, ", ".join(err_vals)))
         body.append("\treturn %s" % ", ".join([o[1] for o in outs] + ["nil"]))
     elif f["result"] == "void":
         body.append("\t%s%s" % (call, keep))
@@ -659,6 +663,9 @@ def emit_go_function(f, cbs, objects):
         body.append("\treturn %s(%s)" % (SCALARS[f["result"]][1], call))
     body.append("}\n")
     return "\n".join(body)
+
+
+GO_NUMERIC = ("int", "int32", "int64", "uint32", "uint64", "float64", "float32")
 
 
 def zero_returns(outs, is_status, f, err):

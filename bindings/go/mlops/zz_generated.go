@@ -323,7 +323,7 @@ func (r *Handle) PromptPush(name string, templateText string, optionsJSON string
 	})
 	runtime.KeepAlive(r)
 	if err != nil {
-		return 0, err
+		return int64(c_out), err
 	}
 	return int64(c_out), nil
 }
@@ -742,7 +742,7 @@ func (r *Handle) ModelRegister(name string, versionJSON string) (int64, error) {
 	})
 	runtime.KeepAlive(r)
 	if err != nil {
-		return 0, err
+		return int64(c_outVersion), err
 	}
 	return int64(c_outVersion), nil
 }
@@ -1210,7 +1210,7 @@ func (r *Handle) DeployPick(name string, alias string, userKey string, outShadow
 	})
 	runtime.KeepAlive(r)
 	if err != nil {
-		return 0, 0, err
+		return int64(c_outVersion), int(c_outN), err
 	}
 	return int64(c_outVersion), int(c_outN), nil
 }

@@ -34,6 +34,7 @@ import json
 import os
 import sys
 import threading
+import weakref
 
 from . import _ffi
 
@@ -122,6 +123,9 @@ def version():
 
 # ----------------------------------------------------------------------------- calls
 
+# Initial capacity of a caller buffer whose size is not given (it grows as needed).
+DEFAULT_CAPACITY = 1024
+
 
 def _to_c_text(value):
     if value is None:
@@ -160,10 +164,22 @@ class _Call:
         self.owner = owner  # the Handle that created objects belong to, if any
 
     def run(self, first, args, kwargs):
+        try:
+            return self._run(first, args, kwargs, None)
+        except LimitError as e:
+            # A caller buffer too small: the library says how much it needs in out_n
+            # (and checks before doing any work), so run again with that capacity.
+            needed = getattr(e, "_needed", None)
+            if needed is None:
+                raise
+            return self._run(first, args, kwargs, needed)
+
+    def _run(self, first, args, kwargs, cap_override):
         lib = _load()
         fn = self.fn
         cfunc = getattr(lib, fn.name)
         args = list(args)
+        kwargs = dict(kwargs)
         c_args, outs, keep, errors = [], [], [], []
         by_name = {}
         arrays = {}
@@ -196,7 +212,7 @@ class _Call:
                 value = kwargs.pop(p.name)
             elif args:
                 value = args.pop(0)
-            elif p.kind in ("in_str", "obj", "callback", "ptr"):
+            elif p.kind in ("in_str", "obj", "callback", "ptr", "buf_array"):
                 value = None  # optional trailing text/objects default to NULL
             else:
                 raise TypeError("%s: missing argument '%s'" % (fn.name, p.name))
@@ -217,7 +233,8 @@ class _Call:
                 c_args.append(buf)
             elif k == "buf_array":
                 elem = p.ctype._type_
-                cap = int(value)
+                # The capacity is optional: it grows to what the call needs.
+                cap = cap_override or (DEFAULT_CAPACITY if value is None else int(value))
                 buf = (elem * cap)()
                 arrays[p.name] = buf
                 c_args.append(buf)
@@ -252,6 +269,12 @@ class _Call:
                 raise errors[0]
             err = ERRORS.get(rc, MlopsError)(rc, fn.name, message)
             err.detail = detail
+            if rc == _ffi.MLOPS_ELIMIT and cap_override is None:
+                for p, cell in outs:
+                    if p.kind == "buf_array":
+                        n = [c.value for q, c in outs if q.kind == "out_scalar" and q.name.endswith("_n")]
+                        if n and n[0] > len(cell):
+                            err._needed = n[0]
             raise err
         if errors:
             self._release_outs(lib, outs)
@@ -410,7 +433,10 @@ def _wrap_object(type_name, ptr, owner):
         return None
     if type_name == "mlops_t":
         return Handle(ptr)
-    return Object(type_name, ptr, owner)
+    obj = Object(type_name, ptr, owner)
+    if owner is not None:
+        owner._children.add(obj)  # closed before their owner
+    return obj
 
 
 def _methods_for(type_name):
@@ -459,7 +485,10 @@ class Object:
     def __init__(self, type_name, ptr, owner):
         self._type = type_name
         self._ptr = ptr
-        self._owner = owner  # keeps the handle alive while this object lives
+        # What created it (a handle, or another object: a session's model), kept alive
+        # while this object lives; objects it creates are closed before it.
+        self._owner = owner
+        self._children = weakref.WeakSet()
         self._methods = _methods_for(type_name)
 
     def __getattr__(self, name):
@@ -470,12 +499,14 @@ class Object:
             raise AttributeError("%s has no function %s" % (self._type, name))
         if self._ptr is None:
             raise MlopsError(_ffi.MLOPS_EINVAL, f.name, "the object is already freed")
-        call_ = _Call(f, self._owner)
+        call_ = _Call(f, self)
         return lambda *a, **k: call_.run(self._ptr, a, k)
 
     def close(self):
-        """Releases the object (idempotent)."""
+        """Releases the object (idempotent), after the objects it created."""
         if self._ptr:
+            for child in list(self._children):
+                child.close()
             _free_object(self._type, self._ptr)
             self._ptr = None
 
@@ -500,6 +531,7 @@ class Handle:
     def __init__(self, ptr):
         self._ptr = ptr
         self._keep = {}
+        self._children = weakref.WeakSet()
         self._methods = _methods_for("mlops_t")
 
     def _bound(self, f):
@@ -525,6 +557,8 @@ class Handle:
     def close(self):
         """Closes the store (idempotent)."""
         if self._ptr:
+            for child in list(self._children):
+                child.close()
             _load().mlops_close(self._ptr)
             self._ptr = None
             self._keep.clear()
