@@ -39,6 +39,16 @@ MLOPS_API int mlops_scratch_echo(mlops_t *h, const char *text_json, int64_t n, c
 MLOPS_API int mlops_scratch_new(mlops_t *h, const float *v, size_t n, mlops_scratch_fn fn, void *user_data, mlops_scratch_t **out);
 /** Frees it. */
 MLOPS_API void mlops_scratch_free(mlops_scratch_t *s);
+/** Fills out with dim floats for text; non-zero cancels. */
+typedef int (*mlops_scratch_fill_fn)(const char *text, float *out, size_t dim, void *user_data);
+/**
+ * Counts the object's items with a label.
+ * @param s     the object.
+ * @param label a label, or NULL for all.
+ * @param out   receives the count.
+ * @return MLOPS_OK.
+ */
+MLOPS_API int mlops_scratch_count(mlops_scratch_t *s, const char *label, int64_t *out);
 #ifdef __cplusplus
 }
 #endif
@@ -63,6 +73,10 @@ MLOPS_API void mlops_scratch_free(mlops_scratch_t *s);
         ("Go has (*Handle).ScratchNew", "func (r *Handle) ScratchNew(v []float32, fn ScratchFn) (*Scratch, error)" in go),
         ("Go has (*Scratch).Free", "func (r *Scratch) Free()" in go),
         ("Go has the trampoline", "//export goTrampoline_mlops_scratch_fn" in go),
+        ("Go has (*Scratch).Count, NULL from its doc",
+         "func (r *Scratch) Count(label string) (int64, error)" in go and "c_label := cStringOrNil(label)" in go),
+        ("Go fills a buffer callback's slice", "type ScratchFillFn func(text string, out []float32) int" in go),
+        ("Python knows the callback's buffer", "'mlops_scratch_fill_fn': {'out': 'dim'}" in py),
     ]
     failed = [name for name, ok in checks if not ok]
     for name, ok in checks:
