@@ -11,19 +11,29 @@ headers use (int status + inputs + out-parameters, JSON text in and out):
 
 - functions whose first parameter is ``mlops_t *`` are methods of :class:`Handle`,
   grouped by the word after ``mlops_``: ``mlops_prompt_push`` is ``h.prompts.push``
-  (plural or singular group names both work) and also ``h.prompt_push``;
-- functions taking another object first (``mlops_model_t *``) are methods of
-  :class:`Object` wrappers returned by the library, e.g. ``model.session_new()``;
-- other functions are module functions: ``mlops.call("mlops_version")`` or
-  ``mlops.lib_function("version")()``.
+  (plural or singular group names both work; a keyword takes a trailing ``_``:
+  ``h.prompts.import_``), one-word functions are plain methods (``h.chat``), and the
+  flat name works too (``h.prompt_push``);
+- functions taking another object first (``mlops_model_t *``) are methods of the
+  :class:`Object` the library returned, without the object's word or the header's
+  module word: ``model.info()``, ``model.session_new()``, ``session.generate()``;
+- other functions are module functions: ``mlops.gguf.synth(...)``,
+  ``mlops.gguf_synth(...)`` or ``mlops.call("mlops_gguf_synth", ...)``.
 
 Inputs: ``str``/``bytes`` for text, ``dict``/``list`` are sent as JSON (a list for a
-``*_jsonl`` parameter as JSON Lines), ``None`` is NULL, sequences of numbers for arrays; callbacks are Python callables. Outputs: text
-outputs are decoded (and parsed when they are JSON objects or arrays), created objects
-are wrapped and freed when garbage-collected or closed. A failing call raises a
+``*_jsonl`` parameter as JSON Lines), ``None`` is NULL, sequences of numbers for
+arrays, callables for callbacks (their return value goes back to C, ``None`` being 0;
+a callback that fills a buffer returns the values). The capacity of a caller buffer is
+optional: it grows when the call answers MLOPS_ELIMIT with the size it needs.
+
+Outputs: the out-parameters in order; text is decoded (and parsed when it is a JSON
+object or array), created objects are wrapped, keep their creator alive, and are freed
+when closed, garbage-collected, or when their creator closes. A failing call raises a
 subclass of :class:`MlopsError` chosen by the status code, carrying the library's
-message. Library-allocated strings are always released with ``mlops_free``. ctypes
-releases the GIL during each call, so threads sharing one handle run in parallel.
+message (and ``.detail``: text the function returned with the failure). An exception
+raised by a callback during a call is raised by that call. Library-allocated strings
+are always released with ``mlops_free``. ctypes releases the GIL during each call, so
+threads sharing one handle run in parallel.
 
 The library is found through ``$MLOPS_LIBRARY`` (a path), then the install prefix
 (``<sys.prefix>/lib``, ``/usr/local/lib``), then the system loader.
