@@ -4,9 +4,21 @@
 // (bindings/gen/gen.py); this file holds the small hand-written layer they share:
 // the Handle type, errors, string conversion, callbacks and OS-thread pinning.
 //
+// Naming: mlops_<words> with a handle first is a Handle method (mlops_prompt_push is
+// h.PromptPush, mlops_chat_stream is h.ChatStream); with another object first it is a
+// method of that object without the object's or the module's word (mlops_model_info is
+// model.Info, mlops_engine_generate is session.Generate); without either it is a
+// package function (mlops_gguf_synth is GGUFSynth).
+//
 // Every call that can fail returns an error wrapping the library's status code and
-// message; compare with errors.Is(err, mlops.ErrNotFound). JSON inputs and outputs are
-// strings; an empty string passed for a parameter whose C name ends in "json" means NULL.
+// message; compare with errors.Is(err, mlops.ErrNotFound). When the function also fills
+// its text out-parameter on failure (a gate's decision), the text is in
+// err.(*Error).Detail. JSON inputs and outputs are strings; an empty string passed for
+// a parameter whose C name ends in "json", or whose documentation allows NULL, means
+// NULL. A caller buffer is a slice; its out_n count is returned even with ErrLimit,
+// where it is the size needed. Objects (Model, Session) keep what created them
+// reachable and have a finalizer; free sessions before their model. Callbacks are Go
+// funcs; those given to setters live until the handle closes.
 package mlops
 
 /*
