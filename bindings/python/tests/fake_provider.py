@@ -4,6 +4,7 @@ POST /v1/chat/completions answers with the text "echo: <last user message>" (or,
 the requested upstream model is "fail-500", an HTTP 500). With "stream": true it sends
 the answer word by word as server-sent events, then "data: [DONE]".
 """
+import collections
 import http.server
 import json
 import socket
@@ -25,8 +26,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("Content-Length", 0))
         body = json.loads(self.rfile.read(length) or b"{}")
-        self.server.requests.append({"path": self.path, "body": body,
-                                     "authorization": self.headers.get("Authorization")})
+        with self.server.lock:
+            self.server.count += 1
+            self.server.requests.append({"path": self.path, "body": body,
+                                         "authorization": self.headers.get("Authorization")})
         if body.get("model") == "fail-500":
             self._send(500, "application/json", json.dumps({"error": {"message": "boom"}}).encode())
             return
@@ -65,7 +68,11 @@ class FakeProvider:
     def __enter__(self):
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
-        self.server.requests = []
+        # The last requests (bounded, so that leak tests measure the library, not this
+        # list) and how many arrived.
+        self.server.requests = collections.deque(maxlen=16)
+        self.server.count = 0
+        self.server.lock = threading.Lock()
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.base_url = "http://127.0.0.1:%d/v1" % self.server.server_address[1]
@@ -74,6 +81,10 @@ class FakeProvider:
     @property
     def requests(self):
         return self.server.requests
+
+    @property
+    def count(self):
+        return self.server.count
 
     def __exit__(self, *exc):
         self.server.shutdown()

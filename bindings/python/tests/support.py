@@ -40,7 +40,7 @@ class StoreTest(unittest.TestCase):
         for _ in range(calls):
             fn()
         growth = rss_kib() - before
-        print("\n  %s: RSS growth over %d calls: %d KiB" % (self.id().split(".")[-1], calls, growth),
+        print("\n  %s: RSS growth over %d calls: %d KiB" % (".".join(self.id().split(".")[-2:]), calls, growth),
               end=" ")
         self.assertLess(growth, LEAK_LIMIT_KIB, "RSS grew by %d KiB over %d calls" % (growth, calls))
         return growth
