@@ -491,11 +491,17 @@ def emit_go(api):
             continue
         gt = go_obj_type(o)
         w.append("// %s wraps the opaque %s.\n%s" % (gt, o, go_comment(o_doc(api, o))))
-        w.append("type %s struct {\n\tptr *C.%s\n\t// owner is what created it (the *Handle, or an object such as a session's\n\t// model): kept reachable, so not finalized, while this object lives.\n\towner interface{}\n}\n" % (gt, o))
-        w.append("func (o *%s) cptr() *C.%s {\n\tif o == nil {\n\t\treturn nil\n\t}\n\treturn o.ptr\n}\n" % (gt, o))
+        w.append("type %s struct {\n\t// ref holds the C pointer; what this object creates is freed before it.\n\tref *objRef\n"
+                 "\t// owner is what created it (the *Handle, or an object such as a session's\n"
+                 "\t// model): kept reachable, so not finalized, while this object lives.\n\towner interface{}\n}\n" % gt)
+        w.append("func (o *%s) cptr() *C.%s {\n\tif o == nil {\n\t\treturn nil\n\t}\n\treturn (*C.%s)(o.ref.get())\n}\n" % (gt, o, o))
+        w.append("func (o *%s) childRefs() *objRef { return o.ref }\n" % gt)
         d = destructor_of(api, o)
         fin = "\truntime.SetFinalizer(o, func(o *%s) { o.%s() })\n" % (gt, go_method_name(d, o[len("mlops_"):-2])) if d else ""
-        w.append("func wrap%s(p *C.%s, owner interface{}) *%s {\n\tif p == nil {\n\t\treturn nil\n\t}\n\to := &%s{ptr: p, owner: owner}\n%s\treturn o\n}\n" % (gt, o, gt, gt, fin))
+        free = ("func(p unsafe.Pointer) { C.%s((*C.%s)(p)) }" % (d["name"], o)) if d else "nil"
+        w.append("func wrap%s(p *C.%s, owner interface{}) *%s {\n\tif p == nil {\n\t\treturn nil\n\t}\n"
+                 "\to := &%s{ref: newObjRef(unsafe.Pointer(p), %s, owner), owner: owner}\n%s\treturn o\n}\n"
+                 % (gt, o, gt, gt, free, fin))
 
     # Functions.
     for f in api["functions"]:
@@ -520,10 +526,13 @@ def emit_go_destructor(f, recv):
     gt = go_obj_type(recv["type"])
     gname = go_method_name(f, None if recv["type"] == "mlops_t" else recv["type"][len("mlops_"):-2])
     doc = go_comment("%s calls %s. Safe to call twice.\n\n%s" % (gname, f["name"], f["doc"]))
-    before = "\tusers := r.detachCallbacks()\n" if gt == "Handle" else ""
-    after = "\tfreeCallbackUsers(users)\n" if gt == "Handle" else ""
-    return ("%s\nfunc (r *%s) %s() {\n\tif r == nil || r.ptr == nil {\n\t\treturn\n\t}\n%s"
-            "\truntime.SetFinalizer(r, nil)\n\tC.%s(r.ptr)\n\tr.ptr = nil\n%s}\n" % (doc, gt, gname, before, f["name"], after))
+    if gt != "Handle":
+        # The objects it created are freed first; freeing twice does nothing.
+        return ("%s\nfunc (r *%s) %s() {\n\tif r == nil || r.ref == nil {\n\t\treturn\n\t}\n"
+                "\truntime.SetFinalizer(r, nil)\n\tr.ref.release()\n}\n" % (doc, gt, gname))
+    return ("%s\nfunc (r *%s) %s() {\n\tif r == nil || r.ptr == nil {\n\t\treturn\n\t}\n"
+            "\tusers := r.detachCallbacks()\n\truntime.SetFinalizer(r, nil)\n\tr.root.releaseChildren()\n"
+            "\tC.%s(r.ptr)\n\tr.ptr = nil\n\tfreeCallbackUsers(users)\n}\n" % (doc, gt, gname, f["name"]))
 
 
 def o_doc(api, name):

@@ -137,12 +137,89 @@ type Handle struct {
 	mu  sync.Mutex
 	// Callbacks registered with the library through setters, freed at Close.
 	callbacks []unsafe.Pointer
+	// root lists the objects created through the handle, freed before it closes.
+	root objRef
 }
 
 func newHandle(p *C.mlops_t) *Handle {
 	h := &Handle{ptr: p}
 	runtime.SetFinalizer(h, func(h *Handle) { h.Close() })
 	return h
+}
+
+func (r *Handle) childRefs() *objRef { return &r.root }
+
+// objRef is the C side of an object (a model, a session), shared by its Go wrapper and
+// by the list of objects its creator made: freeing the creator first frees what it
+// created, so a model freed before its sessions frees them, and no C object outlives
+// the one it depends on. The creator's list holds objRefs, not wrappers, so an object
+// nobody uses any more is still finalized.
+type objRef struct {
+	mu       sync.Mutex
+	ptr      unsafe.Pointer
+	free     func(unsafe.Pointer)
+	parent   *objRef
+	children map[*objRef]struct{}
+}
+
+// refHolder is anything objects can be created from: the handle and the objects.
+type refHolder interface{ childRefs() *objRef }
+
+func newObjRef(p unsafe.Pointer, free func(unsafe.Pointer), owner interface{}) *objRef {
+	ref := &objRef{ptr: p, free: free}
+	if o, ok := owner.(refHolder); ok && o != nil {
+		parent := o.childRefs()
+		parent.mu.Lock()
+		if parent.children == nil {
+			parent.children = map[*objRef]struct{}{}
+		}
+		parent.children[ref] = struct{}{}
+		parent.mu.Unlock()
+		ref.parent = parent
+	}
+	return ref
+}
+
+// get returns the C pointer, or nil once freed (the C functions then say MLOPS_EINVAL).
+func (r *objRef) get() unsafe.Pointer {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ptr
+}
+
+func (r *objRef) releaseChildren() {
+	r.mu.Lock()
+	children := r.children
+	r.children = nil
+	r.mu.Unlock()
+	for c := range children {
+		c.mu.Lock()
+		c.parent = nil // no need to leave a list that is gone
+		c.mu.Unlock()
+		c.release()
+	}
+}
+
+// release frees the objects created from this one, then this one; twice is harmless.
+func (r *objRef) release() {
+	r.releaseChildren()
+	r.mu.Lock()
+	p := r.ptr
+	r.ptr = nil
+	parent := r.parent
+	r.parent = nil
+	r.mu.Unlock()
+	if p != nil && r.free != nil {
+		r.free(p)
+	}
+	if parent != nil {
+		parent.mu.Lock()
+		delete(parent.children, r)
+		parent.mu.Unlock()
+	}
 }
 
 // keepCallback keeps a setter's callback alive until the handle closes. A replaced

@@ -196,6 +196,7 @@ func (r *Handle) Close() {
 	}
 	users := r.detachCallbacks()
 	runtime.SetFinalizer(r, nil)
+	r.root.releaseChildren()
 	C.mlops_close(r.ptr)
 	r.ptr = nil
 	freeCallbackUsers(users)
