@@ -17,8 +17,9 @@
 // a parameter whose C name ends in "json", or whose documentation allows NULL, means
 // NULL. A caller buffer is a slice; its out_n count is returned even with ErrLimit,
 // where it is the size needed. Objects (Model, Session) keep what created them
-// reachable and have a finalizer; free sessions before their model. Callbacks are Go
-// funcs; those given to setters live until the handle closes.
+// reachable and have a finalizer; freeing an object (or closing the handle) frees the
+// objects it created first. Callbacks are Go funcs; those given to setters live until
+// the handle closes.
 package mlops
 
 /*
