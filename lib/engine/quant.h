@@ -109,4 +109,74 @@ int mlops__q_detect_isa(void);
 int mlops__q_set_isa(int isa);
 int mlops__q_active_isa(void);
 
+/* ------------------------------------------------------------------------------------
+ * Added by the kernels (additive): GGML block layouts, for lib/engine code that reads
+ * blocks directly (GGUF validation, embeddings), and the per-ISA kernel tables that the
+ * quant_*.c files share. fp16 fields are stored as raw IEEE binary16 bits.
+ * ---------------------------------------------------------------------------------- */
+#define MLOPS__QK 32   /* elements per block of the legacy quants */
+#define MLOPS__QK_K 256 /* elements per super-block of the K-quants */
+
+typedef struct { uint16_t d; uint8_t qs[16]; } mlops__block_q4_0;
+typedef struct { uint16_t d, m; uint8_t qs[16]; } mlops__block_q4_1;
+typedef struct { uint16_t d; uint8_t qh[4]; uint8_t qs[16]; } mlops__block_q5_0;
+typedef struct { uint16_t d, m; uint8_t qh[4]; uint8_t qs[16]; } mlops__block_q5_1;
+typedef struct { uint16_t d; int8_t qs[32]; } mlops__block_q8_0;
+typedef struct { uint16_t d, s; int8_t qs[32]; } mlops__block_q8_1; /* s = d * sum(qs) */
+typedef struct {
+    uint8_t scales[16]; uint8_t qs[64]; uint16_t d, dmin;
+} mlops__block_q2_k;
+typedef struct {
+    uint8_t hmask[32]; uint8_t qs[64]; uint8_t scales[12]; uint16_t d;
+} mlops__block_q3_k;
+typedef struct {
+    uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[128];
+} mlops__block_q4_k;
+typedef struct {
+    uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[32]; uint8_t qs[128];
+} mlops__block_q5_k;
+typedef struct {
+    uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; uint16_t d;
+} mlops__block_q6_k;
+/* Activations for the K-quants: float scale, 256 int8, sums of each 16 values. */
+typedef struct { float d; int8_t qs[256]; int16_t bsums[16]; } mlops__block_q8_k;
+
+/* Kernels of one weight type for one instruction set (NULL: use the scalar one). */
+typedef struct mlops__qkern {
+    void (*quantize_act)(const float *x, void *xq, int64_t n);
+    void (*matvec)(const void *W, size_t row_bytes, int64_t n, int64_t r0, int64_t r1,
+                   const void *xq, float *y);
+    void (*matmat)(const void *W, size_t row_bytes, int64_t n, int64_t r0, int64_t r1,
+                   const void *Xq, int64_t B, size_t xq_stride, float *Y, int64_t ldy);
+} mlops__qkern;
+
+/* Float helpers of one instruction set. */
+typedef struct mlops__qmisc {
+    float (*dot_f16_f32)(const uint16_t *a, const float *b, int64_t n);
+    void (*axpy_f16_f32)(float alpha, const uint16_t *a, float *y, int64_t n);
+    float (*dot_f32)(const float *a, const float *b, int64_t n);
+    void (*fp16_to_fp32_row)(const uint16_t *src, float *dst, int64_t n);
+    void (*fp32_to_fp16_row)(const float *src, uint16_t *dst, int64_t n);
+} mlops__qmisc;
+
+/* Tables indexed by type id (quant_ref.c, quant_avx2.c, quant_neon.c). */
+extern const mlops__qkern mlops__qkern_scalar[MLOPS__T_COUNT];
+extern const mlops__qmisc mlops__qmisc_scalar;
+#if defined(__x86_64__)
+extern const mlops__qkern mlops__qkern_avx2[MLOPS__T_COUNT];
+extern const mlops__qmisc mlops__qmisc_avx2;
+#endif
+#if defined(__ARM_NEON) && defined(__aarch64__)
+extern const mlops__qkern mlops__qkern_neon[MLOPS__T_COUNT];
+extern const mlops__qmisc mlops__qmisc_neon;
+#endif
+
+/** Round half to even for |x| < 2^22, independent of the FP environment (GGML's rule). */
+static inline int mlops__q_nearest_int(float x)
+{
+    union { float f; int32_t i; } u;
+    u.f = x + 12582912.0f;
+    return (u.i & 0x007fffff) - 0x00400000;
+}
+
 #endif /* MLOPS_LIB_ENGINE_QUANT_H */
