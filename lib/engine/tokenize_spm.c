@@ -85,10 +85,10 @@ int mlops__tokenize_spm(const mlops__vocab *v, const char *text, size_t len, boo
                         int32_t **ids, size_t *n, size_t *cap)
 {
     /* escape: ' ' -> U+2581 (3 bytes) */
-    size_t spaces = add_prefix ? 1 : 0;
+    size_t spaces = 0;
     for (size_t i = 0; i < len; i++)
         spaces += text[i] == ' ';
-    size_t sl = len + 2 * spaces;
+    size_t sl = len + 2 * spaces + (add_prefix ? 3 : 0);
     char *s = malloc(sl + 1);
     sym *sy = malloc((sl + 1) * sizeof *sy);
     heap h = {0};

@@ -1,7 +1,7 @@
 /*
  * WordPiece (GGUF tokenizer model "bert", as llama.cpp's converter stores BERT
  * vocabularies: word-initial pieces carry a U+2581 prefix, continuation pieces none).
- * The text is NFD-normalised and lowercased, split at whitespace, and every punctuation
+ * The text is NFD-normalised, lowercased and stripped of combining marks, split at whitespace, and every punctuation
  * mark, ASCII symbol and CJK ideograph becomes a word of its own; each word is then cut
  * greedily into the longest vocabulary pieces, or is [UNK] when that fails.
  */
@@ -66,7 +66,7 @@ int mlops__tokenize_wpm(const mlops__vocab *v, const char *text, size_t len, int
                 START_WORD();
                 continue;
             }
-            if (cp == 0 || cp == 0xFFFD || (fl & MLOPS__U_CONTROL))
+            if (cp == 0 || cp == 0xFFFD || (fl & (MLOPS__U_CONTROL | MLOPS__U_MARK)))
                 continue;
             char u[4];
             int ul = mlops__utf8_encode(mlops__u_lower(cp), u);
