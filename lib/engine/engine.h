@@ -267,6 +267,7 @@ typedef struct mlops__gen_opts {
 
 typedef struct mlops__gen_result {
     char *text;            /* generated text (malloc'd) */
+    int32_t *ids;          /* generated tokens (malloc'd), n_gen of them */
     int n_prompt, n_gen;
     const char *finish;    /* "stop", "length", "cancelled", "eos" */
     double prefill_ms, decode_ms;
