@@ -56,5 +56,12 @@ void cli_print_free(char *text);
 int cmd_version(cli *c, int argc, char **argv);
 int cmd_init(cli *c, int argc, char **argv);
 int cmd_info(cli *c, int argc, char **argv);
+int cmd_run(cli *c, int argc, char **argv);
+int cmd_bench(cli *c, int argc, char **argv);
+int cmd_tokenize(cli *c, int argc, char **argv);
+int cmd_logits(cli *c, int argc, char **argv);
+int cmd_embed(cli *c, int argc, char **argv);
+int cmd_gguf(cli *c, int argc, char **argv);
+int cmd_quantize(cli *c, int argc, char **argv);
 
 #endif

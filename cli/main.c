@@ -9,6 +9,13 @@ static const cli_command commands[] = {
     {"version", "print the library version", cmd_version},
     {"init", "create (or migrate) the store and print what it holds", cmd_init},
     {"info", "print the store's description as JSON", cmd_info},
+    {"run", "generate text with a GGUF model (streaming)", cmd_run},
+    {"bench", "measure a GGUF model's prefill and decode tokens/s", cmd_bench},
+    {"tokenize", "print the token ids of a text", cmd_tokenize},
+    {"logits", "run token ids and print the logits", cmd_logits},
+    {"embed", "print a text's embedding", cmd_embed},
+    {"gguf", "synth a random-weight model, or describe a GGUF file", cmd_gguf},
+    {"quantize", "re-encode a GGUF model's weights (Q8_0, Q4_K_M...)", cmd_quantize},
 };
 
 static void print_help(FILE *out)

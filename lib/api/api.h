@@ -26,6 +26,8 @@ typedef struct mlops__module {
     void (*close)(mlops_t *h);
 } mlops__module;
 
+struct mlops__engine;
+
 struct mlops {
     mlops__store *store;
     mlops__logger logger;
@@ -34,6 +36,7 @@ struct mlops {
     mlops__mutex pool_lock;
     mlops__pool *pool; /* created on first use: see mlops__api_pool */
     /* Module states: one pointer per module, owned by that module's open/close. */
+    struct mlops__engine *engine;
 };
 
 /** The module table, in opening order. */

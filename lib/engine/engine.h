@@ -220,6 +220,8 @@ int mlops__ctx_new(mlops__model *m, mlops__ctx **out);
 void mlops__ctx_free(mlops__ctx *c);
 int mlops__ctx_pos(const mlops__ctx *c);
 void mlops__ctx_reset(mlops__ctx *c);
+/** Forgets positions from `pos` on (the cache keeps what precedes). */
+void mlops__ctx_truncate(mlops__ctx *c, int pos);
 /**
  * Runs tokens at the context's next positions. Logits of the last token (or of every
  * token when `all`) are then at mlops__ctx_logits (row-major [n][n_vocab]).

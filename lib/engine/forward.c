@@ -443,3 +443,9 @@ int mlops__ctx_eval(mlops__ctx *c, const int32_t *tokens, size_t n, bool all)
         c->emb[i] /= (float)n;
     return MLOPS_OK;
 }
+
+void mlops__ctx_truncate(mlops__ctx *c, int pos)
+{
+    if (pos >= 0 && pos < c->pos)
+        c->pos = pos;
+}

@@ -38,14 +38,29 @@ static size_t stop_prefix_tail(const char *s, size_t n, const char *const *stop,
     return best;
 }
 
+/* Copies s[0..n) into out with every invalid UTF-8 sequence replaced by U+FFFD. */
+static void utf8_clean(const char *s, size_t n, mlops__buf *out)
+{
+    for (size_t i = 0; i < n;) {
+        size_t l;
+        uint32_t cp = mlops__utf8_decode(s + i, n - i, &l);
+        if (cp == 0xFFFD && !(l == 3 && memcmp(s + i, "\xef\xbf\xbd", 3) == 0))
+            mlops__buf_append(out, "\xef\xbf\xbd", 3);
+        else
+            mlops__buf_append(out, s + i, l);
+        i += l;
+    }
+}
+
 static int emit(mlops__buf *text, size_t *sent, size_t upto, int32_t id, mlops__gen_fn fn, void *user)
 {
     if (!fn || upto <= *sent)
         return 0;
-    char save = text->data[upto];
-    text->data[upto] = '\0';
-    int r = fn(text->data + *sent, id, user);
-    text->data[upto] = save;
+    mlops__buf piece;
+    mlops__buf_init(&piece);
+    utf8_clean(text->data + *sent, upto - *sent, &piece);
+    int r = piece.failed ? 0 : fn(piece.data, id, user);
+    mlops__buf_free(&piece);
     *sent = upto;
     return r;
 }
@@ -138,7 +153,15 @@ int mlops__generate(mlops__ctx *c, mlops__sampler *s, const int32_t *prompt, siz
     res->decode_ms = (double)(mlops__now_ns() - t1) / 1e6;
     if (rc == MLOPS_ECANCELED)
         mlops__error(MLOPS_ECANCELED, "generate: cancelled by the callback after %d tokens", res->n_gen);
-    res->text = mlops__buf_take(&text);
+    mlops__buf clean;
+    mlops__buf_init(&clean);
+    mlops__buf_putc(&clean, '\0');
+    clean.len = 0;
+    utf8_clean(text.data, text.len, &clean);
+    mlops__buf_free(&text);
+    res->text = clean.failed ? NULL : mlops__buf_take(&clean);
+    if (clean.failed)
+        mlops__buf_free(&clean);
     if (!res->text && rc == MLOPS_OK)
         rc = mlops__error_oom("generated text");
     return rc;
