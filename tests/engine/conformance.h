@@ -31,7 +31,7 @@ static char *conf_read(const char *path, size_t *len)
 /* Returns the number of cases, *passed the matches; -1 when the files are absent. */
 static int conf_run(const char *base, int *passed, int verbose)
 {
-    char path[1024];
+    char path[2048];
     size_t il, ol;
     snprintf(path, sizeof path, "%s.inp", base);
     char *inp = conf_read(path, &il);
