@@ -147,75 +147,118 @@ ALWAYS_INLINE float h2f(uint16_t h)
 
 /* ---------------------------------------------------------- legacy quant tiles -- */
 
-/* A weight block prepared once for several activations. */
+#ifndef PF_DIST
+#define PF_DIST 1024
+#endif
+
+/*
+ * Weight blocks are prepared once per row, activation blocks once per tile, then each
+ * (row, activation) pair costs maddubs + madd (+ sub) + cvt + mul + fma. Offset types
+ * (Q4_0: q-8, Q5_0: q-16) multiply the unsigned q and subtract off * sum(y), computed
+ * once per activation block; types with a min add m * d_y * sum(y).
+ */
 typedef struct {
-    __m256i u;   /* unsigned operand: |q| (signed types) or q (types with a min) */
-    __m256i sgn; /* signs of q (signed types) */
-    float d, m;
+    __m256i q;   /* unsigned q (Q4/Q5), or |q| (Q8_0) */
+    __m256i sgn; /* Q8_0: q, for the signs */
+    __m256 d, m;
 } wprep;
+
+typedef struct {
+    __m256i y;
+    __m256i off; /* off * sum(y) in the lanes dot_us uses */
+    __m256 d;
+    __m256 sum; /* sum(y) per lane, as float */
+} aprep;
+
+ALWAYS_INLINE __m256 bcast_h(uint16_t h)
+{
+    return _mm256_cvtph_ps(_mm_set1_epi16((short)h));
+}
 
 ALWAYS_INLINE void prep_q4_0(const void *p, wprep *w)
 {
     const mlops__block_q4_0 *b = p;
-    __m256i q = _mm256_sub_epi8(nibbles32(b->qs), _mm256_set1_epi8(8));
-    w->u = _mm256_sign_epi8(q, q);
-    w->sgn = q;
-    w->d = h2f(b->d);
+    w->q = nibbles32(b->qs);
+    w->d = bcast_h(b->d);
 }
 
 ALWAYS_INLINE void prep_q5_0(const void *p, wprep *w)
 {
     const mlops__block_q5_0 *b = p;
-    __m256i q = _mm256_or_si256(nibbles32(b->qs), fifth_bits32(b->qh));
-    q = _mm256_sub_epi8(q, _mm256_set1_epi8(16));
-    w->u = _mm256_sign_epi8(q, q);
-    w->sgn = q;
-    w->d = h2f(b->d);
+    w->q = _mm256_or_si256(nibbles32(b->qs), fifth_bits32(b->qh));
+    w->d = bcast_h(b->d);
 }
 
 ALWAYS_INLINE void prep_q8_0(const void *p, wprep *w)
 {
     const mlops__block_q8_0 *b = p;
     __m256i q = _mm256_loadu_si256((const __m256i *)b->qs);
-    w->u = _mm256_sign_epi8(q, q);
+    w->q = _mm256_sign_epi8(q, q);
     w->sgn = q;
-    w->d = h2f(b->d);
+    w->d = bcast_h(b->d);
 }
 
 ALWAYS_INLINE void prep_q4_1(const void *p, wprep *w)
 {
     const mlops__block_q4_1 *b = p;
-    w->u = nibbles32(b->qs);
-    w->d = h2f(b->d);
-    w->m = h2f(b->m);
+    w->q = nibbles32(b->qs);
+    w->d = bcast_h(b->d);
+    w->m = bcast_h(b->m);
 }
 
 ALWAYS_INLINE void prep_q5_1(const void *p, wprep *w)
 {
     const mlops__block_q5_1 *b = p;
-    w->u = _mm256_or_si256(nibbles32(b->qs), fifth_bits32(b->qh));
-    w->d = h2f(b->d);
-    w->m = h2f(b->m);
+    w->q = _mm256_or_si256(nibbles32(b->qs), fifth_bits32(b->qh));
+    w->d = bcast_h(b->d);
+    w->m = bcast_h(b->m);
 }
 
-ALWAYS_INLINE __m256 upd_signed(const wprep *w, const mlops__block_q8_0 *y, __m256 acc)
+ALWAYS_INLINE void act_plain(const mlops__block_q8_0 *b, aprep *a)
 {
-    __m256i yv = _mm256_loadu_si256((const __m256i *)y->qs);
-    __m256i s = dot_us(w->u, _mm256_sign_epi8(yv, w->sgn));
-    return _mm256_fmadd_ps(_mm256_set1_ps(w->d * h2f(y->d)), _mm256_cvtepi32_ps(s), acc);
+    a->y = _mm256_loadu_si256((const __m256i *)b->qs);
+    a->d = bcast_h(b->d);
 }
 
-ALWAYS_INLINE __m256 upd_min(const wprep *w, const mlops__block_q8_0 *y, __m256 acc)
+ALWAYS_INLINE void act_off8(const mlops__block_q8_0 *b, aprep *a)
 {
-    __m256i yv = _mm256_loadu_si256((const __m256i *)y->qs);
-    float dy = h2f(y->d);
-    __m256i s = dot_us(w->u, yv);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(w->d * dy), _mm256_cvtepi32_ps(s), acc);
-    return _mm256_fmadd_ps(_mm256_set1_ps(w->m * dy), _mm256_cvtepi32_ps(sum_s8(yv)), acc);
+    act_plain(b, a);
+    a->off = dot_us(_mm256_set1_epi8(8), a->y);
+}
+
+ALWAYS_INLINE void act_off16(const mlops__block_q8_0 *b, aprep *a)
+{
+    act_plain(b, a);
+    a->off = dot_us(_mm256_set1_epi8(16), a->y);
+}
+
+ALWAYS_INLINE void act_sum(const mlops__block_q8_0 *b, aprep *a)
+{
+    act_plain(b, a);
+    a->sum = _mm256_cvtepi32_ps(sum_s8(a->y));
+}
+
+ALWAYS_INLINE __m256 upd_off(const wprep *w, const aprep *a, __m256 acc)
+{
+    __m256i s = _mm256_sub_epi32(dot_us(w->q, a->y), a->off);
+    return _mm256_fmadd_ps(_mm256_mul_ps(w->d, a->d), _mm256_cvtepi32_ps(s), acc);
+}
+
+ALWAYS_INLINE __m256 upd_sign(const wprep *w, const aprep *a, __m256 acc)
+{
+    __m256i s = dot_us(w->q, _mm256_sign_epi8(a->y, w->sgn));
+    return _mm256_fmadd_ps(_mm256_mul_ps(w->d, a->d), _mm256_cvtepi32_ps(s), acc);
+}
+
+ALWAYS_INLINE __m256 upd_min(const wprep *w, const aprep *a, __m256 acc)
+{
+    __m256i s = dot_us(w->q, a->y);
+    acc = _mm256_fmadd_ps(_mm256_mul_ps(w->d, a->d), _mm256_cvtepi32_ps(s), acc);
+    return _mm256_fmadd_ps(_mm256_mul_ps(w->m, a->d), a->sum, acc);
 }
 
 /* R rows x C activations of one legacy type; Y[c * ldy + r]. */
-#define LEGACY_TILE(T, BT, PREP, UPD)                                                          \
+#define LEGACY_TILE(T, BT, PREP, ACT, UPD)                                                     \
     ALWAYS_INLINE void tile_##T(const uint8_t *w, size_t rb, const uint8_t *x, size_t xs,   \
                                 int64_t nb, float *y, int64_t ldy, const int R, const int C) \
     {                                                                                         \
@@ -224,12 +267,17 @@ ALWAYS_INLINE __m256 upd_min(const wprep *w, const mlops__block_q8_0 *y, __m256 
             _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] =                   \
                 _mm256_setzero_ps();                                                          \
         for (int64_t i = 0; i < nb; i++) {                                                    \
+            aprep a[4];                                                                       \
+            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++)                               \
+                ACT((const mlops__block_q8_0 *)(x + (size_t)c * xs) + i, &a[c]);              \
             _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                               \
             {                                                                                 \
+                const BT *b = (const BT *)(w + (size_t)r * rb) + i;                           \
+                _mm_prefetch((const char *)b + PF_DIST, _MM_HINT_T0);                         \
                 wprep p;                                                                      \
-                PREP((const BT *)(w + (size_t)r * rb) + i, &p);                               \
+                PREP(b, &p);                                                                  \
                 _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] =               \
-                    UPD(&p, (const mlops__block_q8_0 *)(x + (size_t)c * xs) + i, acc[r][c]);  \
+                    UPD(&p, &a[c], acc[r][c]);                                                \
             }                                                                                 \
         }                                                                                     \
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                   \
@@ -267,11 +315,11 @@ ALWAYS_INLINE __m256 upd_min(const wprep *w, const mlops__block_q8_0 *y, __m256 
             matvec_##T(W, rb, n, r0, r1, x + (size_t)b * xs, Y + b * ldy);                    \
     }
 
-LEGACY_TILE(q4_0, mlops__block_q4_0, prep_q4_0, upd_signed)
-LEGACY_TILE(q5_0, mlops__block_q5_0, prep_q5_0, upd_signed)
-LEGACY_TILE(q8_0, mlops__block_q8_0, prep_q8_0, upd_signed)
-LEGACY_TILE(q4_1, mlops__block_q4_1, prep_q4_1, upd_min)
-LEGACY_TILE(q5_1, mlops__block_q5_1, prep_q5_1, upd_min)
+LEGACY_TILE(q4_0, mlops__block_q4_0, prep_q4_0, act_off8, upd_off)
+LEGACY_TILE(q5_0, mlops__block_q5_0, prep_q5_0, act_off16, upd_off)
+LEGACY_TILE(q8_0, mlops__block_q8_0, prep_q8_0, act_plain, upd_sign)
+LEGACY_TILE(q4_1, mlops__block_q4_1, prep_q4_1, act_sum, upd_min)
+LEGACY_TILE(q5_1, mlops__block_q5_1, prep_q5_1, act_sum, upd_min)
 TILED_KERNELS(q4_0, 32, 4, 2, 4)
 TILED_KERNELS(q5_0, 32, 4, 2, 4)
 TILED_KERNELS(q8_0, 32, 4, 2, 4)
@@ -294,6 +342,17 @@ ALWAYS_INLINE __m128i k4_scales_mins(const uint8_t *q)
     return _mm_loadu_si128((const __m128i *)u);
 }
 
+/* Software prefetch of the super-block PFK_DIST bytes ahead (each one spans 3-4 lines). */
+#ifndef PFK_DIST
+#define PFK_DIST 1536
+#endif
+ALWAYS_INLINE void prefetch_block(const void *b, size_t bytes)
+{
+    const char *p = (const char *)b + PFK_DIST;
+    for (size_t o = 0; o < bytes; o += 64)
+        _mm_prefetch(p + o, _MM_HINT_T0);
+}
+
 /* int16 broadcast of word k of a vector holding 8 int16 in both halves. */
 ALWAYS_INLINE __m256i word_bcast(__m256i v, int k)
 {
@@ -314,6 +373,7 @@ ALWAYS_INLINE __m256i word_bcast(__m256i v, int k)
             _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                               \
             {                                                                                 \
                 const BT *b = (const BT *)(w + (size_t)r * rb) + i;                           \
+                prefetch_block(b, sizeof(BT));                                                \
                 __m128i sm = k4_scales_mins(b->scales);                                       \
                 __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));            \
                 __m256i mn16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(                         \
@@ -381,6 +441,7 @@ ALWAYS_INLINE void tile_q6_k(const uint8_t *w, size_t rb, const uint8_t *x, size
         _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)
         {
             const mlops__block_q6_k *b = (const mlops__block_q6_k *)(w + (size_t)r * rb) + i;
+            prefetch_block(b, sizeof(*b));
             __m128i sc8 = _mm_loadu_si128((const __m128i *)b->scales);
             __m256i isum[4];
             _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) isum[c] = _mm256_setzero_si256();
