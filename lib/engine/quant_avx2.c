@@ -147,8 +147,13 @@ ALWAYS_INLINE float h2f(uint16_t h)
 
 /* ---------------------------------------------------------- legacy quant tiles -- */
 
-#ifndef PF_DIST
-#define PF_DIST 1024
+/*
+ * Software prefetch: while a tile of R rows is computed, the same blocks of the next R
+ * rows are requested (R * row_bytes ahead), so the whole matrix streams in order one
+ * tile ahead. The hardware prefetchers alone left decode at ~50% of bandwidth here.
+ */
+#ifndef PF_HINT
+#define PF_HINT _MM_HINT_T0
 #endif
 
 /*
@@ -266,6 +271,7 @@ ALWAYS_INLINE __m256 upd_min(const wprep *w, const aprep *a, __m256 acc)
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                   \
             _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] =                   \
                 _mm256_setzero_ps();                                                          \
+        const size_t pf = (size_t)R * rb;                                                     \
         for (int64_t i = 0; i < nb; i++) {                                                    \
             aprep a[4];                                                                       \
             _Pragma("GCC unroll 4") for (int c = 0; c < C; c++)                               \
@@ -273,9 +279,185 @@ ALWAYS_INLINE __m256 upd_min(const wprep *w, const aprep *a, __m256 acc)
             _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                               \
             {                                                                                 \
                 const BT *b = (const BT *)(w + (size_t)r * rb) + i;                           \
-                _mm_prefetch((const char *)b + PF_DIST, _MM_HINT_T0);                         \
+                _mm_prefetch((const char *)b + pf, PF_HINT);                                  \
                 wprep p;                                                                      \
                 PREP(b, &p);                                                                  \
+                _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] =               \
+                    UPD(&p, &a[c], acc[r][c]);                                                \
+            }                                                                                 \
+        }                                                                                     \
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                   \
+            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) y[c * ldy + r] =              \
+                hsum(acc[r][c]);                                                              \
+    }
+
+
+/*
+ * Two blocks at a time for the 4- and 5-bit types: the 16 bytes of nibbles of blocks i
+ * and i+1 share one register ([block i | block i+1] per 128-bit lane), the two maddubs
+ * results are added as int16 before one madd, and one cvt + fma covers both blocks
+ * (lanes 0..3: block i, 4..7: block i+1). An odd last block uses the single-block step.
+ */
+typedef struct {
+    __m256i lo, hi; /* elements 0..15 and 16..31 of both blocks, unsigned */
+    __m256 d, m;    /* scales (and mins), 4 lanes per block */
+} wprep2;
+
+typedef struct {
+    __m256i ylo, yhi;
+    __m256i off;
+    __m256 d, sum;
+} aprep2;
+
+/* [h0 x4 | h1 x4] as floats. */
+ALWAYS_INLINE __m256 bcast_h2(uint16_t h0, uint16_t h1)
+{
+    __m128i v = _mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16));
+    v = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3));
+    return _mm256_cvtph_ps(v);
+}
+
+ALWAYS_INLINE void nibbles_pair(const uint8_t *q0, const uint8_t *q1, wprep2 *w)
+{
+    __m256i v = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)q1),
+                                 _mm_loadu_si128((const __m128i *)q0));
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    w->lo = _mm256_and_si256(v, m4);
+    w->hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+}
+
+/* Fifth bits of two Q5 blocks: 0x10 in the bytes of lo and hi whose bit is set. */
+ALWAYS_INLINE void fifth_pair(const uint8_t *qh0, const uint8_t *qh1, wprep2 *w)
+{
+    uint32_t a, b;
+    memcpy(&a, qh0, 4);
+    memcpy(&b, qh1, 4);
+    __m256i v = _mm256_set_m128i(_mm_set1_epi32((int)b), _mm_set1_epi32((int)a));
+    const __m256i sel_lo = _mm256_setr_epi64x(0, 0x0101010101010101LL, 0, 0x0101010101010101LL);
+    const __m256i sel_hi = _mm256_setr_epi64x(0x0202020202020202LL, 0x0303030303030303LL,
+                                              0x0202020202020202LL, 0x0303030303030303LL);
+    const __m256i bit = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfeLL), ones = _mm256_set1_epi64x(-1);
+    const __m256i b10 = _mm256_set1_epi8(0x10);
+    __m256i l = _mm256_cmpeq_epi8(_mm256_or_si256(_mm256_shuffle_epi8(v, sel_lo), bit), ones);
+    __m256i h = _mm256_cmpeq_epi8(_mm256_or_si256(_mm256_shuffle_epi8(v, sel_hi), bit), ones);
+    w->lo = _mm256_or_si256(w->lo, _mm256_and_si256(l, b10));
+    w->hi = _mm256_or_si256(w->hi, _mm256_and_si256(h, b10));
+}
+
+ALWAYS_INLINE void prep2_q4_0(const void *p, wprep2 *w)
+{
+    const mlops__block_q4_0 *b = p;
+    nibbles_pair(b[0].qs, b[1].qs, w);
+    w->d = bcast_h2(b[0].d, b[1].d);
+}
+
+ALWAYS_INLINE void prep2_q4_1(const void *p, wprep2 *w)
+{
+    const mlops__block_q4_1 *b = p;
+    nibbles_pair(b[0].qs, b[1].qs, w);
+    w->d = bcast_h2(b[0].d, b[1].d);
+    w->m = bcast_h2(b[0].m, b[1].m);
+}
+
+ALWAYS_INLINE void prep2_q5_0(const void *p, wprep2 *w)
+{
+    const mlops__block_q5_0 *b = p;
+    nibbles_pair(b[0].qs, b[1].qs, w);
+    fifth_pair(b[0].qh, b[1].qh, w);
+    w->d = bcast_h2(b[0].d, b[1].d);
+}
+
+ALWAYS_INLINE void prep2_q5_1(const void *p, wprep2 *w)
+{
+    const mlops__block_q5_1 *b = p;
+    nibbles_pair(b[0].qs, b[1].qs, w);
+    fifth_pair(b[0].qh, b[1].qh, w);
+    w->d = bcast_h2(b[0].d, b[1].d);
+    w->m = bcast_h2(b[0].m, b[1].m);
+}
+
+/* Sum of u8 x s8 over both halves, int16-added (no overflow for u <= 31). */
+ALWAYS_INLINE __m256i dot2_us(__m256i ulo, __m256i uhi, __m256i ylo, __m256i yhi)
+{
+    __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(ulo, ylo), _mm256_maddubs_epi16(uhi, yhi));
+    return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
+}
+
+ALWAYS_INLINE void act2_plain(const mlops__block_q8_0 *y, aprep2 *a)
+{
+    a->ylo = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)y[1].qs),
+                              _mm_loadu_si128((const __m128i *)y[0].qs));
+    a->yhi = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(y[1].qs + 16)),
+                              _mm_loadu_si128((const __m128i *)(y[0].qs + 16)));
+    a->d = bcast_h2(y[0].d, y[1].d);
+}
+
+ALWAYS_INLINE void act2_off8(const mlops__block_q8_0 *y, aprep2 *a)
+{
+    act2_plain(y, a);
+    const __m256i k = _mm256_set1_epi8(8);
+    a->off = dot2_us(k, k, a->ylo, a->yhi);
+}
+
+ALWAYS_INLINE void act2_off16(const mlops__block_q8_0 *y, aprep2 *a)
+{
+    act2_plain(y, a);
+    const __m256i k = _mm256_set1_epi8(16);
+    a->off = dot2_us(k, k, a->ylo, a->yhi);
+}
+
+ALWAYS_INLINE void act2_sum(const mlops__block_q8_0 *y, aprep2 *a)
+{
+    act2_plain(y, a);
+    const __m256i k = _mm256_set1_epi8(1);
+    a->sum = _mm256_cvtepi32_ps(dot2_us(k, k, a->ylo, a->yhi));
+}
+
+ALWAYS_INLINE __m256 upd2_off(const wprep2 *w, const aprep2 *a, __m256 acc)
+{
+    __m256i s = _mm256_sub_epi32(dot2_us(w->lo, w->hi, a->ylo, a->yhi), a->off);
+    return _mm256_fmadd_ps(_mm256_mul_ps(w->d, a->d), _mm256_cvtepi32_ps(s), acc);
+}
+
+ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
+{
+    __m256i s = dot2_us(w->lo, w->hi, a->ylo, a->yhi);
+    acc = _mm256_fmadd_ps(_mm256_mul_ps(w->d, a->d), _mm256_cvtepi32_ps(s), acc);
+    return _mm256_fmadd_ps(_mm256_mul_ps(w->m, a->d), a->sum, acc);
+}
+
+#define LEGACY2_TILE(T, BT, PREP2, ACT2, UPD2, PREP, ACT, UPD)                                  \
+    ALWAYS_INLINE void tile_##T(const uint8_t *w, size_t rb, const uint8_t *x, size_t xs,   \
+                                int64_t nb, float *y, int64_t ldy, const int R, const int C) \
+    {                                                                                         \
+        __m256 acc[4][4];                                                                     \
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                   \
+            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] =                   \
+                _mm256_setzero_ps();                                                          \
+        const size_t pf = (size_t)R * rb;                                                     \
+        int64_t i = 0;                                                                        \
+        for (; i + 2 <= nb; i += 2) {                                                         \
+            aprep2 a[4];                                                                      \
+            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++)                               \
+                ACT2((const mlops__block_q8_0 *)(x + (size_t)c * xs) + i, &a[c]);             \
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                               \
+            {                                                                                 \
+                const BT *b = (const BT *)(w + (size_t)r * rb) + i;                           \
+                _mm_prefetch((const char *)b + pf, PF_HINT);                                  \
+                wprep2 p;                                                                     \
+                PREP2(b, &p);                                                                 \
+                _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] =               \
+                    UPD2(&p, &a[c], acc[r][c]);                                               \
+            }                                                                                 \
+        }                                                                                     \
+        if (i < nb) {                                                                         \
+            aprep a[4];                                                                       \
+            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++)                               \
+                ACT((const mlops__block_q8_0 *)(x + (size_t)c * xs) + i, &a[c]);              \
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                               \
+            {                                                                                 \
+                wprep p;                                                                      \
+                PREP((const BT *)(w + (size_t)r * rb) + i, &p);                               \
                 _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] =               \
                     UPD(&p, &a[c], acc[r][c]);                                                \
             }                                                                                 \
@@ -315,11 +497,12 @@ ALWAYS_INLINE __m256 upd_min(const wprep *w, const aprep *a, __m256 acc)
             matvec_##T(W, rb, n, r0, r1, x + (size_t)b * xs, Y + b * ldy);                    \
     }
 
-LEGACY_TILE(q4_0, mlops__block_q4_0, prep_q4_0, act_off8, upd_off)
-LEGACY_TILE(q5_0, mlops__block_q5_0, prep_q5_0, act_off16, upd_off)
+LEGACY2_TILE(q4_0, mlops__block_q4_0, prep2_q4_0, act2_off8, upd2_off, prep_q4_0, act_off8, upd_off)
+LEGACY2_TILE(q5_0, mlops__block_q5_0, prep2_q5_0, act2_off16, upd2_off, prep_q5_0, act_off16,
+             upd_off)
+LEGACY2_TILE(q4_1, mlops__block_q4_1, prep2_q4_1, act2_sum, upd2_min, prep_q4_1, act_sum, upd_min)
+LEGACY2_TILE(q5_1, mlops__block_q5_1, prep2_q5_1, act2_sum, upd2_min, prep_q5_1, act_sum, upd_min)
 LEGACY_TILE(q8_0, mlops__block_q8_0, prep_q8_0, act_plain, upd_sign)
-LEGACY_TILE(q4_1, mlops__block_q4_1, prep_q4_1, act_sum, upd_min)
-LEGACY_TILE(q5_1, mlops__block_q5_1, prep_q5_1, act_sum, upd_min)
 TILED_KERNELS(q4_0, 32, 4, 2, 4)
 TILED_KERNELS(q5_0, 32, 4, 2, 4)
 TILED_KERNELS(q8_0, 32, 4, 2, 4)
@@ -342,15 +525,12 @@ ALWAYS_INLINE __m128i k4_scales_mins(const uint8_t *q)
     return _mm_loadu_si128((const __m128i *)u);
 }
 
-/* Software prefetch of the super-block PFK_DIST bytes ahead (each one spans 3-4 lines). */
-#ifndef PFK_DIST
-#define PFK_DIST 1536
-#endif
-ALWAYS_INLINE void prefetch_block(const void *b, size_t bytes)
+/* Prefetch of one super-block `ahead` bytes on (each spans 3-4 cache lines). */
+ALWAYS_INLINE void prefetch_block(const void *b, size_t ahead, size_t bytes)
 {
-    const char *p = (const char *)b + PFK_DIST;
+    const char *p = (const char *)b + ahead;
     for (size_t o = 0; o < bytes; o += 64)
-        _mm_prefetch(p + o, _MM_HINT_T0);
+        _mm_prefetch(p + o, PF_HINT);
 }
 
 /* int16 broadcast of word k of a vector holding 8 int16 in both halves. */
@@ -373,7 +553,7 @@ ALWAYS_INLINE __m256i word_bcast(__m256i v, int k)
             _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                               \
             {                                                                                 \
                 const BT *b = (const BT *)(w + (size_t)r * rb) + i;                           \
-                prefetch_block(b, sizeof(BT));                                                \
+                prefetch_block(b, (size_t)R * rb, sizeof(BT));                                                \
                 __m128i sm = k4_scales_mins(b->scales);                                       \
                 __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));            \
                 __m256i mn16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(                         \
@@ -441,7 +621,7 @@ ALWAYS_INLINE void tile_q6_k(const uint8_t *w, size_t rb, const uint8_t *x, size
         _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)
         {
             const mlops__block_q6_k *b = (const mlops__block_q6_k *)(w + (size_t)r * rb) + i;
-            prefetch_block(b, sizeof(*b));
+            prefetch_block(b, (size_t)R * rb, sizeof(*b));
             __m128i sc8 = _mm_loadu_si128((const __m128i *)b->scales);
             __m256i isum[4];
             _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) isum[c] = _mm256_setzero_si256();
