@@ -467,7 +467,12 @@ ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
                 hsum(acc[r][c]);                                                              \
     }
 
-/* matvec: 4 rows at a time; matmat: 2 rows x 4 activations (tails one at a time). */
+/*
+ * matvec: R_MV rows at a time. matmat: chunks of MM_ROWS rows (kept in L2) against all B
+ * activations in R_MM x C_MM tiles, so each weight block is loaded once per C_MM
+ * activations and the chunk once from memory; tails one row / one activation at a time.
+ */
+#define MM_ROWS 32
 #define TILED_KERNELS(T, BLOCK, R_MV, R_MM, C_MM)                                              \
     static void matvec_##T(const void *W, size_t rb, int64_t n, int64_t r0, int64_t r1,      \
                            const void *xq, float *y)                                          \
@@ -483,18 +488,21 @@ ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
                            const void *Xq, int64_t B, size_t xs, float *Y, int64_t ldy)       \
     {                                                                                         \
         const uint8_t *w = (const uint8_t *)W, *x = (const uint8_t *)Xq;                      \
-        int64_t nb = n / BLOCK, b = 0;                                                        \
-        for (; b + C_MM <= B; b += C_MM) {                                                    \
-            int64_t r = r0;                                                                   \
-            for (; r + R_MM <= r1; r += R_MM)                                                 \
-                tile_##T(w + (size_t)r * rb, rb, x + (size_t)b * xs, xs, nb,                  \
-                         Y + b * ldy + (r - r0), ldy, R_MM, C_MM);                            \
-            for (; r < r1; r++)                                                               \
-                tile_##T(w + (size_t)r * rb, rb, x + (size_t)b * xs, xs, nb,                  \
-                         Y + b * ldy + (r - r0), ldy, 1, C_MM);                               \
+        int64_t nb = n / BLOCK;                                                               \
+        for (int64_t rc = r0; rc < r1; rc += MM_ROWS) {                                       \
+            int64_t re = rc + MM_ROWS < r1 ? rc + MM_ROWS : r1, b = 0;                        \
+            for (; b + C_MM <= B; b += C_MM) {                                                \
+                int64_t r = rc;                                                               \
+                for (; r + R_MM <= re; r += R_MM)                                             \
+                    tile_##T(w + (size_t)r * rb, rb, x + (size_t)b * xs, xs, nb,              \
+                             Y + b * ldy + (r - r0), ldy, R_MM, C_MM);                        \
+                for (; r < re; r++)                                                           \
+                    tile_##T(w + (size_t)r * rb, rb, x + (size_t)b * xs, xs, nb,              \
+                             Y + b * ldy + (r - r0), ldy, 1, C_MM);                           \
+            }                                                                                 \
+            for (; b < B; b++)                                                                \
+                matvec_##T(W, rb, n, rc, re, x + (size_t)b * xs, Y + b * ldy + (rc - r0));    \
         }                                                                                     \
-        for (; b < B; b++)                                                                    \
-            matvec_##T(W, rb, n, r0, r1, x + (size_t)b * xs, Y + b * ldy);                    \
     }
 
 LEGACY2_TILE(q4_0, mlops__block_q4_0, prep2_q4_0, act2_off8, upd2_off, prep_q4_0, act_off8, upd_off)
