@@ -144,6 +144,127 @@ static unsigned char *make_matrix(int type, size_t rb)
     return m;
 }
 
+/* ------------------------------------------------- decode estimate (125M llama) -- */
+
+/* The matrices one decode step multiplies in the issue's 125M llama (n_embd 768, 12
+ * layers, 4 KV heads of 64, n_ff 2048, vocab 32000): weights only, no attention. */
+enum { LAYERS = 12, PER_LAYER = 7 };
+static const struct { int rows, n; } shapes[PER_LAYER] = {
+    {768, 768}, {256, 768}, {256, 768}, {768, 768}, {2048, 768}, {2048, 768}, {768, 2048},
+};
+
+typedef struct {
+    int type;
+    unsigned char *w;
+    int rows, n;
+    unsigned char *xq;
+    float *y;
+} dmat;
+
+typedef struct {
+    dmat *m;
+    int count;
+    int one; /* index of the matrix for per-matrix dispatch, -1: all of them */
+} dstep;
+
+static void decode_part(void *p, int i, int n)
+{
+    dstep *s = p;
+    int a = s->one >= 0 ? s->one : 0, b = s->one >= 0 ? s->one + 1 : s->count;
+    for (int k = a; k < b; k++) {
+        dmat *m = &s->m[k];
+        int64_t r0 = (int64_t)m->rows * i / n, r1 = (int64_t)m->rows * (i + 1) / n;
+        mlops__q_matvec(m->type, m->w, m->n, r0, r1, m->xq, m->y + r0);
+    }
+}
+
+/* mix: the weight type of each matrix as llama.cpp's quantize writes the file. */
+static int mix_type(const char *mix, int layer, int k)
+{
+    if (strcmp(mix, "Q4_K_M") == 0) {
+        if (layer < 0)
+            return MLOPS__T_Q6_K;
+        /* attn_v and ffn_down get Q6_K in the first, last and every third layer */
+        int more = layer < LAYERS / 8 || layer >= 7 * LAYERS / 8 || (layer - LAYERS / 8) % 3 == 2;
+        return ((k == 2 || k == 6) && more) ? MLOPS__T_Q6_K : MLOPS__T_Q4_K;
+    }
+    int t = mlops__q_type_from_name(mix);
+    if (layer < 0 && (t == MLOPS__T_Q4_0 || t == MLOPS__T_Q4_1 || t == MLOPS__T_Q5_0 ||
+                      t == MLOPS__T_Q5_1))
+        return MLOPS__T_Q6_K; /* output.weight */
+    return t;
+}
+
+static void decode_estimate(mlops__pool *pool, double bw2, int tokens)
+{
+    static const char *mixes[] = {"F16", "Q8_0", "Q4_0", "Q4_K_M"};
+    printf("\ndecode estimate, 125M llama matrices (weights only, no attention), best of %d "
+           "tokens\n", tokens);
+    printf("%-7s %8s | %12s %12s | %12s %12s | %9s\n", "file", "MB/token", "1t tok/s",
+           "2t tok/s", "2t per-mat", "GB/s (2t)", "bw limit");
+    for (size_t mi = 0; mi < sizeof(mixes) / sizeof(mixes[0]); mi++) {
+        int count = LAYERS * PER_LAYER + 1;
+        dmat *m = calloc((size_t)count, sizeof(*m));
+        size_t total = 0;
+        float *x = malloc(2048 * sizeof(float));
+        for (int j = 0; j < 2048; j++)
+            x[j] = cosf((float)j * 0.11f);
+        for (int k = 0; k < count; k++) {
+            int layer = k < LAYERS * PER_LAYER ? k / PER_LAYER : -1;
+            int rows = layer >= 0 ? shapes[k % PER_LAYER].rows : 32000;
+            int n = layer >= 0 ? shapes[k % PER_LAYER].n : 768;
+            int t = mix_type(mixes[mi], layer, k % PER_LAYER);
+            size_t rb = mlops__q_row_bytes(t, n);
+            m[k] = (dmat){t, malloc(rb * (size_t)rows), rows, n,
+                          malloc(mlops__q_act_row_bytes(t, n)), malloc((size_t)rows * 4)};
+            float *row = malloc((size_t)n * sizeof(float));
+            for (int r = 0; r < rows; r++) {
+                if (r < 8) {
+                    for (int j = 0; j < n; j++)
+                        row[j] = sinf((float)(j * (r + 1) + k)) * 0.05f;
+                    mlops__q_quantize_row(t, row, m[k].w + (size_t)r * rb, n);
+                } else {
+                    memcpy(m[k].w + (size_t)r * rb, m[k].w + (size_t)(r % 8) * rb, rb);
+                }
+            }
+            free(row);
+            mlops__q_quantize_act(t, x, m[k].xq, n);
+            total += rb * (size_t)rows;
+        }
+        double best[3] = {1e30, 1e30, 1e30};
+        for (int tok = 0; tok < tokens; tok++) {
+            dstep s = {m, count, -1};
+            uint64_t t0 = bench_now_ns();
+            decode_part(&s, 0, 1);
+            double a = (double)(bench_now_ns() - t0);
+            t0 = bench_now_ns();
+            mlops__pool_run(pool, decode_part, &s, 2);
+            double b = (double)(bench_now_ns() - t0);
+            t0 = bench_now_ns();
+            for (int k = 0; k < count; k++) {
+                dstep one = {m, count, k};
+                mlops__pool_run(pool, decode_part, &one, 2);
+            }
+            double c = (double)(bench_now_ns() - t0);
+            best[0] = a < best[0] ? a : best[0];
+            best[1] = b < best[1] ? b : best[1];
+            best[2] = c < best[2] ? c : best[2];
+        }
+        printf("%-7s %8.1f | %12.0f %12.0f | %12.0f %12.2f | %9.0f\n", mixes[mi], total / 1e6,
+               1e9 / best[0], 1e9 / best[1], 1e9 / best[2], total / best[1], bw2 / (total / 1e9));
+        fflush(stdout);
+        for (int k = 0; k < count; k++) {
+            free(m[k].w);
+            free(m[k].xq);
+            free(m[k].y);
+        }
+        free(m);
+        free(x);
+    }
+    printf("(2t per-mat: one pool dispatch per matrix, as a forward pass synchronises; "
+           "bw limit: tok/s at the measured 2-thread read bandwidth)\n");
+}
+
 int main(int argc, char **argv)
 {
     int iters = argc > 1 ? atoi(argv[1]) : 12;
@@ -260,6 +381,7 @@ int main(int argc, char **argv)
         printf("%-5s | %8.0f | %8.0f | %7.1fx\n", k ? "Q8_K" : "Q8_0", tt[0], tt[1], tt[0] / tt[1]);
         free(xq);
     }
+    decode_estimate(pool, bw2, iters * 2);
     printf("\npeak RSS %.0f MiB\n", bench_peak_rss_mib());
     free(x);
     free(y);
