@@ -9,6 +9,14 @@
  * Conventions: `n` is the number of elements of a row and must be a multiple of the
  * type's block size; a matrix is `rows` consecutive rows of mlops__q_row_bytes(type, n)
  * bytes each (GGUF's row-major layout, ne[0] = n).
+ *
+ * Activation forms (traits->act_type): Q8_0 blocks for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 (scale
+ * amax/127, round half to even), Q8_K for Q4_K/Q5_K/Q6_K, plain F32 for F32/F16/BF16.
+ * Determinism: with a given instruction set, every (row, activation) result is computed
+ * by one fixed sequence, so mlops__q_vec_dot, mlops__q_matvec over any [r0, r1) and
+ * mlops__q_matmat give identical bits for the same row and activation: splitting rows
+ * across threads never changes the logits. The kernels allocate nothing and are
+ * thread-safe (they only read W and xq).
  */
 #ifndef MLOPS_LIB_ENGINE_QUANT_H
 #define MLOPS_LIB_ENGINE_QUANT_H
