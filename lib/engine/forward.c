@@ -181,7 +181,8 @@ static void mm_run(mlops__model *m, mm_job *j)
     j->total = 0;
     for (int i = 0; i < j->n_items; i++)
         j->total += j->it[i].w->rows;
-    int chunks = m->threads == 1 ? 1 : m->threads * 4;
+    /* many small chunks claimed dynamically: a descheduled thread holds up little */
+    int chunks = m->threads == 1 ? 1 : m->threads * 8;
     int64_t per = (j->total + chunks - 1) / chunks;
     per = (per + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
     if (per < ROW_ALIGN)

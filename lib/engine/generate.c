@@ -52,15 +52,16 @@ static void utf8_clean(const char *s, size_t n, mlops__buf *out)
     }
 }
 
-static int emit(mlops__buf *text, size_t *sent, size_t upto, int32_t id, mlops__gen_fn fn, void *user)
+/* Streams text[*sent..upto) through fn; `piece` is a scratch buffer reused per token. */
+static int emit(mlops__buf *text, size_t *sent, size_t upto, int32_t id, mlops__buf *piece,
+                mlops__gen_fn fn, void *user)
 {
     if (!fn || upto <= *sent)
         return 0;
-    mlops__buf piece;
-    mlops__buf_init(&piece);
-    utf8_clean(text->data + *sent, upto - *sent, &piece);
-    int r = piece.failed ? 0 : fn(piece.data, id, user);
-    mlops__buf_free(&piece);
+    piece->len = 0;
+    utf8_clean(text->data + *sent, upto - *sent, piece);
+    mlops__buf_putc(piece, '\0');
+    int r = piece->failed ? 0 : fn(piece->data, id, user);
     *sent = upto;
     return r;
 }
@@ -89,17 +90,21 @@ int mlops__generate(mlops__ctx *c, mlops__sampler *s, const int32_t *prompt, siz
     text.len = 0;
     size_t sent = 0;
     int max = o->max_tokens > 0 ? o->max_tokens : 256;
+    /* everything a decode step needs is allocated here, none of it per token */
+    mlops__buf piece;
+    mlops__buf_init(&piece);
+    mlops__buf_reserve(&piece, 256);
+    mlops__buf_reserve(&text, 4096);
+    res->ids = malloc((size_t)max * sizeof *res->ids);
+    if (!res->ids) {
+        mlops__buf_free(&text);
+        return mlops__error_oom("generated tokens");
+    }
     res->finish = "length";
     for (int i = 0; i < max; i++) {
         int32_t id = mlops__sampler_sample(s, mlops__ctx_logits(c, NULL));
         mlops__sampler_accept(s, id);
-        int32_t *ids = realloc(res->ids, (size_t)(res->n_gen + 1) * sizeof *ids);
-        if (!ids) {
-            rc = mlops__error_oom("generated tokens");
-            break;
-        }
-        res->ids = ids;
-        ids[res->n_gen++] = id;
+        res->ids[res->n_gen++] = id;
         if (!o->ignore_eos && mlops__vocab_is_eog(v, id)) {
             res->finish = "stop";
             break;
@@ -128,7 +133,7 @@ int mlops__generate(mlops__ctx *c, mlops__sampler *s, const int32_t *prompt, siz
         size_t hold = stopped ? 0 : stop_prefix_tail(text.data, text.len, o->stop, o->n_stop);
         size_t upto = text.len - hold;
         upto -= stopped ? 0 : utf8_tail(text.data, upto);
-        if (emit(&text, &sent, upto, id, fn, user) != 0) {
+        if (emit(&text, &sent, upto, id, &piece, fn, user) != 0) {
             res->finish = "cancelled";
             rc = MLOPS_ECANCELED;
             break;
@@ -146,10 +151,11 @@ int mlops__generate(mlops__ctx *c, mlops__sampler *s, const int32_t *prompt, siz
         if ((rc = mlops__ctx_eval(c, &id, 1, false)) != MLOPS_OK)
             break;
     }
-    if (rc == MLOPS_OK && sent < text.len && emit(&text, &sent, text.len, -1, fn, user) != 0) {
+    if (rc == MLOPS_OK && sent < text.len && emit(&text, &sent, text.len, -1, &piece, fn, user) != 0) {
         res->finish = "cancelled";
         rc = MLOPS_ECANCELED;
     }
+    mlops__buf_free(&piece);
     res->decode_ms = (double)(mlops__now_ns() - t1) / 1e6;
     if (rc == MLOPS_ECANCELED)
         mlops__error(MLOPS_ECANCELED, "generate: cancelled by the callback after %d tokens", res->n_gen);

@@ -214,6 +214,19 @@ static int tensors(mlops__model *m)
         if (by_type[t] > by_type[best])
             best = t;
     m->main_type = mlops__q_traits(best)->name;
+    /* the file's own name for its mix (general.file_type, llama_ftype numbering) */
+    static const struct {
+        int id;
+        const char *name;
+    } ftypes[] = {{0, "F32"}, {1, "F16"}, {2, "Q4_0"}, {3, "Q4_1"}, {7, "Q8_0"}, {8, "Q5_0"},
+                  {9, "Q5_1"}, {10, "Q2_K"}, {11, "Q3_K_S"}, {12, "Q3_K_M"}, {13, "Q3_K_L"},
+                  {14, "Q4_K_S"}, {15, "Q4_K_M"}, {16, "Q5_K_S"}, {17, "Q5_K_M"}, {18, "Q6_K"},
+                  {32, "BF16"}};
+    int64_t ft;
+    if (mlops__gguf_get_int(m->g, "general.file_type", &ft))
+        for (size_t i = 0; i < MLOPS__ARRAY_LEN(ftypes); i++)
+            if (ftypes[i].id == ft)
+                m->main_type = ftypes[i].name;
     return MLOPS_OK;
 }
 

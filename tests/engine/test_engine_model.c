@@ -1,7 +1,7 @@
 /*
  * The forward pass against a double-precision reference: F32 within ~1e-5, every
- * quantized type against its own dequantised weights, greedy decoding, identical logits
- * at 1/2/3 threads, prefill == token-by-token decode, seeded sampling.
+ * quantized type against its own dequantised weights, prefill == token-by-token decode,
+ * greedy decoding, the sampler. (Thread-count identity: test_engine_threads.c.)
  */
 #include "test_support.h"
 
@@ -11,51 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *dir;
-
-static char *synth(const char *name, const char *opts)
-{
-    char *p = test_path(dir, name);
-    assert_ok(mlops_gguf_synth(p, opts));
-    return p;
-}
-
-static const char *LLAMA = "{\"arch\": \"llama\", \"n_embd\": 256, \"n_layer\": 2, \"n_head\": 4, "
-                           "\"n_head_kv\": 2, \"n_ff\": 512, \"n_vocab\": 512, \"n_ctx\": 64, \"seed\": 5}";
-static const char *QWEN = "{\"arch\": \"qwen2\", \"n_embd\": 256, \"n_layer\": 2, \"n_head\": 8, "
-                          "\"n_head_kv\": 2, \"n_ff\": 512, \"n_vocab\": 512, \"n_ctx\": 64, \"seed\": 9, "
-                          "\"vocab\": \"bpe\", \"tied\": true}";
-
-static const int32_t TOKS[] = {1, 300, 17, 42, 99, 311, 7, 250, 123, 64, 5, 400};
-#define NT ((int)(sizeof TOKS / sizeof TOKS[0]))
-
-static mlops__model *load(const char *path, int threads, bool kv_f32)
-{
-    mlops__model_opts o = {threads, 64, kv_f32, 0};
-    mlops__model *m = NULL;
-    assert_ok(mlops__model_load(path, &o, &m));
-    return m;
-}
-
-/* All-position logits of TOKS through the engine. */
-static float *engine_logits(mlops__model *m, bool batch)
-{
-    int V = mlops__model_n_vocab(m);
-    float *out = malloc(sizeof(float) * (size_t)(NT * V));
-    mlops__ctx *c;
-    assert_ok(mlops__ctx_new(m, &c));
-    if (batch) {
-        assert_ok(mlops__ctx_eval(c, TOKS, NT, true));
-        memcpy(out, mlops__ctx_logits(c, NULL), sizeof(float) * (size_t)(NT * V));
-    } else {
-        for (int t = 0; t < NT; t++) {
-            assert_ok(mlops__ctx_eval(c, &TOKS[t], 1, false));
-            memcpy(out + (size_t)t * V, mlops__ctx_logits(c, NULL), sizeof(float) * (size_t)V);
-        }
-    }
-    mlops__ctx_free(c);
-    return out;
-}
+#include "model_helpers.h"
 
 /* max |a - b| / max |b| over all logits */
 static double rel_err(const float *a, const double *b, size_t n)
@@ -124,34 +80,6 @@ static void quantized_match_dequantized_reference(void **state)
     free(p);
 }
 
-static void threads_give_identical_logits(void **state)
-{
-    (void)state;
-    char *p = synth("llama.gguf", LLAMA);
-    char *q = test_path(dir, "q4km.gguf");
-    assert_ok(mlops_gguf_quantize(p, q, "Q4_K_M"));
-    const char *paths[] = {p, q};
-    for (int k = 0; k < 2; k++) {
-        float *base[2] = {NULL, NULL};
-        for (int th = 1; th <= 3; th++) {
-            mlops__model *m = load(paths[k], th, false);
-            size_t n = (size_t)(NT * mlops__model_n_vocab(m)) * sizeof(float);
-            for (int b = 0; b < 2; b++) {
-                float *l = engine_logits(m, b == 0);
-                if (!base[b])
-                    base[b] = l;
-                else {
-                    assert_memory_equal(base[b], l, n);
-                    free(l);
-                }
-            }
-            mlops__model_free(m);
-        }
-        free(base[0]), free(base[1]);
-    }
-    free(p), free(q);
-}
-
 static void greedy_matches_reference(void **state)
 {
     (void)state;
@@ -191,43 +119,6 @@ static void greedy_matches_reference(void **state)
     mlops__model_free(m);
     free(lg);
     ref_free(&r);
-    free(p);
-}
-
-static void seeded_sampling_is_reproducible(void **state)
-{
-    (void)state;
-    char *p = synth("llama.gguf", LLAMA);
-    int32_t first[16] = {0};
-    for (int run = 0; run < 4; run++) {
-        mlops__model *m = load(p, run % 2 + 1, false);
-        mlops__ctx *c;
-        assert_ok(mlops__ctx_new(m, &c));
-        mlops__sampling sp;
-        mlops__sampling_defaults(&sp);
-        sp.temperature = 1.0f;
-        sp.top_k = 50;
-        sp.top_p = 0.9f;
-        sp.min_p = 0.01f;
-        sp.repeat_penalty = 1.1f;
-        sp.frequency_penalty = 0.1f;
-        sp.presence_penalty = 0.1f;
-        sp.seed = 1234;
-        mlops__sampler *s;
-        assert_ok(mlops__sampler_new(&sp, mlops__model_n_vocab(m), &s));
-        mlops__gen_opts go = {.max_tokens = 16, .ignore_eos = true};
-        mlops__gen_result res;
-        assert_ok(mlops__generate(c, s, TOKS, 5, &go, NULL, NULL, &res));
-        assert_int_equal(res.n_gen, 16);
-        if (run == 0)
-            memcpy(first, res.ids, sizeof first);
-        else
-            assert_memory_equal(first, res.ids, sizeof first);
-        free(res.text), free(res.ids);
-        mlops__sampler_free(s);
-        mlops__ctx_free(c);
-        mlops__model_free(m);
-    }
     free(p);
 }
 
@@ -302,9 +193,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(f32_matches_reference),
         cmocka_unit_test(quantized_match_dequantized_reference),
-        cmocka_unit_test(threads_give_identical_logits),
         cmocka_unit_test(greedy_matches_reference),
-        cmocka_unit_test(seeded_sampling_is_reproducible),
         cmocka_unit_test(sampler_basics),
         cmocka_unit_test(bad_models_are_refused),
     };
