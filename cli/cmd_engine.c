@@ -24,7 +24,7 @@ static int load_model(const char *path, int threads, int n_ctx, bool vocab_only,
         k += (size_t)snprintf(opts + k, sizeof opts - k, ", \"n_ctx\": %d", n_ctx);
     snprintf(opts + k, sizeof opts - k, "}");
     int rc = mlops_model_load(path, opts, m);
-    return rc == MLOPS_OK ? CLI_OK : cli_fail(rc, path);
+    return rc == MLOPS_OK ? CLI_OK : cli_fail(rc, "load");
 }
 
 static int print_piece(const char *piece, void *user)
@@ -337,7 +337,7 @@ int cmd_logits(cli *c, int argc, char **argv)
     int rc = mlops_model_load(argv[1], opts, &m);
     if (rc != MLOPS_OK) {
         free(ids);
-        return cli_fail(rc, argv[1]);
+        return cli_fail(rc, "load");
     }
     size_t need = 0;
     float *out = NULL;
@@ -428,7 +428,7 @@ static int gguf_synth(int argc, char **argv)
              tied ? "true" : "false");
     int rc = mlops_gguf_synth(out, opts);
     if (rc != MLOPS_OK)
-        return cli_fail(rc, out);
+        return cli_fail(rc, "gguf synth");
     printf("wrote %s (random weights)\n", out);
     return CLI_OK;
 }
@@ -452,7 +452,7 @@ int cmd_gguf(cli *c, int argc, char **argv)
         char *out = NULL;
         int rc = mlops_gguf_info(argv[2], &out);
         if (rc != MLOPS_OK)
-            return cli_fail(rc, argv[2]);
+            return cli_fail(rc, "gguf info");
         cli_print_free(out);
         return CLI_OK;
     }
@@ -469,7 +469,7 @@ int cmd_quantize(cli *c, int argc, char **argv)
     }
     int rc = mlops_gguf_quantize(argv[1], argv[2], argv[3]);
     if (rc != MLOPS_OK)
-        return cli_fail(rc, argv[2]);
+        return cli_fail(rc, "quantize");
     printf("wrote %s (%s)\n", argv[2], argv[3]);
     return CLI_OK;
 }
