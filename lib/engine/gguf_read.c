@@ -23,6 +23,35 @@ typedef struct rd {
     size_t size, off;
 } rd;
 
+/* A set of names (keys, tensor names) for duplicate checks in linear time. */
+typedef struct nameset {
+    const char **slot;
+    uint64_t mask;
+} nameset;
+
+static int nameset_init(nameset *ns, uint64_t n)
+{
+    uint64_t size = 16;
+    while (size < n * 2)
+        size *= 2;
+    ns->slot = calloc((size_t)size, sizeof *ns->slot);
+    ns->mask = size - 1;
+    return ns->slot ? MLOPS_OK : mlops__error_oom("gguf name index");
+}
+
+/* Adds name; false when it was already there. */
+static bool nameset_add(nameset *ns, const char *name)
+{
+    for (uint64_t h = mlops__hash_str(name, 5) & ns->mask;; h = (h + 1) & ns->mask) {
+        if (!ns->slot[h]) {
+            ns->slot[h] = name;
+            return true;
+        }
+        if (strcmp(ns->slot[h], name) == 0)
+            return false;
+    }
+}
+
 static int need(rd *r, uint64_t n, const char *what)
 {
     if (n > r->size - r->off)
@@ -149,7 +178,7 @@ static bool valid_name(const mlops__gstr *s)
     return memchr(s->p, '\0', s->n) == NULL;
 }
 
-static int rd_kvs(rd *r, mlops__gguf *g)
+static int rd_kvs(rd *r, mlops__gguf *g, nameset *keys)
 {
     g->alignment = MLOPS__GGUF_DEFAULT_ALIGNMENT;
     for (uint64_t i = 0; i < g->n_kv; i++) {
@@ -165,9 +194,8 @@ static int rd_kvs(rd *r, mlops__gguf *g)
             return mlops__error(MLOPS_EFORMAT, "gguf: %s: empty, too long or holds NUL", what);
         if (!(kv->key = mlops__strndup(k.p, (size_t)k.n)))
             return mlops__error_oom("gguf key");
-        for (uint64_t j = 0; j < i; j++)
-            if (strcmp(g->kv[j].key, kv->key) == 0)
-                return mlops__error(MLOPS_EFORMAT, "gguf: %s: duplicate key", kv->key);
+        if (!nameset_add(keys, kv->key))
+            return mlops__error(MLOPS_EFORMAT, "gguf: %s: duplicate key", kv->key);
         if ((rc = rd_u32(r, &kv->type, kv->key)) != MLOPS_OK)
             return rc;
         if (kv->type >= MLOPS__GGUF_NTYPES)
@@ -194,7 +222,7 @@ static int rd_kvs(rd *r, mlops__gguf *g)
     return MLOPS_OK;
 }
 
-static int rd_tensor(rd *r, mlops__gguf *g, uint64_t i)
+static int rd_tensor(rd *r, mlops__gguf *g, uint64_t i, nameset *names)
 {
     mlops__gguf_tensor *t = &g->tensors[i];
     char what[96];
@@ -243,9 +271,8 @@ static int rd_tensor(rd *r, mlops__gguf *g, uint64_t i)
     if (t->offset % g->alignment != 0)
         return mlops__error(MLOPS_EFORMAT, "gguf: %s: offset %llu is not a multiple of the alignment %llu",
                             what, (unsigned long long)t->offset, (unsigned long long)g->alignment);
-    for (uint64_t j = 0; j < i; j++)
-        if (strcmp(g->tensors[j].name, t->name) == 0)
-            return mlops__error(MLOPS_EFORMAT, "gguf: %s: duplicate tensor name", what);
+    if (!nameset_add(names, t->name))
+        return mlops__error(MLOPS_EFORMAT, "gguf: %s: duplicate tensor name", what);
     return MLOPS_OK;
 }
 
@@ -312,11 +339,16 @@ static int parse(mlops__gguf *g)
     g->tensors = calloc((size_t)g->n_tensors + 1, sizeof *g->tensors);
     if (!g->kv || !g->tensors)
         return mlops__error_oom("gguf index");
-    if ((rc = rd_kvs(&r, g)) != MLOPS_OK)
+    nameset keys = {0}, names = {0};
+    if ((rc = nameset_init(&keys, g->n_kv)) == MLOPS_OK &&
+        (rc = nameset_init(&names, g->n_tensors)) == MLOPS_OK &&
+        (rc = rd_kvs(&r, g, &keys)) == MLOPS_OK)
+        for (uint64_t i = 0; i < g->n_tensors && rc == MLOPS_OK; i++)
+            rc = rd_tensor(&r, g, i, &names);
+    free(keys.slot);
+    free(names.slot);
+    if (rc != MLOPS_OK)
         return rc;
-    for (uint64_t i = 0; i < g->n_tensors; i++)
-        if ((rc = rd_tensor(&r, g, i)) != MLOPS_OK)
-            return rc;
     uint64_t off = (r.off + g->alignment - 1) / g->alignment * g->alignment;
     if (g->n_tensors > 0 && off > g->size)
         return mlops__error(MLOPS_EFORMAT, "gguf: data section: starts at %llu past the end of the file",
