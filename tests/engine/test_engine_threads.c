@@ -1,6 +1,8 @@
 /* Threads: identical logits at 1/2/3 threads (prefill and decode), seeded sampling. */
 #include "model_helpers.h"
 
+#include <pthread.h>
+
 static void threads_give_identical_logits(void **state)
 {
     (void)state;
@@ -66,12 +68,63 @@ static void seeded_sampling_is_reproducible(void **state)
     free(p);
 }
 
+typedef struct worker {
+    mlops_model_t *m;
+    char *text;
+    int rc;
+} worker;
+
+static void *gen_thread(void *arg)
+{
+    worker *w = arg;
+    mlops_session_t *s = NULL;
+    char *out = NULL;
+    w->rc = mlops_session_new(w->m, NULL, &s);
+    if (w->rc == MLOPS_OK)
+        w->rc = mlops_engine_generate(s, "hello world", "{\"temperature\": 0.7, \"seed\": 5, \"max_tokens\": 12, "
+                                      "\"ignore_eos\": true}", NULL, NULL, &out);
+    json_t *j = out ? json_loads(out, 0, NULL) : NULL;
+    w->text = j ? strdup(json_string_value(json_object_get(j, "text"))) : NULL;
+    json_decref(j);
+    mlops_free(out);
+    mlops_session_free(s);
+    return NULL;
+}
+
+/* One model, several sessions generating at once from different threads. */
+static void sessions_share_a_model(void **state)
+{
+    (void)state;
+    char *p = synth("llama.gguf", LLAMA);
+    mlops_model_t *m = NULL;
+    assert_ok(mlops_model_load(p, "{\"threads\": 2, \"n_ctx\": 64}", &m));
+    worker solo = {m, NULL, 0};
+    gen_thread(&solo);
+    assert_ok(solo.rc);
+    worker w[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        w[i] = (worker){m, NULL, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, gen_thread, &w[i]), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        assert_ok(w[i].rc);
+        assert_string_equal(w[i].text, solo.text);
+        free(w[i].text);
+    }
+    free(solo.text);
+    mlops_model_free(m);
+    free(p);
+}
+
 int main(void)
 {
     dir = test_tmpdir();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(threads_give_identical_logits),
         cmocka_unit_test(seeded_sampling_is_reproducible),
+        cmocka_unit_test(sessions_share_a_model),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     test_tmpdir_remove(dir);
