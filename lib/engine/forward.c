@@ -19,6 +19,8 @@
 
 #define MAX_BATCH 256
 #define ROW_ALIGN 16
+#define SERIAL_BYTES (256u << 10)   /* weight bytes x batch below which one thread works */
+#define SERIAL_ATT (1u << 18)       /* attention multiply-adds below which one thread works */
 
 struct mlops__ctx {
     mlops__model *m;
@@ -179,10 +181,16 @@ static void mm_chunk(void *arg, int idx, int n)
 static void mm_run(mlops__model *m, mm_job *j)
 {
     j->total = 0;
-    for (int i = 0; i < j->n_items; i++)
+    uint64_t bytes = 0;
+    for (int i = 0; i < j->n_items; i++) {
         j->total += j->it[i].w->rows;
-    /* many small chunks claimed dynamically: a descheduled thread holds up little */
-    int chunks = m->threads == 1 ? 1 : m->threads * 8;
+        bytes += (uint64_t)j->it[i].w->rows * j->it[i].w->row_bytes;
+    }
+    /* Many small chunks claimed dynamically, so a descheduled thread holds up little; a
+       product too small to repay waking the pool runs on the calling thread alone. The
+       split never changes a row's arithmetic, so results do not depend on it. */
+    bool small = bytes * (uint64_t)j->B < SERIAL_BYTES;
+    int chunks = m->threads == 1 || small ? 1 : m->threads * 8;
     int64_t per = (j->total + chunks - 1) / chunks;
     per = (per + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
     if (per < ROW_ALIGN)
@@ -375,7 +383,8 @@ static void eval_batch(mlops__ctx *c, const int32_t *tok, int64_t T, bool all, f
             store_kv(c, l, pos0 + (int)t, k, v, KV);
         }
         att_job aj = {c, l, pos0, T, 0, T * m->n_head};
-        int chunks = m->threads == 1 ? 1 : c->n_chunks_att;
+        uint64_t work = (uint64_t)T * (uint64_t)m->n_head * (uint64_t)(pos0 + T) * (uint64_t)m->head_dim;
+        int chunks = m->threads == 1 || work < SERIAL_ATT ? 1 : c->n_chunks_att;
         if (chunks > aj.total)
             chunks = (int)aj.total;
         aj.per_chunk = (aj.total + chunks - 1) / chunks;
