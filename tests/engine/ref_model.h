@@ -19,7 +19,7 @@ typedef struct ref_layer {
 
 typedef struct ref_model {
     int E, L, H, KV, hd, F, V, rd;
-    double eps, base;
+    double eps, base, pscale;
     int neox;
     double *emb, *out, *onorm;
     ref_layer *l;
@@ -76,6 +76,7 @@ static int ref_load(const char *path, ref_model *m)
     m->rd = ref_int(g, arch, "rope.dimension_count", m->hd);
     m->eps = ref_float(g, arch, "attention.layer_norm_rms_epsilon", 1e-5);
     m->base = ref_float(g, arch, "rope.freq_base", 10000);
+    m->pscale = 1.0 / ref_float(g, arch, "rope.scaling.factor", 1.0);
     m->V = (int)mlops__gguf_tensor_find(g, "token_embd.weight")->ne[1];
     m->emb = ref_tensor(g, "token_embd.weight");
     m->out = ref_tensor(g, "output.weight");
@@ -141,7 +142,7 @@ static void ref_rope(const ref_model *m, double *v, int pos)
 {
     int half = m->rd / 2;
     for (int i = 0; i < half; i++) {
-        double th = pos * pow(m->base, -2.0 * i / m->rd);
+        double th = pos * m->pscale * pow(m->base, -2.0 * i / m->rd);
         int a = m->neox ? i : 2 * i, b = m->neox ? i + half : 2 * i + 1;
         double x0 = v[a], x1 = v[b];
         v[a] = x0 * cos(th) - x1 * sin(th);

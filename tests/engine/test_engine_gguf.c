@@ -179,6 +179,21 @@ static void crafted_bad_headers(void **state)
     c_tensor(&c, "t", 2, (uint64_t[]){1ull << 40, 1ull << 20}, 0, 0);
     c_pad(&c, 64);
     BAD(c, "too large");
+    /* a custom general.alignment governs offsets and the data section */
+    c_head(&c, 3, 1, 1);
+    c_str(&c, "general.alignment");
+    c_u32(&c, MLOPS__GGUF_UINT32);
+    c_u32(&c, 64);
+    c_tensor(&c, "t", 2, ne2, 0, 32);
+    c_pad(&c, 512);
+    BAD(c, "not a multiple of the alignment 64");
+    c_head(&c, 3, 1, 1);
+    c_str(&c, "general.alignment");
+    c_u32(&c, MLOPS__GGUF_UINT32);
+    c_u32(&c, 64);
+    c_tensor(&c, "t", 2, ne2, 0, 64);
+    c_pad(&c, 512);
+    assert_ok(parse(&c, c.n));
     /* a good one */
     c_head(&c, 3, 2, 0);
     c_tensor(&c, "a", 2, ne2, 0, 0);

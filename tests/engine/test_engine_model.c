@@ -163,6 +163,50 @@ static void sampler_basics(void **state)
     mlops__sampler_free(s);
 }
 
+typedef struct copy_ctx {
+    mlops__gguf *g;
+} copy_ctx;
+
+static int copy_tensor(void *user, size_t index, void *dst, size_t nbytes)
+{
+    copy_ctx *c = user;
+    memcpy(dst, c->g->tensors[index].data, nbytes);
+    return MLOPS_OK;
+}
+
+/* Rewrites a model with extra rope keys (linear scaling, or an unsupported kind). */
+static char *with_rope_scaling(const char *src, const char *name, const char *kind, float factor)
+{
+    mlops__gguf *g;
+    assert_ok(mlops__gguf_open(src, &g));
+    mlops__gguf_writer *w = mlops__gguf_writer_new();
+    for (uint64_t i = 0; i < g->n_kv; i++)
+        mlops__gguf_w_copy(w, g, &g->kv[i]);
+    mlops__gguf_w_str(w, "llama.rope.scaling.type", kind);
+    mlops__gguf_w_f32(w, "llama.rope.scaling.factor", factor);
+    for (uint64_t i = 0; i < g->n_tensors; i++)
+        assert_ok(mlops__gguf_w_tensor(w, g->tensors[i].name, g->tensors[i].type, g->tensors[i].n_dims,
+                                       g->tensors[i].ne, NULL));
+    char *p = test_path(dir, name);
+    copy_ctx c = {g};
+    assert_ok(mlops__gguf_w_write(w, p, copy_tensor, &c));
+    mlops__gguf_writer_free(w);
+    mlops__gguf_close(g);
+    return p;
+}
+
+static void rope_scaling_from_the_file(void **state)
+{
+    (void)state;
+    char *p = synth("llama.gguf", LLAMA);
+    char *lin = with_rope_scaling(p, "linear.gguf", "linear", 4.0f);
+    check_against_ref(lin, true, 2e-5, "llama F32, linear rope x4");
+    char *yarn = with_rope_scaling(p, "yarn.gguf", "yarn", 4.0f);
+    mlops_model_t *m = NULL;
+    assert_status(mlops_model_load(yarn, NULL, &m), MLOPS_EUNSUPPORTED, "rope scaling 'yarn'");
+    free(p), free(lin), free(yarn);
+}
+
 static void bad_models_are_refused(void **state)
 {
     (void)state;
@@ -195,6 +239,7 @@ int main(void)
         cmocka_unit_test(quantized_match_dequantized_reference),
         cmocka_unit_test(greedy_matches_reference),
         cmocka_unit_test(sampler_basics),
+        cmocka_unit_test(rope_scaling_from_the_file),
         cmocka_unit_test(bad_models_are_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
