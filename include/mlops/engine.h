@@ -153,9 +153,12 @@ MLOPS_API int mlops_engine_detokenize(mlops_model_t *model, const int32_t *v, si
  *                     "add_special" (default true), "parse_special" (default true).
  * @param fn           NULL or the streaming callback (non-zero return cancels).
  * @param user_data    passed to fn.
- * @param out_json     NULL or receives {"text", "finish_reason" ("stop"|"length"),
- *                     "prompt_tokens", "completion_tokens", "prefill_ms", "decode_ms",
- *                     "prefill_tps", "decode_tps"}; release with mlops_free().
+ * @param out_json     NULL or receives {"text", "finish_reason" ("stop": end-of-generation
+ *                     token or stop string, "length": max_tokens or the context end),
+ *                     "prompt_tokens", "completion_tokens", "cached_tokens" (prompt tokens
+ *                     reused from the session's cache), "prefill_ms", "decode_ms",
+ *                     "prefill_tps", "decode_tps"}; release with mlops_free(). Set only
+ *                     on MLOPS_OK (on cancellation the callback has seen the text).
  * @return MLOPS_OK; MLOPS_ECANCELED (fn returned non-zero); MLOPS_EINVAL (options,
  *         messages); MLOPS_EUNSUPPORTED (unknown chat template); MLOPS_ELIMIT (prompt
  *         longer than the context); MLOPS_ENOMEM.
