@@ -59,7 +59,7 @@ static void strs_free(strs *s)
 }
 
 /* Words over a-z of growing length, each extending an earlier one by a letter. */
-static int grow_words(strs *tok, strs *merges, size_t first, size_t target, const char *space)
+static int grow_words(strs *tok, strs *merges, size_t first, size_t target)
 {
     int rc = MLOPS_OK;
     for (size_t i = first; tok->n < target && rc == MLOPS_OK; i++) {
@@ -74,7 +74,6 @@ static int grow_words(strs *tok, strs *merges, size_t first, size_t target, cons
                 rc = strs_add(tok, mlops__sprintf("%s%c", base, ch));
         }
     }
-    (void)space;
     return rc;
 }
 
@@ -97,7 +96,7 @@ static int vocab_spm(mlops__gguf_writer *w, int n_vocab)
     if (!rc && (int)t.n > n_vocab)
         rc = mlops__error(MLOPS_EINVAL, "synth: n_vocab %d is below the %zu base tokens", n_vocab, t.n);
     if (!rc)
-        rc = grow_words(&t, NULL, first, (size_t)n_vocab, NULL);
+        rc = grow_words(&t, NULL, first, (size_t)n_vocab);
     if (rc) {
         strs_free(&t);
         return rc;
@@ -151,8 +150,7 @@ static int vocab_bpe(mlops__gguf_writer *w, int n_vocab)
     if (!rc && n_vocab < (int)t.n + specials + 26)
         rc = mlops__error(MLOPS_EINVAL, "synth: n_vocab %d is too small for a BPE vocabulary", n_vocab);
     if (!rc)
-        rc = grow_words(&t, &mg, first, (size_t)n_vocab - (size_t)specials, NULL);
-    /* merges for 2-letter words without the space too */
+        rc = grow_words(&t, &mg, first, (size_t)n_vocab - (size_t)specials);
     if (!rc) rc = strs_add(&t, mlops__strdup("<|endoftext|>"));
     if (!rc) rc = strs_add(&t, mlops__strdup("<|im_start|>"));
     if (!rc) rc = strs_add(&t, mlops__strdup("<|im_end|>"));
