@@ -265,13 +265,12 @@ ALWAYS_INLINE __m256 upd_min(const wprep *w, const aprep *a, __m256 acc)
 /* R rows x C activations of one legacy type; Y[c * ldy + r]. */
 #define LEGACY_TILE(T, BT, PREP, ACT, UPD)                                                     \
     ALWAYS_INLINE void tile_##T(const uint8_t *w, size_t rb, const uint8_t *x, size_t xs,   \
-                                int64_t nb, float *y, int64_t ldy, const int R, const int C) \
+                                int64_t nb, float *y, int64_t ldy, const int R, const int C, size_t pf) \
     {                                                                                         \
         __m256 acc[4][4];                                                                     \
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                   \
             _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] =                   \
                 _mm256_setzero_ps();                                                          \
-        const size_t pf = (size_t)R * rb;                                                     \
         for (int64_t i = 0; i < nb; i++) {                                                    \
             aprep a[4];                                                                       \
             _Pragma("GCC unroll 4") for (int c = 0; c < C; c++)                               \
@@ -428,13 +427,12 @@ ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
 
 #define LEGACY2_TILE(T, BT, PREP2, ACT2, UPD2, PREP, ACT, UPD)                                  \
     ALWAYS_INLINE void tile_##T(const uint8_t *w, size_t rb, const uint8_t *x, size_t xs,   \
-                                int64_t nb, float *y, int64_t ldy, const int R, const int C) \
+                                int64_t nb, float *y, int64_t ldy, const int R, const int C, size_t pf) \
     {                                                                                         \
         __m256 acc[4][4];                                                                     \
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                   \
             _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] =                   \
                 _mm256_setzero_ps();                                                          \
-        const size_t pf = (size_t)R * rb;                                                     \
         int64_t i = 0;                                                                        \
         for (; i + 2 <= nb; i += 2) {                                                         \
             aprep2 a[4];                                                                      \
@@ -473,16 +471,22 @@ ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
  * activations and the chunk once from memory; tails one row / one activation at a time.
  */
 #define MM_ROWS 32
+#ifndef PF_MIN
+#define PF_MIN 8192
+#endif
 #define TILED_KERNELS(T, BLOCK, R_MV, R_MM, C_MM)                                              \
     static void matvec_##T(const void *W, size_t rb, int64_t n, int64_t r0, int64_t r1,      \
                            const void *xq, float *y)                                          \
     {                                                                                         \
         const uint8_t *w = (const uint8_t *)W;                                                \
         int64_t nb = n / BLOCK, r = r0;                                                       \
+        size_t pf = (size_t)R_MV * rb; /* whole tiles ahead, at least PF_MIN bytes */        \
+        while (pf > 0 && pf < PF_MIN)                                                         \
+            pf += (size_t)R_MV * rb;                                                          \
         for (; r + R_MV <= r1; r += R_MV)                                                     \
-            tile_##T(w + (size_t)r * rb, rb, xq, 0, nb, y + (r - r0), 0, R_MV, 1);            \
+            tile_##T(w + (size_t)r * rb, rb, xq, 0, nb, y + (r - r0), 0, R_MV, 1, pf);        \
         for (; r < r1; r++)                                                                   \
-            tile_##T(w + (size_t)r * rb, rb, xq, 0, nb, y + (r - r0), 0, 1, 1);               \
+            tile_##T(w + (size_t)r * rb, rb, xq, 0, nb, y + (r - r0), 0, 1, 1, pf);           \
     }                                                                                         \
     static void matmat_##T(const void *W, size_t rb, int64_t n, int64_t r0, int64_t r1,      \
                            const void *Xq, int64_t B, size_t xs, float *Y, int64_t ldy)       \
@@ -495,10 +499,10 @@ ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
                 int64_t r = rc;                                                               \
                 for (; r + R_MM <= re; r += R_MM)                                             \
                     tile_##T(w + (size_t)r * rb, rb, x + (size_t)b * xs, xs, nb,              \
-                             Y + b * ldy + (r - r0), ldy, R_MM, C_MM);                        \
+                             Y + b * ldy + (r - r0), ldy, R_MM, C_MM, (size_t)R_MM * rb);     \
                 for (; r < re; r++)                                                           \
                     tile_##T(w + (size_t)r * rb, rb, x + (size_t)b * xs, xs, nb,              \
-                             Y + b * ldy + (r - r0), ldy, 1, C_MM);                           \
+                             Y + b * ldy + (r - r0), ldy, 1, C_MM, rb);                       \
             }                                                                                 \
             for (; b < B; b++)                                                                \
                 matvec_##T(W, rb, n, rc, re, x + (size_t)b * xs, Y + b * ldy + (rc - r0));    \
@@ -550,7 +554,7 @@ ALWAYS_INLINE __m256i word_bcast(__m256i v, int k)
 /* HIGH: 0 for Q4_K, 1 for Q5_K (fifth bits in qh). */
 #define KQ45_TILE(T, BT, HIGH)                                                                 \
     ALWAYS_INLINE void tile_##T(const uint8_t *w, size_t rb, const uint8_t *x, size_t xs,   \
-                                int64_t nb, float *y, int64_t ldy, const int R, const int C) \
+                                int64_t nb, float *y, int64_t ldy, const int R, const int C, size_t pf) \
     {                                                                                         \
         __m256 acc[2][4];                                                                     \
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                   \
@@ -561,7 +565,7 @@ ALWAYS_INLINE __m256i word_bcast(__m256i v, int k)
             _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                               \
             {                                                                                 \
                 const BT *b = (const BT *)(w + (size_t)r * rb) + i;                           \
-                prefetch_block(b, (size_t)R * rb, sizeof(BT));                                                \
+                prefetch_block(b, pf, sizeof(BT));                                                \
                 __m128i sm = k4_scales_mins(b->scales);                                       \
                 __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));            \
                 __m256i mn16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(                         \
@@ -619,7 +623,7 @@ TILED_KERNELS(q5_k, 256, 2, 1, 4)
 
 /* Q6_K: 6-bit values taken unsigned (0..63) and the -32 folded in through bsums. */
 ALWAYS_INLINE void tile_q6_k(const uint8_t *w, size_t rb, const uint8_t *x, size_t xs,
-                             int64_t nb, float *y, int64_t ldy, const int R, const int C)
+                             int64_t nb, float *y, int64_t ldy, const int R, const int C, size_t pf)
 {
     __m256 acc[2][4];
     _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
@@ -629,7 +633,7 @@ ALWAYS_INLINE void tile_q6_k(const uint8_t *w, size_t rb, const uint8_t *x, size
         _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)
         {
             const mlops__block_q6_k *b = (const mlops__block_q6_k *)(w + (size_t)r * rb) + i;
-            prefetch_block(b, (size_t)R * rb, sizeof(*b));
+            prefetch_block(b, pf, sizeof(*b));
             __m128i sc8 = _mm_loadu_si128((const __m128i *)b->scales);
             __m256i isum[4];
             _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) isum[c] = _mm256_setzero_si256();
@@ -714,7 +718,7 @@ ALWAYS_INLINE float w_bf16(const uint8_t *p, int64_t j)
 /* Activations are F32; n need not be a multiple of 8 (the tail is added in order). */
 #define FLOAT_TILE(T, LOADV, LOAD1)                                                            \
     ALWAYS_INLINE void tile_##T(const uint8_t *w, size_t rb, const uint8_t *x, size_t xs,   \
-                                int64_t n, float *y, int64_t ldy, const int R, const int C)  \
+                                int64_t n, float *y, int64_t ldy, const int R, const int C, size_t pf) \
     {                                                                                         \
         __m256 acc[4][4];                                                                     \
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                   \
