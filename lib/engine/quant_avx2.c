@@ -472,6 +472,23 @@ ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
     }
 
 /*
+ * Rows per matvec tile, measured on the DRAM-streaming case (bench_quant; Zen 4, 4 KiB
+ * pages): one row at a time streams best for Q8_0 and the float types (the hardware
+ * prefetchers follow one sequential stream; several rows side by side halved F16),
+ * two rows for the 4/5-bit types (sharing the activation preparation), one row for the
+ * K-quants (their super-block work hides the latency already). Tests hold for any value.
+ */
+#ifndef LEG_RMV
+#define LEG_RMV 2
+#endif
+#ifndef Q8_RMV
+#define Q8_RMV 1
+#endif
+#ifndef FLT_RMV
+#define FLT_RMV 1
+#endif
+
+/*
  * matvec: R_MV rows at a time. matmat: chunks of MM_ROWS rows (kept in L2) against all B
  * activations in R_MM x C_MM tiles, so each weight block is loaded once per C_MM
  * activations and the chunk once from memory; tails one row / one activation at a time.
@@ -521,11 +538,11 @@ LEGACY2_TILE(q5_0, mlops__block_q5_0, prep2_q5_0, act2_off16, upd2_off, prep_q5_
 LEGACY2_TILE(q4_1, mlops__block_q4_1, prep2_q4_1, act2_sum, upd2_min, prep_q4_1, act_sum, upd_min)
 LEGACY2_TILE(q5_1, mlops__block_q5_1, prep2_q5_1, act2_sum, upd2_min, prep_q5_1, act_sum, upd_min)
 LEGACY_TILE(q8_0, mlops__block_q8_0, prep_q8_0, act_plain, upd_sign)
-TILED_KERNELS(q4_0, 32, 4, 2, 4)
-TILED_KERNELS(q5_0, 32, 4, 2, 4)
-TILED_KERNELS(q8_0, 32, 4, 2, 4)
-TILED_KERNELS(q4_1, 32, 4, 2, 4)
-TILED_KERNELS(q5_1, 32, 4, 2, 4)
+TILED_KERNELS(q4_0, 32, LEG_RMV, 2, 4)
+TILED_KERNELS(q5_0, 32, LEG_RMV, 2, 4)
+TILED_KERNELS(q8_0, 32, Q8_RMV, 2, 4)
+TILED_KERNELS(q4_1, 32, LEG_RMV, 2, 4)
+TILED_KERNELS(q5_1, 32, LEG_RMV, 2, 4)
 
 /* --------------------------------------------------------------- K-quant tiles -- */
 
@@ -624,8 +641,8 @@ ALWAYS_INLINE __m256i word_bcast(__m256i v, int k)
 
 KQ45_TILE(q4_k, mlops__block_q4_k, 0)
 KQ45_TILE(q5_k, mlops__block_q5_k, 1)
-TILED_KERNELS(q4_k, 256, 2, 1, 4)
-TILED_KERNELS(q5_k, 256, 2, 1, 4)
+TILED_KERNELS(q4_k, 256, 1, 1, 4)
+TILED_KERNELS(q5_k, 256, 1, 1, 4)
 
 /* Q6_K: 6-bit values taken unsigned (0..63) and the -32 folded in through bsums. */
 ALWAYS_INLINE void tile_q6_k(const uint8_t *w, size_t rb, const uint8_t *x, size_t xs,
@@ -686,7 +703,7 @@ ALWAYS_INLINE void tile_q6_k(const uint8_t *w, size_t rb, const uint8_t *x, size
     _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
         _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) y[c * ldy + r] = hsum(acc[r][c]);
 }
-TILED_KERNELS(q6_k, 256, 2, 1, 4)
+TILED_KERNELS(q6_k, 256, 1, 1, 4)
 
 /* ------------------------------------------------------------ float weight tiles -- */
 
@@ -755,9 +772,9 @@ ALWAYS_INLINE float w_bf16(const uint8_t *p, int64_t j)
 FLOAT_TILE(f32, load_w_f32, w_f32)
 FLOAT_TILE(f16, load_w_f16, w_f16)
 FLOAT_TILE(bf16, load_w_bf16, w_bf16)
-TILED_KERNELS(f32, 1, 4, 2, 4)
-TILED_KERNELS(f16, 1, 4, 2, 4)
-TILED_KERNELS(bf16, 1, 4, 2, 4)
+TILED_KERNELS(f32, 1, FLT_RMV, 2, 4)
+TILED_KERNELS(f16, 1, FLT_RMV, 2, 4)
+TILED_KERNELS(bf16, 1, FLT_RMV, 2, 4)
 
 /* ---------------------------------------------------------- activation quantisers -- */
 
