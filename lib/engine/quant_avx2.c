@@ -745,30 +745,50 @@ ALWAYS_INLINE float w_bf16(const uint8_t *p, int64_t j)
     return mlops__bf16_to_fp32(((const uint16_t *)(const void *)p)[j]);
 }
 
-/* Activations are F32; n need not be a multiple of 8 (the tail is added in order). */
+/*
+ * Activations are F32; n need not be a multiple of 8. Four accumulators per pair (32
+ * elements per step) so one row alone is not held back by the FMA latency; then 8 at a
+ * time into the first, the four summed in a fixed order, and the tail added in order.
+ */
 #define FLOAT_TILE(T, LOADV, LOAD1)                                                            \
     ALWAYS_INLINE void tile_##T(const uint8_t *w, size_t rb, const uint8_t *x, size_t xs,   \
                                 int64_t n, float *y, int64_t ldy, const int R, const int C, size_t pf) \
     {                                                                                         \
-        __m256 acc[4][4];                                                                     \
-        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                   \
-            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] =                   \
-                _mm256_setzero_ps();                                                          \
+        __m256 acc[2][2][4];                                                                  \
+        _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                                   \
+            _Pragma("GCC unroll 2") for (int c = 0; c < C; c++)                               \
+                _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) acc[r][c][u] =            \
+                    _mm256_setzero_ps();                                                      \
         int64_t j = 0;                                                                        \
-        for (; j + 8 <= n; j += 8) {                                                          \
-            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                               \
+        for (; j + 32 <= n; j += 32) {                                                        \
+            _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                               \
             {                                                                                 \
-                __m256 wv = LOADV(w + (size_t)r * rb, j);                                     \
-                _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] =               \
-                    _mm256_fmadd_ps(wv,                                                       \
-                                    _mm256_loadu_ps((const float *)(const void *)(x + (size_t)c * xs) + j), \
-                                    acc[r][c]);                                               \
+                __m256 wv[4];                                                                 \
+                _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) wv[u] =                   \
+                    LOADV(w + (size_t)r * rb, j + 8 * u);                                     \
+                _Pragma("GCC unroll 2") for (int c = 0; c < C; c++)                           \
+                {                                                                             \
+                    const float *xv = (const float *)(const void *)(x + (size_t)c * xs) + j;  \
+                    _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) acc[r][c][u] =        \
+                        _mm256_fmadd_ps(wv[u], _mm256_loadu_ps(xv + 8 * u), acc[r][c][u]);    \
+                }                                                                             \
             }                                                                                 \
         }                                                                                     \
-        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                   \
-            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++)                               \
+        for (; j + 8 <= n; j += 8) {                                                          \
+            _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                               \
             {                                                                                 \
-                float s = hsum(acc[r][c]);                                                    \
+                __m256 wv = LOADV(w + (size_t)r * rb, j);                                     \
+                _Pragma("GCC unroll 2") for (int c = 0; c < C; c++) acc[r][c][0] =            \
+                    _mm256_fmadd_ps(wv,                                                       \
+                                    _mm256_loadu_ps((const float *)(const void *)(x + (size_t)c * xs) + j), \
+                                    acc[r][c][0]);                                            \
+            }                                                                                 \
+        }                                                                                     \
+        _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                                   \
+            _Pragma("GCC unroll 2") for (int c = 0; c < C; c++)                               \
+            {                                                                                 \
+                float s = hsum(_mm256_add_ps(_mm256_add_ps(acc[r][c][0], acc[r][c][1]),       \
+                                             _mm256_add_ps(acc[r][c][2], acc[r][c][3])));     \
                 const float *xv = (const float *)(const void *)(x + (size_t)c * xs);          \
                 for (int64_t k = j; k < n; k++)                                               \
                     s += LOAD1(w + (size_t)r * rb, k) * xv[k];                                \
@@ -779,9 +799,9 @@ ALWAYS_INLINE float w_bf16(const uint8_t *p, int64_t j)
 FLOAT_TILE(f32, load_w_f32, w_f32)
 FLOAT_TILE(f16, load_w_f16, w_f16)
 FLOAT_TILE(bf16, load_w_bf16, w_bf16)
-TILED_KERNELS(f32, 1, FLT_RMV, 2, 4)
-TILED_KERNELS(f16, 1, FLT_RMV, 2, 4)
-TILED_KERNELS(bf16, 1, FLT_RMV, 2, 4)
+TILED_KERNELS(f32, 1, FLT_RMV, 1, 2)
+TILED_KERNELS(f16, 1, FLT_RMV, 1, 2)
+TILED_KERNELS(bf16, 1, FLT_RMV, 1, 2)
 
 /* ---------------------------------------------------------- activation quantisers -- */
 
