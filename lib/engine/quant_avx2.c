@@ -503,7 +503,7 @@ ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
 #ifndef PF_MIN
 #define PF_MIN 8192
 #endif
-#define TILED_KERNELS(T, BLOCK, R_MV, R_MM, C_MM)                                              \
+#define TILED_MATVEC(T, BLOCK, R_MV)                                                           \
     static void matvec_##T(const void *W, size_t rb, int64_t n, int64_t r0, int64_t r1,      \
                            const void *xq, float *y)                                          \
     {                                                                                         \
@@ -517,7 +517,9 @@ ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
                 tile_##T(w + (size_t)r * rb, rb, xq, 0, nb, y + (r - r0), 0, R_MV, 1, pf);    \
         for (; r < r1; r++)                                                                   \
             tile_##T(w + (size_t)r * rb, rb, xq, 0, nb, y + (r - r0), 0, 1, 1, pf);           \
-    }                                                                                         \
+    }
+
+#define TILED_MATMAT(T, BLOCK, R_MM, C_MM)                                                     \
     static void matmat_##T(const void *W, size_t rb, int64_t n, int64_t r0, int64_t r1,      \
                            const void *Xq, int64_t B, size_t xs, float *Y, int64_t ldy)       \
     {                                                                                         \
@@ -539,17 +541,77 @@ ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
         }                                                                                     \
     }
 
+#define TILED_KERNELS(T, BLOCK, R_MV, R_MM, C_MM)                                              \
+    TILED_MATVEC(T, BLOCK, R_MV)                                                               \
+    TILED_MATMAT(T, BLOCK, R_MM, C_MM)
+
+/*
+ * matvec for the 4/5-bit types: the activation pairs are prepared once per call (on the
+ * stack, rows up to PREP_MAX_PAIRS * 64 elements) and every row streams alone against
+ * them. Each row's sequence is the tile's, so the bits match matmat and the tiled path
+ * used for longer rows.
+ */
+#ifndef PREP_MAX_PAIRS
+#define PREP_MAX_PAIRS 128
+#endif
+#define PREPPED_MATVEC(T, BT, PREP2, ACT2, UPD2, PREP, ACT, UPD)                                \
+    TILED_MATVEC(T##_tiled, 32, LEG_RMV)                                                       \
+    static void matvec_##T(const void *W, size_t rb, int64_t n, int64_t r0, int64_t r1,      \
+                           const void *xq, float *y)                                          \
+    {                                                                                         \
+        int64_t nb = n / 32, np = nb / 2;                                                     \
+        if (np > PREP_MAX_PAIRS) {                                                            \
+            matvec_##T##_tiled(W, rb, n, r0, r1, xq, y);                                      \
+            return;                                                                           \
+        }                                                                                     \
+        const mlops__block_q8_0 *x = (const mlops__block_q8_0 *)xq;                           \
+        aprep2 ap[PREP_MAX_PAIRS];                                                            \
+        aprep at;                                                                             \
+        for (int64_t k = 0; k < np; k++)                                                      \
+            ACT2(x + 2 * k, &ap[k]);                                                          \
+        if (nb & 1)                                                                           \
+            ACT(x + nb - 1, &at);                                                             \
+        size_t pf = rb;                                                                       \
+        while (pf > 0 && pf < PF_MIN)                                                         \
+            pf += rb;                                                                         \
+        for (int64_t r = r0; r < r1; r++) {                                                   \
+            const BT *b = (const BT *)(const void *)((const uint8_t *)W + (size_t)r * rb);    \
+            __m256 acc = _mm256_setzero_ps();                                                 \
+            for (int64_t k = 0; k < np; k++) {                                                \
+                _mm_prefetch((const char *)(b + 2 * k) + pf, PF_HINT);                        \
+                wprep2 p;                                                                     \
+                PREP2(b + 2 * k, &p);                                                         \
+                acc = UPD2(&p, &ap[k], acc);                                                  \
+            }                                                                                 \
+            if (nb & 1) {                                                                     \
+                wprep p;                                                                      \
+                PREP(b + nb - 1, &p);                                                         \
+                acc = UPD(&p, &at, acc);                                                      \
+            }                                                                                 \
+            y[r - r0] = hsum(acc);                                                            \
+        }                                                                                     \
+    }
+
 LEGACY2_TILE(q4_0, mlops__block_q4_0, prep2_q4_0, act2_off8, upd2_off, prep_q4_0, act_off8, upd_off)
 LEGACY2_TILE(q5_0, mlops__block_q5_0, prep2_q5_0, act2_off16, upd2_off, prep_q5_0, act_off16,
              upd_off)
 LEGACY2_TILE(q4_1, mlops__block_q4_1, prep2_q4_1, act2_sum, upd2_min, prep_q4_1, act_sum, upd_min)
 LEGACY2_TILE(q5_1, mlops__block_q5_1, prep2_q5_1, act2_sum, upd2_min, prep_q5_1, act_sum, upd_min)
 LEGACY_TILE(q8_0, mlops__block_q8_0, prep_q8_0, act_plain, upd_sign)
-TILED_KERNELS(q4_0, 32, LEG_RMV, 2, 4)
-TILED_KERNELS(q5_0, 32, LEG_RMV, 2, 4)
+#define tile_q4_0_tiled tile_q4_0
+#define tile_q5_0_tiled tile_q5_0
+#define tile_q4_1_tiled tile_q4_1
+#define tile_q5_1_tiled tile_q5_1
+PREPPED_MATVEC(q4_0, mlops__block_q4_0, prep2_q4_0, act2_off8, upd2_off, prep_q4_0, act_off8, upd_off)
+PREPPED_MATVEC(q5_0, mlops__block_q5_0, prep2_q5_0, act2_off16, upd2_off, prep_q5_0, act_off16,
+               upd_off)
+PREPPED_MATVEC(q4_1, mlops__block_q4_1, prep2_q4_1, act2_sum, upd2_min, prep_q4_1, act_sum, upd_min)
+PREPPED_MATVEC(q5_1, mlops__block_q5_1, prep2_q5_1, act2_sum, upd2_min, prep_q5_1, act_sum, upd_min)
+TILED_MATMAT(q4_0, 32, 2, 4)
+TILED_MATMAT(q5_0, 32, 2, 4)
+TILED_MATMAT(q4_1, 32, 2, 4)
+TILED_MATMAT(q5_1, 32, 2, 4)
 TILED_KERNELS(q8_0, 32, Q8_RMV, 2, 4)
-TILED_KERNELS(q4_1, 32, LEG_RMV, 2, 4)
-TILED_KERNELS(q5_1, 32, LEG_RMV, 2, 4)
 
 /* --------------------------------------------------------------- K-quant tiles -- */
 
