@@ -129,7 +129,13 @@ ALWAYS_INLINE __m256i fifth_bits32(const uint8_t *qh)
     return _mm256_and_si256(bytes, _mm256_set1_epi8(0x10));
 }
 
-/* Sum of u8 x s8 products, 4 per int32 lane. */
+/*
+ * Sum of u8 x s8 products, 4 per int32 lane. maddubs saturates int16 pairs, which never
+ * happens here: activations are in [-127, 127] (our quantisers) and the unsigned operand
+ * is at most 15 (Q4), 31 (Q5), 63 (Q6_K) or 128 (|Q8_0|): 2 * 128 * 127 = 32512 < 32767;
+ * the two-block path adds two Q5 pairs: 4 * 31 * 127 = 15748. So the integer sums are
+ * exact and equal the scalar reference's.
+ */
 ALWAYS_INLINE __m256i dot_us(__m256i u, __m256i s)
 {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
@@ -265,13 +271,12 @@ ALWAYS_INLINE __m256 upd_min(const wprep *w, const aprep *a, __m256 acc)
 /* R rows x C activations of one legacy type; Y[c * ldy + r]. */
 #define LEGACY_TILE(T, BT, PREP, ACT, UPD)                                                     \
     ALWAYS_INLINE void tile_##T(const uint8_t *w, size_t rb, const uint8_t *x, size_t xs,   \
-                                int64_t nb, float *y, int64_t ldy, const int R, const int C) \
+                                int64_t nb, float *y, int64_t ldy, const int R, const int C, size_t pf) \
     {                                                                                         \
         __m256 acc[4][4];                                                                     \
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                   \
             _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] =                   \
                 _mm256_setzero_ps();                                                          \
-        const size_t pf = (size_t)R * rb;                                                     \
         for (int64_t i = 0; i < nb; i++) {                                                    \
             aprep a[4];                                                                       \
             _Pragma("GCC unroll 4") for (int c = 0; c < C; c++)                               \
@@ -428,13 +433,12 @@ ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
 
 #define LEGACY2_TILE(T, BT, PREP2, ACT2, UPD2, PREP, ACT, UPD)                                  \
     ALWAYS_INLINE void tile_##T(const uint8_t *w, size_t rb, const uint8_t *x, size_t xs,   \
-                                int64_t nb, float *y, int64_t ldy, const int R, const int C) \
+                                int64_t nb, float *y, int64_t ldy, const int R, const int C, size_t pf) \
     {                                                                                         \
         __m256 acc[4][4];                                                                     \
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                   \
             _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] =                   \
                 _mm256_setzero_ps();                                                          \
-        const size_t pf = (size_t)R * rb;                                                     \
         int64_t i = 0;                                                                        \
         for (; i + 2 <= nb; i += 2) {                                                         \
             aprep2 a[4];                                                                      \
@@ -468,22 +472,54 @@ ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
     }
 
 /*
+ * Rows per matvec tile, measured on the DRAM-streaming case (bench_quant; Zen 4, 4 KiB
+ * pages): one row at a time streams best for Q8_0 and the float types (the hardware
+ * prefetchers follow one sequential stream; several rows side by side halved F16),
+ * two rows for the 4/5-bit types (sharing the activation preparation), one row for the
+ * K-quants (their super-block work hides the latency already). Tests hold for any value.
+ */
+#ifndef LEG_RMV
+#define LEG_RMV 2
+#endif
+/* ... but only for rows shorter than this (n < ~1800 for Q4_0): two long rows side by
+ * side streamed at 11 GB/s against 14 for one (n = 2048, 4096), while two short rows
+ * made 17 against 12.5 (n = 768). */
+#ifndef SHORT_ROW
+#define SHORT_ROW 1024
+#endif
+#ifndef Q8_RMV
+#define Q8_RMV 1
+#endif
+#ifndef FLT_RMV
+#define FLT_RMV 1
+#endif
+
+/*
  * matvec: R_MV rows at a time. matmat: chunks of MM_ROWS rows (kept in L2) against all B
  * activations in R_MM x C_MM tiles, so each weight block is loaded once per C_MM
  * activations and the chunk once from memory; tails one row / one activation at a time.
  */
 #define MM_ROWS 32
-#define TILED_KERNELS(T, BLOCK, R_MV, R_MM, C_MM)                                              \
+#ifndef PF_MIN
+#define PF_MIN 8192
+#endif
+#define TILED_MATVEC(T, BLOCK, R_MV)                                                           \
     static void matvec_##T(const void *W, size_t rb, int64_t n, int64_t r0, int64_t r1,      \
                            const void *xq, float *y)                                          \
     {                                                                                         \
         const uint8_t *w = (const uint8_t *)W;                                                \
         int64_t nb = n / BLOCK, r = r0;                                                       \
-        for (; r + R_MV <= r1; r += R_MV)                                                     \
-            tile_##T(w + (size_t)r * rb, rb, xq, 0, nb, y + (r - r0), 0, R_MV, 1);            \
+        size_t pf = (size_t)R_MV * rb; /* whole tiles ahead, at least PF_MIN bytes */        \
+        while (pf > 0 && pf < PF_MIN)                                                         \
+            pf += (size_t)R_MV * rb;                                                          \
+        if (R_MV > 1 && rb < SHORT_ROW)                                                       \
+            for (; r + R_MV <= r1; r += R_MV)                                                 \
+                tile_##T(w + (size_t)r * rb, rb, xq, 0, nb, y + (r - r0), 0, R_MV, 1, pf);    \
         for (; r < r1; r++)                                                                   \
-            tile_##T(w + (size_t)r * rb, rb, xq, 0, nb, y + (r - r0), 0, 1, 1);               \
-    }                                                                                         \
+            tile_##T(w + (size_t)r * rb, rb, xq, 0, nb, y + (r - r0), 0, 1, 1, pf);           \
+    }
+
+#define TILED_MATMAT(T, BLOCK, R_MM, C_MM)                                                     \
     static void matmat_##T(const void *W, size_t rb, int64_t n, int64_t r0, int64_t r1,      \
                            const void *Xq, int64_t B, size_t xs, float *Y, int64_t ldy)       \
     {                                                                                         \
@@ -495,13 +531,64 @@ ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
                 int64_t r = rc;                                                               \
                 for (; r + R_MM <= re; r += R_MM)                                             \
                     tile_##T(w + (size_t)r * rb, rb, x + (size_t)b * xs, xs, nb,              \
-                             Y + b * ldy + (r - r0), ldy, R_MM, C_MM);                        \
+                             Y + b * ldy + (r - r0), ldy, R_MM, C_MM, (size_t)R_MM * rb);     \
                 for (; r < re; r++)                                                           \
                     tile_##T(w + (size_t)r * rb, rb, x + (size_t)b * xs, xs, nb,              \
-                             Y + b * ldy + (r - r0), ldy, 1, C_MM);                           \
+                             Y + b * ldy + (r - r0), ldy, 1, C_MM, rb);                       \
             }                                                                                 \
             for (; b < B; b++)                                                                \
                 matvec_##T(W, rb, n, rc, re, x + (size_t)b * xs, Y + b * ldy + (rc - r0));    \
+        }                                                                                     \
+    }
+
+#define TILED_KERNELS(T, BLOCK, R_MV, R_MM, C_MM)                                              \
+    TILED_MATVEC(T, BLOCK, R_MV)                                                               \
+    TILED_MATMAT(T, BLOCK, R_MM, C_MM)
+
+/*
+ * matvec for the 4/5-bit types: the activation pairs are prepared once per call (on the
+ * stack, rows up to PREP_MAX_PAIRS * 64 elements) and every row streams alone against
+ * them. Each row's sequence is the tile's, so the bits match matmat and the tiled path
+ * used for longer rows.
+ */
+#ifndef PREP_MAX_PAIRS
+#define PREP_MAX_PAIRS 128
+#endif
+#define PREPPED_MATVEC(T, BT, PREP2, ACT2, UPD2, PREP, ACT, UPD)                                \
+    TILED_MATVEC(T##_tiled, 32, LEG_RMV)                                                       \
+    static void matvec_##T(const void *W, size_t rb, int64_t n, int64_t r0, int64_t r1,      \
+                           const void *xq, float *y)                                          \
+    {                                                                                         \
+        int64_t nb = n / 32, np = nb / 2;                                                     \
+        if (np > PREP_MAX_PAIRS) {                                                            \
+            matvec_##T##_tiled(W, rb, n, r0, r1, xq, y);                                      \
+            return;                                                                           \
+        }                                                                                     \
+        const mlops__block_q8_0 *x = (const mlops__block_q8_0 *)xq;                           \
+        aprep2 ap[PREP_MAX_PAIRS];                                                            \
+        aprep at;                                                                             \
+        for (int64_t k = 0; k < np; k++)                                                      \
+            ACT2(x + 2 * k, &ap[k]);                                                          \
+        if (nb & 1)                                                                           \
+            ACT(x + nb - 1, &at);                                                             \
+        size_t pf = rb;                                                                       \
+        while (pf > 0 && pf < PF_MIN)                                                         \
+            pf += rb;                                                                         \
+        for (int64_t r = r0; r < r1; r++) {                                                   \
+            const BT *b = (const BT *)(const void *)((const uint8_t *)W + (size_t)r * rb);    \
+            __m256 acc = _mm256_setzero_ps();                                                 \
+            for (int64_t k = 0; k < np; k++) {                                                \
+                _mm_prefetch((const char *)(b + 2 * k) + pf, PF_HINT);                        \
+                wprep2 p;                                                                     \
+                PREP2(b + 2 * k, &p);                                                         \
+                acc = UPD2(&p, &ap[k], acc);                                                  \
+            }                                                                                 \
+            if (nb & 1) {                                                                     \
+                wprep p;                                                                      \
+                PREP(b + nb - 1, &p);                                                         \
+                acc = UPD(&p, &at, acc);                                                      \
+            }                                                                                 \
+            y[r - r0] = hsum(acc);                                                            \
         }                                                                                     \
     }
 
@@ -511,11 +598,20 @@ LEGACY2_TILE(q5_0, mlops__block_q5_0, prep2_q5_0, act2_off16, upd2_off, prep_q5_
 LEGACY2_TILE(q4_1, mlops__block_q4_1, prep2_q4_1, act2_sum, upd2_min, prep_q4_1, act_sum, upd_min)
 LEGACY2_TILE(q5_1, mlops__block_q5_1, prep2_q5_1, act2_sum, upd2_min, prep_q5_1, act_sum, upd_min)
 LEGACY_TILE(q8_0, mlops__block_q8_0, prep_q8_0, act_plain, upd_sign)
-TILED_KERNELS(q4_0, 32, 4, 2, 4)
-TILED_KERNELS(q5_0, 32, 4, 2, 4)
-TILED_KERNELS(q8_0, 32, 4, 2, 4)
-TILED_KERNELS(q4_1, 32, 4, 2, 4)
-TILED_KERNELS(q5_1, 32, 4, 2, 4)
+#define tile_q4_0_tiled tile_q4_0
+#define tile_q5_0_tiled tile_q5_0
+#define tile_q4_1_tiled tile_q4_1
+#define tile_q5_1_tiled tile_q5_1
+PREPPED_MATVEC(q4_0, mlops__block_q4_0, prep2_q4_0, act2_off8, upd2_off, prep_q4_0, act_off8, upd_off)
+PREPPED_MATVEC(q5_0, mlops__block_q5_0, prep2_q5_0, act2_off16, upd2_off, prep_q5_0, act_off16,
+               upd_off)
+PREPPED_MATVEC(q4_1, mlops__block_q4_1, prep2_q4_1, act2_sum, upd2_min, prep_q4_1, act_sum, upd_min)
+PREPPED_MATVEC(q5_1, mlops__block_q5_1, prep2_q5_1, act2_sum, upd2_min, prep_q5_1, act_sum, upd_min)
+TILED_MATMAT(q4_0, 32, 2, 4)
+TILED_MATMAT(q5_0, 32, 2, 4)
+TILED_MATMAT(q4_1, 32, 2, 4)
+TILED_MATMAT(q5_1, 32, 2, 4)
+TILED_KERNELS(q8_0, 32, Q8_RMV, 2, 4)
 
 /* --------------------------------------------------------------- K-quant tiles -- */
 
@@ -550,7 +646,7 @@ ALWAYS_INLINE __m256i word_bcast(__m256i v, int k)
 /* HIGH: 0 for Q4_K, 1 for Q5_K (fifth bits in qh). */
 #define KQ45_TILE(T, BT, HIGH)                                                                 \
     ALWAYS_INLINE void tile_##T(const uint8_t *w, size_t rb, const uint8_t *x, size_t xs,   \
-                                int64_t nb, float *y, int64_t ldy, const int R, const int C) \
+                                int64_t nb, float *y, int64_t ldy, const int R, const int C, size_t pf) \
     {                                                                                         \
         __m256 acc[2][4];                                                                     \
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                   \
@@ -561,7 +657,7 @@ ALWAYS_INLINE __m256i word_bcast(__m256i v, int k)
             _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                               \
             {                                                                                 \
                 const BT *b = (const BT *)(w + (size_t)r * rb) + i;                           \
-                prefetch_block(b, (size_t)R * rb, sizeof(BT));                                                \
+                prefetch_block(b, pf, sizeof(BT));                                                \
                 __m128i sm = k4_scales_mins(b->scales);                                       \
                 __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));            \
                 __m256i mn16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(                         \
@@ -614,12 +710,12 @@ ALWAYS_INLINE __m256i word_bcast(__m256i v, int k)
 
 KQ45_TILE(q4_k, mlops__block_q4_k, 0)
 KQ45_TILE(q5_k, mlops__block_q5_k, 1)
-TILED_KERNELS(q4_k, 256, 2, 1, 4)
-TILED_KERNELS(q5_k, 256, 2, 1, 4)
+TILED_KERNELS(q4_k, 256, 1, 1, 4)
+TILED_KERNELS(q5_k, 256, 1, 1, 4)
 
 /* Q6_K: 6-bit values taken unsigned (0..63) and the -32 folded in through bsums. */
 ALWAYS_INLINE void tile_q6_k(const uint8_t *w, size_t rb, const uint8_t *x, size_t xs,
-                             int64_t nb, float *y, int64_t ldy, const int R, const int C)
+                             int64_t nb, float *y, int64_t ldy, const int R, const int C, size_t pf)
 {
     __m256 acc[2][4];
     _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
@@ -629,7 +725,7 @@ ALWAYS_INLINE void tile_q6_k(const uint8_t *w, size_t rb, const uint8_t *x, size
         _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)
         {
             const mlops__block_q6_k *b = (const mlops__block_q6_k *)(w + (size_t)r * rb) + i;
-            prefetch_block(b, (size_t)R * rb, sizeof(*b));
+            prefetch_block(b, pf, sizeof(*b));
             __m128i sc8 = _mm_loadu_si128((const __m128i *)b->scales);
             __m256i isum[4];
             _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) isum[c] = _mm256_setzero_si256();
@@ -676,7 +772,7 @@ ALWAYS_INLINE void tile_q6_k(const uint8_t *w, size_t rb, const uint8_t *x, size
     _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
         _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) y[c * ldy + r] = hsum(acc[r][c]);
 }
-TILED_KERNELS(q6_k, 256, 2, 1, 4)
+TILED_KERNELS(q6_k, 256, 1, 1, 4)
 
 /* ------------------------------------------------------------ float weight tiles -- */
 
@@ -711,30 +807,50 @@ ALWAYS_INLINE float w_bf16(const uint8_t *p, int64_t j)
     return mlops__bf16_to_fp32(((const uint16_t *)(const void *)p)[j]);
 }
 
-/* Activations are F32; n need not be a multiple of 8 (the tail is added in order). */
+/*
+ * Activations are F32; n need not be a multiple of 8. Four accumulators per pair (32
+ * elements per step) so one row alone is not held back by the FMA latency; then 8 at a
+ * time into the first, the four summed in a fixed order, and the tail added in order.
+ */
 #define FLOAT_TILE(T, LOADV, LOAD1)                                                            \
     ALWAYS_INLINE void tile_##T(const uint8_t *w, size_t rb, const uint8_t *x, size_t xs,   \
-                                int64_t n, float *y, int64_t ldy, const int R, const int C)  \
+                                int64_t n, float *y, int64_t ldy, const int R, const int C, size_t pf) \
     {                                                                                         \
-        __m256 acc[4][4];                                                                     \
-        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                   \
-            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] =                   \
-                _mm256_setzero_ps();                                                          \
+        __m256 acc[2][2][4];                                                                  \
+        _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                                   \
+            _Pragma("GCC unroll 2") for (int c = 0; c < C; c++)                               \
+                _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) acc[r][c][u] =            \
+                    _mm256_setzero_ps();                                                      \
         int64_t j = 0;                                                                        \
-        for (; j + 8 <= n; j += 8) {                                                          \
-            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                               \
+        for (; j + 32 <= n; j += 32) {                                                        \
+            _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                               \
             {                                                                                 \
-                __m256 wv = LOADV(w + (size_t)r * rb, j);                                     \
-                _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c] =               \
-                    _mm256_fmadd_ps(wv,                                                       \
-                                    _mm256_loadu_ps((const float *)(const void *)(x + (size_t)c * xs) + j), \
-                                    acc[r][c]);                                               \
+                __m256 wv[4];                                                                 \
+                _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) wv[u] =                   \
+                    LOADV(w + (size_t)r * rb, j + 8 * u);                                     \
+                _Pragma("GCC unroll 2") for (int c = 0; c < C; c++)                           \
+                {                                                                             \
+                    const float *xv = (const float *)(const void *)(x + (size_t)c * xs) + j;  \
+                    _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) acc[r][c][u] =        \
+                        _mm256_fmadd_ps(wv[u], _mm256_loadu_ps(xv + 8 * u), acc[r][c][u]);    \
+                }                                                                             \
             }                                                                                 \
         }                                                                                     \
-        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                   \
-            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++)                               \
+        for (; j + 8 <= n; j += 8) {                                                          \
+            _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                               \
             {                                                                                 \
-                float s = hsum(acc[r][c]);                                                    \
+                __m256 wv = LOADV(w + (size_t)r * rb, j);                                     \
+                _Pragma("GCC unroll 2") for (int c = 0; c < C; c++) acc[r][c][0] =            \
+                    _mm256_fmadd_ps(wv,                                                       \
+                                    _mm256_loadu_ps((const float *)(const void *)(x + (size_t)c * xs) + j), \
+                                    acc[r][c][0]);                                            \
+            }                                                                                 \
+        }                                                                                     \
+        _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                                   \
+            _Pragma("GCC unroll 2") for (int c = 0; c < C; c++)                               \
+            {                                                                                 \
+                float s = hsum(_mm256_add_ps(_mm256_add_ps(acc[r][c][0], acc[r][c][1]),       \
+                                             _mm256_add_ps(acc[r][c][2], acc[r][c][3])));     \
                 const float *xv = (const float *)(const void *)(x + (size_t)c * xs);          \
                 for (int64_t k = j; k < n; k++)                                               \
                     s += LOAD1(w + (size_t)r * rb, k) * xv[k];                                \
@@ -745,9 +861,9 @@ ALWAYS_INLINE float w_bf16(const uint8_t *p, int64_t j)
 FLOAT_TILE(f32, load_w_f32, w_f32)
 FLOAT_TILE(f16, load_w_f16, w_f16)
 FLOAT_TILE(bf16, load_w_bf16, w_bf16)
-TILED_KERNELS(f32, 1, 4, 2, 4)
-TILED_KERNELS(f16, 1, 4, 2, 4)
-TILED_KERNELS(bf16, 1, 4, 2, 4)
+TILED_KERNELS(f32, 1, FLT_RMV, 1, 2)
+TILED_KERNELS(f16, 1, FLT_RMV, 1, 2)
+TILED_KERNELS(bf16, 1, FLT_RMV, 1, 2)
 
 /* ---------------------------------------------------------- activation quantisers -- */
 

@@ -132,7 +132,7 @@ float mlops__q_vec_dot(int wtype, int64_t n, const void *w_row, const void *xq)
 {
     float y = 0.0f;
     if (valid(wtype))
-        kernels(wtype).matvec(w_row, 0, n, 0, 1, xq, &y);
+        kernels(wtype).matvec(w_row, mlops__q_row_bytes(wtype, n), n, 0, 1, xq, &y);
     return y;
 }
 
