@@ -207,6 +207,63 @@ static void rope_scaling_from_the_file(void **state)
     free(p), free(lin), free(yarn);
 }
 
+/* A prompt longer than one batch (256) and the context limit. */
+static void long_prompts_and_context_end(void **state)
+{
+    (void)state;
+    char *p = synth("llama.gguf", LLAMA);
+    mlops__model_opts o = {2, 320, 1, 0};
+    mlops__model *m = NULL;
+    assert_ok(mlops__model_load(p, &o, &m));
+    int V = mlops__model_n_vocab(m), T = 300;
+    int32_t *tok = malloc(sizeof(int32_t) * (size_t)T);
+    for (int i = 0; i < T; i++)
+        tok[i] = (int32_t)((i * 37 + 11) % V);
+    mlops__ctx *c;
+    assert_ok(mlops__ctx_new(m, &c));
+    assert_ok(mlops__ctx_eval(c, tok, (size_t)T, true));
+    size_t rows;
+    const float *all = mlops__ctx_logits(c, &rows);
+    assert_int_equal(rows, T);
+    float *batch = malloc(sizeof(float) * (size_t)T * (size_t)V);
+    memcpy(batch, all, sizeof(float) * (size_t)T * (size_t)V);
+    mlops__ctx_reset(c);
+    double md = 0, mb = 0;
+    for (int t = 0; t < T; t++) {
+        assert_ok(mlops__ctx_eval(c, &tok[t], 1, false));
+        const float *l = mlops__ctx_logits(c, NULL);
+        for (int i = 0; i < V; i++) {
+            double d = fabs((double)l[i] - batch[(size_t)t * V + i]);
+            md = d > md ? d : md;
+            mb = fabs(l[i]) > mb ? fabs(l[i]) : mb;
+        }
+    }
+    printf("300-token prefill (2 batches) vs decode: rel diff %.2e\n", md / mb);
+    assert_true(md / mb < 1e-5);
+    /* the context is full at 320 positions */
+    assert_status(mlops__ctx_eval(c, tok, 21, false), MLOPS_ELIMIT, "exceed the context");
+    int32_t bad = V;
+    mlops__ctx_reset(c);
+    assert_status(mlops__ctx_eval(c, &bad, 1, false), MLOPS_EINVAL, "outside the vocabulary");
+    /* generation stops with "length" at the end of the context */
+    mlops__ctx_reset(c);
+    mlops__sampling sp;
+    mlops__sampling_defaults(&sp);
+    sp.temperature = 0;
+    mlops__sampler *s;
+    assert_ok(mlops__sampler_new(&sp, V, &s));
+    mlops__gen_opts go = {.max_tokens = 100, .ignore_eos = true};
+    mlops__gen_result res;
+    assert_ok(mlops__generate(c, s, tok, 300, &go, NULL, NULL, &res));
+    assert_string_equal(res.finish, "length");
+    assert_int_equal(res.n_gen, 21);
+    free(res.text), free(res.ids);
+    mlops__sampler_free(s);
+    mlops__ctx_free(c);
+    mlops__model_free(m);
+    free(batch), free(tok), free(p);
+}
+
 static void bad_models_are_refused(void **state)
 {
     (void)state;
@@ -240,6 +297,7 @@ int main(void)
         cmocka_unit_test(greedy_matches_reference),
         cmocka_unit_test(sampler_basics),
         cmocka_unit_test(rope_scaling_from_the_file),
+        cmocka_unit_test(long_prompts_and_context_end),
         cmocka_unit_test(bad_models_are_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
