@@ -32,6 +32,10 @@ struct mlops__ctx {
     uint8_t *xq[3];
     size_t xq_cap;
     int n_chunks_att;
+    /* Decode-time choice between the pool and the calling thread alone (see adapt_*). */
+    bool serial;
+    int adapt_tokens;
+    double adapt_ns[2]; /* moving average of a decode step, [0] pool, [1] alone */
 };
 
 static size_t max_act_bytes(const mlops__model *m, int64_t n)
@@ -178,7 +182,7 @@ static void mm_chunk(void *arg, int idx, int n)
     }
 }
 
-static void mm_run(mlops__model *m, mm_job *j)
+static void mm_run(mlops__model *m, mm_job *j, bool serial)
 {
     j->total = 0;
     uint64_t bytes = 0;
@@ -190,7 +194,7 @@ static void mm_run(mlops__model *m, mm_job *j)
        product too small to repay waking the pool runs on the calling thread alone. The
        split never changes a row's arithmetic, so results do not depend on it. */
     bool small = bytes * (uint64_t)j->B < SERIAL_BYTES;
-    int chunks = m->threads == 1 || small ? 1 : m->threads * 8;
+    int chunks = m->threads == 1 || small || serial ? 1 : m->threads * 8;
     int64_t per = (j->total + chunks - 1) / chunks;
     per = (per + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
     if (per < ROW_ALIGN)
@@ -236,7 +240,7 @@ static void matmul_group(mlops__ctx *c, const float *x, int64_t T, const mlops__
         j.it[i].y = y[i];
         j.it[i].ldy = w[i]->rows;
     }
-    mm_run(c->m, &j);
+    mm_run(c->m, &j, c->serial);
 }
 
 /* ------------------------------------------------------------- pieces ------ */
@@ -384,7 +388,7 @@ static void eval_batch(mlops__ctx *c, const int32_t *tok, int64_t T, bool all, f
         }
         att_job aj = {c, l, pos0, T, 0, T * m->n_head};
         uint64_t work = (uint64_t)T * (uint64_t)m->n_head * (uint64_t)(pos0 + T) * (uint64_t)m->head_dim;
-        int chunks = m->threads == 1 || work < SERIAL_ATT ? 1 : c->n_chunks_att;
+        int chunks = m->threads == 1 || work < SERIAL_ATT || c->serial ? 1 : c->n_chunks_att;
         if (chunks > aj.total)
             chunks = (int)aj.total;
         aj.per_chunk = (aj.total + chunks - 1) / chunks;
@@ -421,6 +425,36 @@ static void eval_batch(mlops__ctx *c, const int32_t *tok, int64_t T, bool all, f
     c->pos += (int)T;
 }
 
+/*
+ * On a machine shared with other work, waking a second thread can cost more than it
+ * gives: a worker descheduled in the middle of its rows holds the whole step up (the
+ * reason spinning engines collapse there). Decode therefore measures itself: a step
+ * runs on the pool or on the calling thread alone, whichever has been faster lately,
+ * and every ADAPT_ROUND steps the other way is tried for ADAPT_PROBE steps to notice
+ * when the machine changed. Only the split changes, never a row's arithmetic, so the
+ * logits are the same either way.
+ */
+#define ADAPT_ROUND 64
+#define ADAPT_PROBE 2
+
+static bool adapt_begin(mlops__ctx *c)
+{
+    if (c->m->threads == 1)
+        return true;
+    int k = c->adapt_tokens % ADAPT_ROUND;
+    bool best_serial = c->adapt_ns[1] > 0 && c->adapt_ns[0] > 0 && c->adapt_ns[1] < c->adapt_ns[0];
+    /* the first rounds probe the other way early so a slow start is corrected quickly */
+    bool probe = k >= ADAPT_ROUND - ADAPT_PROBE || (c->adapt_tokens < ADAPT_ROUND && k >= 4 && k < 4 + ADAPT_PROBE);
+    return probe ? !best_serial : best_serial;
+}
+
+static void adapt_end(mlops__ctx *c, bool serial, uint64_t ns)
+{
+    double *avg = &c->adapt_ns[serial ? 1 : 0];
+    *avg = *avg > 0 ? 0.75 * *avg + 0.25 * (double)ns : (double)ns;
+    c->adapt_tokens++;
+}
+
 int mlops__ctx_eval(mlops__ctx *c, const int32_t *tokens, size_t n, bool all)
 {
     mlops__model *m = c->m;
@@ -442,6 +476,9 @@ int mlops__ctx_eval(mlops__ctx *c, const int32_t *tokens, size_t n, bool all)
     }
     c->logit_rows = rows;
     memset(c->emb, 0, (size_t)m->n_embd * 4);
+    bool step = n == 1 && m->threads > 1;
+    uint64_t t0 = step ? mlops__now_ns() : 0;
+    c->serial = step && adapt_begin(c);
     for (size_t done = 0; done < n;) {
         size_t T = n - done < (size_t)c->nb ? n - done : (size_t)c->nb;
         bool last = done + T == n;
@@ -449,6 +486,9 @@ int mlops__ctx_eval(mlops__ctx *c, const int32_t *tokens, size_t n, bool all)
         eval_batch(c, tokens + done, (int64_t)T, all, lg);
         done += T;
     }
+    if (step)
+        adapt_end(c, c->serial, mlops__now_ns() - t0);
+    c->serial = false;
     for (int i = 0; i < m->n_embd; i++)
         c->emb[i] /= (float)n;
     return MLOPS_OK;
