@@ -432,7 +432,10 @@ int main(int argc, char **argv)
         free(xq);
     }
     decode_estimate(pool, bw2, iters * 2);
-    printf("\npeak RSS %.0f MiB\n", bench_peak_rss_mib());
+    printf("\nmemory bandwidth again at the end: 1 thread %.1f GB/s, 2 threads %.1f GB/s "
+           "(a large change means the machine was busy: compare with care)\n",
+           measure_bandwidth(pool, 1), measure_bandwidth(pool, 2));
+    printf("peak RSS %.0f MiB\n", bench_peak_rss_mib());
     free(x);
     free(y);
     mlops__pool_destroy(pool);
