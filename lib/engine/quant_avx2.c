@@ -609,9 +609,11 @@ PREPPED_MATVEC(q5_0, mlops__block_q5_0, prep2_q5_0, act2_off16, upd2_off, prep_q
                upd_off)
 PREPPED_MATVEC(q4_1, mlops__block_q4_1, prep2_q4_1, act2_sum, upd2_min, prep_q4_1, act_sum, upd_min)
 PREPPED_MATVEC(q5_1, mlops__block_q5_1, prep2_q5_1, act2_sum, upd2_min, prep_q5_1, act_sum, upd_min)
-TILED_MATMAT(q4_0, 32, 2, 4)
+/* matmat tiles (rows x activations), from A/B runs with 128 activations: 4 x 2 for the
+ * 4-bit types, 2 x 4 where more registers go to the weights (Q5 bits, Q8_0 signs). */
+TILED_MATMAT(q4_0, 32, 4, 2)
+TILED_MATMAT(q4_1, 32, 4, 2)
 TILED_MATMAT(q5_0, 32, 2, 4)
-TILED_MATMAT(q4_1, 32, 2, 4)
 TILED_MATMAT(q5_1, 32, 2, 4)
 TILED_KERNELS(q8_0, 32, Q8_RMV, 2, 4)
 
