@@ -179,7 +179,8 @@ static void decode_part(void *p, int i, int n)
     }
 }
 
-/* Prefill: PP activations through every matrix with matmat, rows split across threads. */
+/* Prefill: PP activations through every layer matrix with matmat (rows split across
+ * threads) and the last position through output.weight, as llama-bench's pp test. */
 enum { PP = 128 };
 
 typedef struct {
@@ -196,7 +197,10 @@ static void prefill_part(void *p, int i, int n)
         dmat *m = &s->m[k];
         int64_t r0 = (int64_t)m->rows * i / n, r1 = (int64_t)m->rows * (i + 1) / n;
         size_t ab = mlops__q_act_row_bytes(m->type, m->n);
-        mlops__q_matmat(m->type, m->w, m->n, r0, r1, s->xq[k], PP, ab, s->y + r0, m->rows);
+        if (k == s->count - 1) /* output.weight: logits of the last position only */
+            mlops__q_matvec(m->type, m->w, m->n, r0, r1, s->xq[k], s->y + r0);
+        else
+            mlops__q_matmat(m->type, m->w, m->n, r0, r1, s->xq[k], PP, ab, s->y + r0, m->rows);
     }
 }
 
