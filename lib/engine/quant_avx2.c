@@ -103,9 +103,9 @@ const mlops__qmisc mlops__qmisc_avx2 = {
 
 /*
  * Every kernel below computes each (weight row, activation) pair with the same
- * sequence: one 8-lane float accumulator per pair, blocks in order, one horizontal sum
- * at the end. Tiles only change how many pairs run side by side, so matvec, matmat and
- * any split of the rows across threads give the same bits.
+ * sequence: its own 8-lane float accumulator(s), blocks in order, one horizontal sum at
+ * the end (never one per block). Tiles only change how many pairs run side by side, so
+ * matvec, matmat and any split of the rows across threads give the same bits.
  */
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -154,9 +154,10 @@ ALWAYS_INLINE float h2f(uint16_t h)
 /* ---------------------------------------------------------- legacy quant tiles -- */
 
 /*
- * Software prefetch: while a tile of R rows is computed, the same blocks of the next R
- * rows are requested (R * row_bytes ahead), so the whole matrix streams in order one
- * tile ahead. The hardware prefetchers alone left decode at ~50% of bandwidth here.
+ * Software prefetch: while a tile of R rows is computed, the same blocks of a later tile
+ * are requested (whole tiles ahead, at least PF_MIN bytes), so the matrix streams in
+ * order ahead of the arithmetic. The hardware prefetchers alone left matvec at ~50% of
+ * the streaming bandwidth here.
  */
 #ifndef PF_HINT
 #define PF_HINT _MM_HINT_T0
@@ -474,9 +475,10 @@ ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
 /*
  * Rows per matvec tile, measured on the DRAM-streaming case (bench_quant; Zen 4, 4 KiB
  * pages): one row at a time streams best for Q8_0 and the float types (the hardware
- * prefetchers follow one sequential stream; several rows side by side halved F16),
- * two rows for the 4/5-bit types (sharing the activation preparation), one row for the
- * K-quants (their super-block work hides the latency already). Tests hold for any value.
+ * prefetchers follow one sequential stream; several rows side by side halved F16) and
+ * for the K-quants; the 4/5-bit types stream one row against activations prepared once
+ * (PREPPED_MATVEC) and use two-row tiles only past PREP_MAX_PAIRS. Tests hold for any
+ * value.
  */
 #ifndef LEG_RMV
 #define LEG_RMV 2
@@ -607,9 +609,11 @@ PREPPED_MATVEC(q5_0, mlops__block_q5_0, prep2_q5_0, act2_off16, upd2_off, prep_q
                upd_off)
 PREPPED_MATVEC(q4_1, mlops__block_q4_1, prep2_q4_1, act2_sum, upd2_min, prep_q4_1, act_sum, upd_min)
 PREPPED_MATVEC(q5_1, mlops__block_q5_1, prep2_q5_1, act2_sum, upd2_min, prep_q5_1, act_sum, upd_min)
-TILED_MATMAT(q4_0, 32, 2, 4)
+/* matmat tiles (rows x activations), from A/B runs with 128 activations: 4 x 2 for the
+ * 4-bit types, 2 x 4 where more registers go to the weights (Q5 bits, Q8_0 signs). */
+TILED_MATMAT(q4_0, 32, 4, 2)
+TILED_MATMAT(q4_1, 32, 4, 2)
 TILED_MATMAT(q5_0, 32, 2, 4)
-TILED_MATMAT(q4_1, 32, 2, 4)
 TILED_MATMAT(q5_1, 32, 2, 4)
 TILED_KERNELS(q8_0, 32, Q8_RMV, 2, 4)
 

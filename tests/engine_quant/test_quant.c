@@ -595,9 +595,9 @@ static void simd_matches_reference(void **state)
                 /* matmat == matvec per column, bit-exact, for several tile shapes */
                 for (int B = 1; B <= 7; B += 3) {
                     memset(ym, 0, 40 * 7 * sizeof(float));
-                    mlops__q_matmat(t, c.w, n, 3, 39, xs, B, c.ab, ym, 40);
+                    mlops__q_matmat(t, c.w, n, 3, 38, xs, B, c.ab, ym, 40); /* 32 + 3 rows */
                     for (int b = 0; b < B; b++)
-                        assert_memory_equal(ym + b * 40, yv + b * 39 + 3, 36 * sizeof(float));
+                        assert_memory_equal(ym + b * 40, yv + b * 39 + 3, 35 * sizeof(float));
                 }
             }
             mlops__q_set_isa(old);
