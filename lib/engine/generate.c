@@ -90,6 +90,9 @@ int mlops__generate(mlops__ctx *c, mlops__sampler *s, const int32_t *prompt, siz
     text.len = 0;
     size_t sent = 0;
     int max = o->max_tokens > 0 ? o->max_tokens : 256;
+    int room = mlops__model_n_ctx(m) - mlops__ctx_pos(c) + 1; /* the last sample needs no slot */
+    if (max > room)
+        max = room;
     /* everything a decode step needs is allocated here, none of it per token */
     mlops__buf piece;
     mlops__buf_init(&piece);
