@@ -5,7 +5,7 @@
  * read-only afterwards: many sessions and threads may share it. A session
  * (mlops_session_t) is one conversation: its KV cache and token history; use one
  * session from one thread at a time. Architectures: llama (Llama 2/3, Mistral,
- * TinyLlama, SmolLM...) and qwen2. Weight types: F32, F16, BF16, Q8_0, Q4_0, Q4_1,
+ * TinyLlama, SmolLM...) and qwen2 generate; bert encoders (BGE, MiniLM...) embed. Weight types: F32, F16, BF16, Q8_0, Q4_0, Q4_1,
  * Q5_0, Q5_1, Q4_K, Q5_K, Q6_K. Tokenizers: SentencePiece ("llama"), byte-level BPE
  * ("gpt2") and WordPiece ("bert") vocabularies read from the file.
  *
@@ -85,8 +85,8 @@ MLOPS_API int mlops_model_info(mlops_model_t *model, char **out);
  * @param model        the model (must outlive the session).
  * @param options_json NULL or {} (reserved for future keys; unknown keys are MLOPS_EINVAL).
  * @param out          receives the session; release with mlops_session_free().
- * @return MLOPS_OK, MLOPS_EINVAL (vocab-only model, bad options), MLOPS_ENOMEM.
- *         Thread-safe.
+ * @return MLOPS_OK, MLOPS_EINVAL (vocab-only model, bad options), MLOPS_EUNSUPPORTED
+ *         (a bert encoder: it embeds only), MLOPS_ENOMEM. Thread-safe.
  */
 MLOPS_API int mlops_session_new(mlops_model_t *model, const char *options_json,
                                 mlops_session_t **out);
@@ -185,7 +185,8 @@ MLOPS_API int mlops_engine_logits(mlops_session_t *session, const int32_t *v, si
                                   size_t *out_n);
 
 /**
- * Embeds text: the mean over its tokens of the final (normalised) hidden state.
+ * Embeds text. llama/qwen2: the mean over its tokens of the final (RMS-normalised)
+ * hidden state; bert: the model's pooling (bert.pooling_type: mean, or [CLS]).
  * @param model        the model.
  * @param text         UTF-8 text.
  * @param options_json NULL or {"normalize": bool (default true: unit length)}.

@@ -541,6 +541,16 @@ MLOPS_API int mlops_engine_logits(mlops_session_t *session, const int32_t *v, si
     return MLOPS_OK;
 }
 
+static void normalize(float *v, size_t n, bool on)
+{
+    double ss = 0;
+    for (size_t i = 0; i < n; i++)
+        ss += (double)v[i] * v[i];
+    if (on && ss > 0)
+        for (size_t i = 0; i < n; i++)
+            v[i] = (float)(v[i] / sqrt(ss));
+}
+
 MLOPS_API int mlops_engine_embed(mlops_model_t *model, const char *text, const char *options_json,
                                  float *out, size_t cap, size_t *out_n)
 {
@@ -571,8 +581,11 @@ MLOPS_API int mlops_engine_embed(mlops_model_t *model, const char *text, const c
         rc = mlops__error(MLOPS_EINVAL, "%s: the text has no tokens", fn);
     else if (n > (size_t)mlops__model_n_ctx(model->m))
         rc = mlops__error(MLOPS_ELIMIT, "%s: %zu tokens exceed the context", fn, n);
-    else if ((rc = mlops__ctx_new(model->m, &c)) == MLOPS_OK &&
-             (rc = mlops__ctx_eval(c, ids, n, false)) == MLOPS_OK) {
+    else if (mlops__model_is_encoder(model->m)) {
+        if ((rc = mlops__bert_embed(model->m, ids, n, out)) == MLOPS_OK)
+            normalize(out, ne, norm);
+    } else if ((rc = mlops__ctx_new(model->m, &c)) == MLOPS_OK &&
+               (rc = mlops__ctx_eval(c, ids, n, false)) == MLOPS_OK) {
         const float *e = mlops__ctx_embedding(c);
         double ss = 0;
         for (size_t i = 0; i < ne; i++)

@@ -215,6 +215,11 @@ uint64_t mlops__model_weight_bytes(const mlops__model *m);
 /** Name of the most common weight type ("Q4_K"...). */
 const char *mlops__model_type_name(const mlops__model *m);
 
+/** True for encoder-only (bert) models: they embed, they do not generate. */
+bool mlops__model_is_encoder(const mlops__model *m);
+/** Embeds token ids with a bert model into out (n_embd floats, pooled, not normalised). */
+int mlops__bert_embed(mlops__model *m, const int32_t *ids, size_t n, float *out);
+
 /** A context: KV cache and scratch for one conversation. */
 int mlops__ctx_new(mlops__model *m, mlops__ctx **out);
 void mlops__ctx_free(mlops__ctx *c);

@@ -56,6 +56,8 @@ static size_t max_act_bytes(const mlops__model *m, int64_t n)
 int mlops__ctx_new(mlops__model *m, mlops__ctx **out)
 {
     *out = NULL;
+    if (m->bert)
+        return mlops__error(MLOPS_EUNSUPPORTED, "model: a bert encoder embeds text (mlops_engine_embed); it does not generate");
     if (!m->layers)
         return mlops__error(MLOPS_EINVAL, "model: loaded with vocab_only; it cannot run");
     mlops__ctx *c = calloc(1, sizeof *c);
@@ -241,6 +243,15 @@ static void matmul_group(mlops__ctx *c, const float *x, int64_t T, const mlops__
         j.it[i].ldy = w[i]->rows;
     }
     mm_run(c->m, &j, c->serial);
+}
+
+void mlops__matmul(mlops__model *m, const float *x, int64_t T, const mlops__wmat *w, float *y,
+                   uint8_t *xq)
+{
+    mm_job j = {.n_items = 1, .B = T};
+    size_t stride = quantize_rows(w->type, x, w->n, T, xq);
+    j.it[0] = (mm_item){w, xq, stride, y, w->rows};
+    mm_run(m, &j, false);
 }
 
 /* ------------------------------------------------------------- pieces ------ */

@@ -18,6 +18,12 @@ typedef struct mlops__layer {
     mlops__wmat wq, wk, wv, wo, wg, wu, wd;
 } mlops__layer;
 
+/* BERT encoder layer (post-norm, biases everywhere, GELU FFN). */
+typedef struct mlops__bert_layer {
+    mlops__wmat wq, wk, wv, wo, wu, wd;
+    const float *bq, *bk, *bv, *bo, *bu, *bd, *ln1_w, *ln1_b, *ln2_w, *ln2_b;
+} mlops__bert_layer;
+
 struct mlops__model {
     mlops__gguf *g;
     mlops__vocab *vocab;
@@ -37,6 +43,23 @@ struct mlops__model {
     size_t n_owned;
     uint64_t weight_bytes;
     const char *main_type;
+    /* bert */
+    bool bert;
+    int pooling; /* 1 mean, 2 CLS */
+    mlops__wmat pos_embd, type_embd;
+    const float *emb_ln_w, *emb_ln_b;
+    mlops__bert_layer *blayers;
 };
+
+/* Shared loaders (model_load.c) for the per-architecture files. */
+int mlops__model_mat(mlops__model *m, const char *name, int layer, int64_t n, int64_t rows,
+                     mlops__wmat *out, bool optional);
+int mlops__model_vec(mlops__model *m, const char *name, int layer, int64_t n, const float **out,
+                     bool optional);
+int mlops__model_hp(mlops__model *m, const char *name, int *out, bool required, int def);
+int mlops__bert_load(mlops__model *m);
+/** y (T rows of w->rows) = x (T rows of w->n) times w, on the model's pool; xq: scratch. */
+void mlops__matmul(mlops__model *m, const float *x, int64_t T, const mlops__wmat *w, float *y,
+                   uint8_t *xq);
 
 #endif

@@ -38,6 +38,11 @@ static double get_f(mlops__model *m, const char *name, double def)
     return mlops__gguf_get_float(m->g, key, &v) ? v : def;
 }
 
+int mlops__model_hp(mlops__model *m, const char *name, int *out, bool required, int def)
+{
+    return get_hp(m, name, out, required, def);
+}
+
 static int hparams(mlops__model *m)
 {
     int rc;
@@ -98,8 +103,8 @@ static const mlops__gguf_tensor *tensor(mlops__model *m, const char *name, int l
     return mlops__gguf_tensor_find(m->g, full);
 }
 
-static int want_mat(mlops__model *m, const char *name, int layer, int64_t n, int64_t rows,
-                    mlops__wmat *out, bool optional)
+int mlops__model_mat(mlops__model *m, const char *name, int layer, int64_t n, int64_t rows,
+                     mlops__wmat *out, bool optional)
 {
     const mlops__gguf_tensor *t = tensor(m, name, layer);
     char full[96];
@@ -121,8 +126,8 @@ static int want_mat(mlops__model *m, const char *name, int layer, int64_t n, int
     return MLOPS_OK;
 }
 
-static int want_vec(mlops__model *m, const char *name, int layer, int64_t n, const float **out,
-                    bool optional)
+int mlops__model_vec(mlops__model *m, const char *name, int layer, int64_t n, const float **out,
+                     bool optional)
 {
     const mlops__gguf_tensor *t = tensor(m, name, layer);
     char full[96];
@@ -170,15 +175,15 @@ static int tensors(mlops__model *m)
     if (m->vocab && mlops__vocab_size(m->vocab) > m->n_vocab)
         return mlops__error(MLOPS_EFORMAT, "gguf: tokenizer.ggml.tokens: %d tokens but token_embd has %d rows",
                             mlops__vocab_size(m->vocab), m->n_vocab);
-    if ((rc = want_mat(m, "token_embd.weight", -1, E, m->n_vocab, &m->tok_embd, false)) ||
-        (rc = want_vec(m, "output_norm.weight", -1, E, &m->out_norm, false)) ||
-        (rc = want_mat(m, "output.weight", -1, E, m->n_vocab, &m->output, true)))
+    if ((rc = mlops__model_mat(m, "token_embd.weight", -1, E, m->n_vocab, &m->tok_embd, false)) ||
+        (rc = mlops__model_vec(m, "output_norm.weight", -1, E, &m->out_norm, false)) ||
+        (rc = mlops__model_mat(m, "output.weight", -1, E, m->n_vocab, &m->output, true)))
         return rc;
     if (!m->output.data) { /* tied: the decode reads the embedding matrix once more */
         m->output = m->tok_embd;
     }
     const mlops__gguf_tensor *rf = tensor(m, "rope_freqs.weight", -1);
-    if (rf && (rc = want_vec(m, "rope_freqs.weight", -1, m->rope_dim / 2, &m->rope_freqs, false)))
+    if (rf && (rc = mlops__model_vec(m, "rope_freqs.weight", -1, m->rope_dim / 2, &m->rope_freqs, false)))
         return rc;
     m->layers = calloc((size_t)m->n_layer, sizeof *m->layers);
     if (!m->layers)
@@ -186,18 +191,18 @@ static int tensors(mlops__model *m)
     bool qwen = strcmp(m->arch, "qwen2") == 0;
     for (int l = 0; l < m->n_layer; l++) {
         mlops__layer *L = &m->layers[l];
-        if ((rc = want_vec(m, "attn_norm.weight", l, E, &L->attn_norm, false)) ||
-            (rc = want_vec(m, "ffn_norm.weight", l, E, &L->ffn_norm, false)) ||
-            (rc = want_mat(m, "attn_q.weight", l, E, Q, &L->wq, false)) ||
-            (rc = want_mat(m, "attn_k.weight", l, E, KV, &L->wk, false)) ||
-            (rc = want_mat(m, "attn_v.weight", l, E, KV, &L->wv, false)) ||
-            (rc = want_mat(m, "attn_output.weight", l, Q, E, &L->wo, false)) ||
-            (rc = want_mat(m, "ffn_gate.weight", l, E, m->n_ff, &L->wg, false)) ||
-            (rc = want_mat(m, "ffn_up.weight", l, E, m->n_ff, &L->wu, false)) ||
-            (rc = want_mat(m, "ffn_down.weight", l, m->n_ff, E, &L->wd, false)) ||
-            (rc = want_vec(m, "attn_q.bias", l, Q, &L->bq, !qwen)) ||
-            (rc = want_vec(m, "attn_k.bias", l, KV, &L->bk, !qwen)) ||
-            (rc = want_vec(m, "attn_v.bias", l, KV, &L->bv, !qwen)))
+        if ((rc = mlops__model_vec(m, "attn_norm.weight", l, E, &L->attn_norm, false)) ||
+            (rc = mlops__model_vec(m, "ffn_norm.weight", l, E, &L->ffn_norm, false)) ||
+            (rc = mlops__model_mat(m, "attn_q.weight", l, E, Q, &L->wq, false)) ||
+            (rc = mlops__model_mat(m, "attn_k.weight", l, E, KV, &L->wk, false)) ||
+            (rc = mlops__model_mat(m, "attn_v.weight", l, E, KV, &L->wv, false)) ||
+            (rc = mlops__model_mat(m, "attn_output.weight", l, Q, E, &L->wo, false)) ||
+            (rc = mlops__model_mat(m, "ffn_gate.weight", l, E, m->n_ff, &L->wg, false)) ||
+            (rc = mlops__model_mat(m, "ffn_up.weight", l, E, m->n_ff, &L->wu, false)) ||
+            (rc = mlops__model_mat(m, "ffn_down.weight", l, m->n_ff, E, &L->wd, false)) ||
+            (rc = mlops__model_vec(m, "attn_q.bias", l, Q, &L->bq, !qwen)) ||
+            (rc = mlops__model_vec(m, "attn_k.bias", l, KV, &L->bk, !qwen)) ||
+            (rc = mlops__model_vec(m, "attn_v.bias", l, KV, &L->bv, !qwen)))
             return rc;
     }
     /* The type most weight bytes are in, for reports. */
@@ -230,6 +235,8 @@ static int tensors(mlops__model *m)
     return MLOPS_OK;
 }
 
+static int finish(mlops__model *m, const mlops__model_opts *o);
+
 static int load(mlops__model *m, const char *path, const mlops__model_opts *o)
 {
     int rc = mlops__gguf_open(path, &m->g);
@@ -244,13 +251,24 @@ static int load(mlops__model *m, const char *path, const mlops__model_opts *o)
         return mlops__error(MLOPS_EFORMAT, "%s: gguf: general.architecture: missing", path);
     snprintf(m->arch, sizeof m->arch, "%s", arch);
     bool ok = strcmp(arch, "llama") == 0 || strcmp(arch, "qwen2") == 0;
+    m->bert = strcmp(arch, "bert") == 0;
     free(arch);
+    if (m->bert) {
+        if ((rc = mlops__bert_load(m)) != MLOPS_OK)
+            return mlops__error_wrap(rc, "%s", path);
+        return finish(m, o);
+    }
     if (!ok)
-        return mlops__error(MLOPS_EUNSUPPORTED, "%s: general.architecture: '%s' is not supported (llama, qwen2)",
+        return mlops__error(MLOPS_EUNSUPPORTED, "%s: general.architecture: '%s' is not supported (llama, qwen2, bert)",
                             path, m->arch);
     m->neox = strcmp(m->arch, "qwen2") == 0;
     if ((rc = hparams(m)) != MLOPS_OK || (rc = tensors(m)) != MLOPS_OK)
         return mlops__error_wrap(rc, "%s", path);
+    return finish(m, o);
+}
+
+static int finish(mlops__model *m, const mlops__model_opts *o)
+{
     m->n_ctx = o->n_ctx > 0 ? o->n_ctx : (m->n_ctx_train < 4096 ? m->n_ctx_train : 4096);
     if (m->n_ctx > m->n_ctx_train && o->n_ctx <= 0)
         m->n_ctx = m->n_ctx_train;
@@ -286,12 +304,14 @@ void mlops__model_free(mlops__model *m)
         free(m->owned[i]);
     free(m->owned);
     free(m->layers);
+    free(m->blayers);
     mlops__vocab_free(m->vocab);
     mlops__gguf_close(m->g);
     free(m);
 }
 
 const mlops__vocab *mlops__model_vocab(const mlops__model *m) { return m->vocab; }
+bool mlops__model_is_encoder(const mlops__model *m) { return m->bert; }
 int32_t mlops__model_n_vocab(const mlops__model *m) { return m->n_vocab ? m->n_vocab : mlops__vocab_size(m->vocab); }
 int mlops__model_n_embd(const mlops__model *m) { return m->n_embd; }
 int mlops__model_n_ctx(const mlops__model *m) { return m->n_ctx; }
