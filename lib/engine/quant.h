@@ -44,8 +44,10 @@ enum {
     MLOPS__T_COUNT = 31
 };
 
-/* Instruction sets a kernel can use. */
-enum { MLOPS__ISA_SCALAR = 0, MLOPS__ISA_AVX2 = 1, MLOPS__ISA_NEON = 2 };
+/* Instruction sets a kernel can use. AVX512VNNI (added) is the AVX2 kernel source rebuilt
+ * with AVX-512 VL/BW/VNNI: vpdpbusd on 256-bit vectors and 32 vector registers; its
+ * integer sums equal AVX2's, so both give the same bits. */
+enum { MLOPS__ISA_SCALAR = 0, MLOPS__ISA_AVX2 = 1, MLOPS__ISA_NEON = 2, MLOPS__ISA_AVX512VNNI = 3 };
 
 typedef struct mlops__qtraits {
     const char *name;    /* "Q4_K", as GGUF tools print it */
@@ -116,6 +118,8 @@ int mlops__q_detect_isa(void);
 /** The set kernels use now; tests switch to MLOPS__ISA_SCALAR and back. Returns the old one. */
 int mlops__q_set_isa(int isa);
 int mlops__q_active_isa(void);
+/** 1 when mlops__q_set_isa(isa) would select isa on this CPU (added, for tests/bench). */
+int mlops__q_isa_supported(int isa);
 
 /* ------------------------------------------------------------------------------------
  * Added by the kernels (additive): GGML block layouts, for lib/engine code that reads
@@ -173,6 +177,8 @@ extern const mlops__qmisc mlops__qmisc_scalar;
 #if defined(__x86_64__)
 extern const mlops__qkern mlops__qkern_avx2[MLOPS__T_COUNT];
 extern const mlops__qmisc mlops__qmisc_avx2;
+extern const mlops__qkern mlops__qkern_avx512[MLOPS__T_COUNT];
+extern const mlops__qmisc mlops__qmisc_avx512;
 #endif
 #if defined(__ARM_NEON) && defined(__aarch64__)
 extern const mlops__qkern mlops__qkern_neon[MLOPS__T_COUNT];

@@ -1,7 +1,7 @@
 /*
  * Run-time kernel choice. The CPU is inspected once (pthread_once): AVX2+FMA+F16C need
  * both the CPUID feature bits and the OS saving the YMM state (XGETBV XCR0 bits 1 and 2,
- * Intel SDM vol. 1 §14.3). The active instruction set is a process-wide atomic that
+ * Intel SDM vol. 1 §14.3); the AVX-512 VNNI build also needs XCR0 bits 5-7 (§15.2). The active instruction set is a process-wide atomic that
  * tests may switch to the scalar reference; every entry point reads it per call.
  */
 #include "quant.h"
@@ -18,7 +18,9 @@ static int detected_isa = MLOPS__ISA_SCALAR;
 static int active_isa = -1; /* set by detect() unless a test chose one; atomic access */
 
 #if defined(__x86_64__)
-static int os_saves_ymm(void)
+/* XCR0 bits the OS must have enabled: mask 6 (SSE, AVX) for YMM, 0xe6 adds the
+ * AVX-512 opmask and ZMM states, needed by any EVEX instruction. 0 without OSXSAVE. */
+static unsigned os_xcr0(void)
 {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d))
@@ -28,7 +30,7 @@ static int os_saves_ymm(void)
     unsigned lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     (void)hi;
-    return (lo & 6) == 6;
+    return lo;
 }
 #endif
 
@@ -37,8 +39,13 @@ static void detect(void)
     int isa = MLOPS__ISA_SCALAR;
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && os_saves_ymm())
+    unsigned xcr0 = os_xcr0();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && (xcr0 & 6) == 6)
         isa = MLOPS__ISA_AVX2;
+    if (isa == MLOPS__ISA_AVX2 && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vnni") && (xcr0 & 0xe6) == 0xe6)
+        isa = MLOPS__ISA_AVX512VNNI;
 #elif defined(__ARM_NEON) && defined(__aarch64__)
     isa = MLOPS__ISA_NEON;
 #endif
@@ -63,11 +70,17 @@ int mlops__q_active_isa(void)
     return isa;
 }
 
-int mlops__q_set_isa(int isa)
+int mlops__q_isa_supported(int isa)
 {
     int best = mlops__q_detect_isa();
+    return isa == MLOPS__ISA_SCALAR || isa == best ||
+           (isa == MLOPS__ISA_AVX2 && best == MLOPS__ISA_AVX512VNNI);
+}
+
+int mlops__q_set_isa(int isa)
+{
     /* Only the scalar reference or what the CPU supports. */
-    if (isa != MLOPS__ISA_SCALAR && isa != best)
+    if (!mlops__q_isa_supported(isa))
         isa = MLOPS__ISA_SCALAR;
     return __atomic_exchange_n(&active_isa, isa, __ATOMIC_ACQ_REL);
 }
@@ -80,6 +93,7 @@ static mlops__qkern kernels(int type)
     switch (mlops__q_active_isa()) {
 #if defined(__x86_64__)
     case MLOPS__ISA_AVX2: s = &mlops__qkern_avx2[type]; break;
+    case MLOPS__ISA_AVX512VNNI: s = &mlops__qkern_avx512[type]; break;
 #endif
 #if defined(__ARM_NEON) && defined(__aarch64__)
     case MLOPS__ISA_NEON: s = &mlops__qkern_neon[type]; break;
@@ -102,6 +116,7 @@ static const mlops__qmisc *misc(void)
     switch (mlops__q_active_isa()) {
 #if defined(__x86_64__)
     case MLOPS__ISA_AVX2: return &mlops__qmisc_avx2;
+    case MLOPS__ISA_AVX512VNNI: return &mlops__qmisc_avx512;
 #endif
 #if defined(__ARM_NEON) && defined(__aarch64__)
     case MLOPS__ISA_NEON: return &mlops__qmisc_neon;

@@ -61,6 +61,11 @@ static const int all_types[] = {
 };
 #define NTYPES (sizeof(all_types) / sizeof(all_types[0]))
 
+/* Every instruction set; tests run those mlops__q_isa_supported accepts. */
+static const int isas[] = {MLOPS__ISA_SCALAR, MLOPS__ISA_AVX2, MLOPS__ISA_AVX512VNNI,
+                           MLOPS__ISA_NEON};
+#define NISAS 4
+
 /* --------------------------------------------------------------- traits, names -- */
 
 static void traits_match_ggml(void **state)
@@ -172,8 +177,10 @@ static void fp16_conversions(void **state)
     f[3] = ldexpf(1.0f, -25);
     f[4] = ldexpf(3.0f, -25);
     f[5] = NAN;
-    for (int isa = 0; isa < 2; isa++) {
-        int old = mlops__q_set_isa(isa ? mlops__q_detect_isa() : MLOPS__ISA_SCALAR);
+    for (int isa = 0; isa < NISAS; isa++) {
+        if (!mlops__q_isa_supported(isas[isa]))
+            continue;
+        int old = mlops__q_set_isa(isas[isa]);
         mlops__fp32_to_fp16_row(f, h, N);
         for (int i = 0; i < N; i++)
             assert_int_equal(h[i], mlops__fp32_to_fp16(f[i]));
@@ -551,6 +558,7 @@ static void simd_matches_reference(void **state)
             float *xd = malloc((size_t)(7 * n) * sizeof(float));
             float *ys = malloc(39 * 7 * sizeof(float)), *yv = malloc(39 * 7 * sizeof(float));
             float *ym = malloc(40 * 7 * sizeof(float)), *ysplit = malloc(39 * sizeof(float));
+            float *yavx2 = malloc(39 * 7 * sizeof(float));
 
             /* scalar reference */
             int old = mlops__q_set_isa(MLOPS__ISA_SCALAR);
@@ -558,18 +566,25 @@ static void simd_matches_reference(void **state)
                 mlops__q_quantize_act(t, c.xf + b * n, xs + (size_t)b * c.ab, n);
             for (int b = 0; b < 7; b++)
                 mlops__q_matvec(t, c.w, n, 0, 39, xs + (size_t)b * c.ab, ys + b * 39);
-            mlops__q_set_isa(best);
 
-            /* activation conversion: bit-exact */
-            for (int b = 0; b < 7; b++)
-                mlops__q_quantize_act(t, c.xf + b * n, xv + (size_t)b * c.ab, n);
-            assert_memory_equal(xs, xv, c.ab * 7);
+            /* activation conversion: bit-exact on every instruction set */
+            for (int k = 1; k < NISAS; k++) {
+                if (!mlops__q_isa_supported(isas[k]))
+                    continue;
+                mlops__q_set_isa(isas[k]);
+                for (int b = 0; b < 7; b++)
+                    mlops__q_quantize_act(t, c.xf + b * n, xv + (size_t)b * c.ab, n);
+                assert_memory_equal(xs, xv, c.ab * 7);
+            }
             int at = mlops__q_traits(t)->act_type;
             for (int b = 0; b < 7; b++)
                 mlops__q_dequantize_row(at, xs + (size_t)b * c.ab, xd + b * n, n);
 
-            for (int isa = 0; isa < 2; isa++) {
-                mlops__q_set_isa(isa ? best : MLOPS__ISA_SCALAR);
+            for (int k = 0; k < NISAS; k++) {
+                int isa = isas[k];
+                if (!mlops__q_isa_supported(isa))
+                    continue;
+                mlops__q_set_isa(isa);
                 /* matvec vs reference, vec_dot == matvec row */
                 for (int b = 0; b < 7; b++) {
                     mlops__q_matvec(t, c.w, n, 0, 39, xs + (size_t)b * c.ab, yv + b * 39);
@@ -585,6 +600,11 @@ static void simd_matches_reference(void **state)
                         assert_memory_equal(&d, &yv[b * 39 + r], 4);
                     }
                 }
+                /* the AVX-512 VNNI build computes the same integer lanes as AVX2 */
+                if (isa == MLOPS__ISA_AVX2)
+                    memcpy(yavx2, yv, 39 * 7 * sizeof(float));
+                if (isa == MLOPS__ISA_AVX512VNNI)
+                    assert_memory_equal(yv, yavx2, 39 * 7 * sizeof(float));
                 /* any row split gives the same bits */
                 const void *x0 = xs + 2 * c.ab;
                 mlops__q_matvec(t, c.w, n, 0, 5, x0, ysplit);
@@ -608,6 +628,7 @@ static void simd_matches_reference(void **state)
             free(yv);
             free(ym);
             free(ysplit);
+            free(yavx2);
             kcase_free(&c);
         }
 }
@@ -615,7 +636,6 @@ static void simd_matches_reference(void **state)
 static void float_helpers_match_reference(void **state)
 {
     (void)state;
-    int best = mlops__q_detect_isa();
     rng_state = 9;
     for (int64_t n = 1; n < 300; n += 37) {
         float *a = malloc((size_t)n * 4), *b = malloc((size_t)n * 4);
@@ -633,14 +653,21 @@ static void float_helpers_match_reference(void **state)
         int old = mlops__q_set_isa(MLOPS__ISA_SCALAR);
         float d1 = mlops__dot_f32(a, b, n), e1 = mlops__dot_f16_f32(h, b, n);
         mlops__axpy_f16_f32(0.75f, h, y1, n);
-        mlops__q_set_isa(best);
-        float d2 = mlops__dot_f32(a, b, n), e2 = mlops__dot_f16_f32(h, b, n);
-        mlops__axpy_f16_f32(0.75f, h, y2, n);
+        for (int k = 1; k < NISAS; k++) {
+            if (!mlops__q_isa_supported(isas[k]))
+                continue;
+            mlops__q_set_isa(isas[k]);
+            float *y3 = malloc((size_t)n * 4);
+            memcpy(y3, y2, (size_t)n * 4);
+            float d2 = mlops__dot_f32(a, b, n), e2 = mlops__dot_f16_f32(h, b, n);
+            mlops__axpy_f16_f32(0.75f, h, y3, n);
+            assert_true(fabs((double)d1 - d2) <= 1e-6 * abs_ab + 1e-30);
+            assert_true(fabs((double)e1 - e2) <= 1e-6 * abs_hb + 1e-30);
+            for (int64_t i = 0; i < n; i++)
+                assert_true(fabsf(y1[i] - y3[i]) <= 1e-6f * (fabsf(y1[i]) + 1.0f));
+            free(y3);
+        }
         mlops__q_set_isa(old);
-        assert_true(fabs((double)d1 - d2) <= 1e-6 * abs_ab + 1e-30);
-        assert_true(fabs((double)e1 - e2) <= 1e-6 * abs_hb + 1e-30);
-        for (int64_t i = 0; i < n; i++)
-            assert_true(fabsf(y1[i] - y2[i]) <= 1e-6f * (fabsf(y1[i]) + 1.0f));
         free(a);
         free(b);
         free(y1);
@@ -653,12 +680,17 @@ static void isa_switching(void **state)
 {
     (void)state;
     int best = mlops__q_detect_isa();
-    assert_true(best == MLOPS__ISA_SCALAR || best == MLOPS__ISA_AVX2 || best == MLOPS__ISA_NEON);
+    assert_true(best == MLOPS__ISA_SCALAR || best == MLOPS__ISA_AVX2 ||
+                best == MLOPS__ISA_NEON || best == MLOPS__ISA_AVX512VNNI);
+    assert_true(mlops__q_isa_supported(best) && mlops__q_isa_supported(MLOPS__ISA_SCALAR));
     int old = mlops__q_set_isa(MLOPS__ISA_SCALAR);
     assert_int_equal(mlops__q_active_isa(), MLOPS__ISA_SCALAR);
     /* an unsupported set falls back to scalar */
-    mlops__q_set_isa(best == MLOPS__ISA_AVX2 ? MLOPS__ISA_NEON : MLOPS__ISA_AVX2);
+    int other = best == MLOPS__ISA_NEON ? MLOPS__ISA_AVX2 : MLOPS__ISA_NEON;
+    assert_false(mlops__q_isa_supported(other));
+    mlops__q_set_isa(other);
     assert_int_equal(mlops__q_active_isa(), MLOPS__ISA_SCALAR);
+    assert_false(mlops__q_isa_supported(42));
     mlops__q_set_isa(old);
     assert_int_equal(mlops__q_active_isa(), old);
     /* unknown or unsupported types are no-ops, not crashes */
