@@ -12,7 +12,7 @@ headers use (int status + inputs + out-parameters, JSON text in and out):
 - functions whose first parameter is ``mlops_t *`` are methods of :class:`Handle`,
   grouped by the word after ``mlops_``: ``mlops_prompt_push`` is ``h.prompts.push``
   (plural or singular group names both work) and also ``h.prompt_push``;
-- functions taking another object first (``mlops_model_t *``) are methods of
+- functions taking another object first (``mlops_engine_model_t *``) are methods of
   :class:`Object` wrappers returned by the library, e.g. ``model.session_new()``;
 - other functions are module functions: ``mlops.call("mlops_version")`` or
   ``mlops.lib_function("version")()``.
