@@ -59,5 +59,12 @@ int cmd_info(cli *c, int argc, char **argv);
 int cmd_prompt(cli *c, int argc, char **argv);
 int cmd_model(cli *c, int argc, char **argv);
 int cmd_deploy(cli *c, int argc, char **argv);
+int cmd_run(cli *c, int argc, char **argv);
+int cmd_bench(cli *c, int argc, char **argv);
+int cmd_tokenize(cli *c, int argc, char **argv);
+int cmd_logits(cli *c, int argc, char **argv);
+int cmd_embed(cli *c, int argc, char **argv);
+int cmd_gguf(cli *c, int argc, char **argv);
+int cmd_quantize(cli *c, int argc, char **argv);
 
 #endif

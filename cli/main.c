@@ -12,6 +12,13 @@ static const cli_command commands[] = {
     {"prompt", "the prompt registry: push, get, render, label, list, diff, export...", cmd_prompt},
     {"model", "model registry: register, show, list, gate, promote, history", cmd_model},
     {"deploy", "rollouts: start, pick, observe, status, rollback, abort, resume", cmd_deploy},
+    {"run", "generate text with a GGUF model (streaming)", cmd_run},
+    {"bench", "measure a GGUF model's prefill and decode tokens/s", cmd_bench},
+    {"tokenize", "print the token ids of a text", cmd_tokenize},
+    {"logits", "run token ids and print the logits", cmd_logits},
+    {"embed", "print a text's embedding", cmd_embed},
+    {"gguf", "synth a random-weight model, or describe a GGUF file", cmd_gguf},
+    {"quantize", "re-encode a GGUF model's weights (Q8_0, Q4_K_M...)", cmd_quantize},
 };
 
 static void print_help(FILE *out)

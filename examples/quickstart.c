@@ -23,8 +23,9 @@ static int fail(const char *step, int rc)
 }
 
 /* Prompts: push two versions, label one production, render it. */
-static int step_prompts(mlops_t *h)
+static int step_prompts(mlops_t *h, const char *dir)
 {
+    (void)dir;
     int64_t v1 = 0, v2 = 0;
     int rc = mlops_prompt_push(h, "quickstart/greeting", "Hello {{name}}, welcome to {{place}}.",
                                "{\"message\": \"first draft\", \"actor\": \"quickstart\"}", &v1);
@@ -61,8 +62,9 @@ static int step_prompts(mlops_t *h)
  * Models: a registry whose gate decides promotions, and a canary that watches live
  * traffic and rolls back by itself.
  */
-static int step_models(mlops_t *h)
+static int step_models(mlops_t *h, const char *dir)
 {
+    (void)dir;
     char name[64] = "fraud-detector";
     char *out = NULL;
     if (mlops_model_get(h, name, &out) == MLOPS_OK) /* a store from an earlier run */
@@ -150,6 +152,53 @@ static int step_models(mlops_t *h)
     return 0;
 }
 
+static int print_piece(const char *piece, void *user_data)
+{
+    (void)user_data;
+    fputs(piece, stdout);
+    fflush(stdout);
+    return 0;
+}
+
+/*
+ * The local inference engine: writes a tiny llama model with seeded random weights next
+ * to the store, loads it, and streams a few greedy tokens. The weights are random, so the
+ * text is gibberish; point mlops_engine_load() (or `mlops run MODEL.gguf -p ...`) at any
+ * llama/qwen2 GGUF file (F16, Q8_0, Q4_K_M...) to generate real text.
+ */
+static int step_engine(mlops_t *h, const char *dir)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s%stiny-random.gguf", dir, *dir ? "/" : "");
+    int rc = mlops_gguf_synth(path, "{\"arch\": \"llama\", \"n_embd\": 128, \"n_layer\": 2, "
+                                    "\"n_head\": 4, \"n_ff\": 256, \"n_vocab\": 512, \"seed\": 7}");
+    if (rc != MLOPS_OK)
+        return fail("mlops_gguf_synth", rc);
+    mlops_engine_model_t *model = NULL;
+    if ((rc = mlops_engine_load(h, path, "{\"threads\": 2}", &model)) != MLOPS_OK)
+        return fail("mlops_engine_load", rc);
+    mlops_engine_session_t *session = NULL;
+    if ((rc = mlops_engine_session_new(model, NULL, &session)) != MLOPS_OK) {
+        mlops_engine_model_free(model);
+        return fail("mlops_engine_session_new", rc);
+    }
+    printf("2. wrote %s: a tiny llama model with RANDOM weights (seed 7), loaded it and\n"
+           "   generated 12 tokens greedily (expect gibberish):\n   hello world", path);
+    char *result = NULL;
+    rc = mlops_engine_generate(session, "hello world",
+                               "{\"temperature\": 0, \"max_tokens\": 12, \"ignore_eos\": true}",
+                               print_piece, NULL, &result);
+    mlops_engine_session_free(session);
+    mlops_engine_model_free(model);
+    if (rc != MLOPS_OK)
+        return fail("mlops_engine_generate", rc);
+    printf("\n   result: %s\n"
+           "   For real text, load a llama/qwen2 GGUF file instead, e.g.\n"
+           "   `mlops run model.Q4_K_M.gguf -p \"Hello\" --chat`.\n", result);
+    mlops_free(result);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = argc > 1 ? argv[1] : "quickstart.db";
@@ -167,13 +216,23 @@ int main(int argc, char **argv)
     printf("1. opened the store %s (SQLite, WAL mode, schema migrated):\n   %s\n", path, info);
     mlops_free(info);
 
+    /* Files the demo writes (a tiny model) go next to the store. */
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        dir[0] = '\0';
+
     /* Each module's step, in the order of the pipeline's story. */
-    static int (*const steps[])(mlops_t *) = {
+    static int (*const steps[])(mlops_t *, const char *) = {
         step_prompts,
         step_models,
+        step_engine,
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-        if (steps[i](h) != 0) {
+        if (steps[i](h, dir) != 0) {
             mlops_close(h);
             return 1;
         }

@@ -11,5 +11,6 @@
 #include "mlops/core.h"
 #include "mlops/prompts.h"
 #include "mlops/models.h"
+#include "mlops/engine.h"
 
 #endif /* MLOPS_H */

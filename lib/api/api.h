@@ -29,6 +29,7 @@ typedef struct mlops__module {
 } mlops__module;
 
 struct mlops__prompts;
+struct mlops__engine;
 
 struct mlops {
     mlops__store *store;
@@ -40,6 +41,7 @@ struct mlops {
     /* Module states: one pointer per module, owned by that module's open/close. */
     struct mlops__prompts *prompts;
     struct mlops__models *models;
+    struct mlops__engine *engine;
 };
 
 /** The module table, in opening order. */

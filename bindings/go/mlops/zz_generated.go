@@ -8,6 +8,7 @@ package mlops
 #include <mlops.h>
 
 extern void goTrampoline_mlops_log_fn(int, char *, void *);
+extern int goTrampoline_mlops_token_fn(char *, void *);
 */
 import "C"
 
@@ -124,6 +125,77 @@ type LogFn func(level int, message string)
 func goTrampoline_mlops_log_fn(level C.int, message *C.char, userData unsafe.Pointer) {
 	fn := callbackFromUser(userData).(LogFn)
 	fn(int(level), goStringOrEmpty(message))
+}
+
+// TokenFn is the Go form of mlops_token_fn.
+//
+// Receives generated text as it is produced.
+// @param piece     UTF-8 text (never half a character, never part of a stop string);
+// valid only during the call.
+// @param user_data the pointer given to mlops_engine_generate().
+// @return 0 to continue, non-zero to cancel (generate then returns MLOPS_ECANCELED).
+type TokenFn func(piece string) int
+
+//export goTrampoline_mlops_token_fn
+func goTrampoline_mlops_token_fn(piece *C.char, userData unsafe.Pointer) C.int {
+	fn := callbackFromUser(userData).(TokenFn)
+	return C.int(fn(goStringOrEmpty(piece)))
+}
+
+// EngineModel wraps the opaque mlops_engine_model_t.
+// A loaded model: weights, hyper-parameters and tokenizer. Opaque; thread-safe.
+type EngineModel struct {
+	// ref holds the C pointer; what this object creates is freed before it.
+	ref *objRef
+	// owner is what created it (the *Handle, or an object such as a session's
+	// model): kept reachable, so not finalized, while this object lives.
+	owner interface{}
+}
+
+func (o *EngineModel) cptr() *C.mlops_engine_model_t {
+	if o == nil {
+		return nil
+	}
+	return (*C.mlops_engine_model_t)(o.ref.get())
+}
+
+func (o *EngineModel) childRefs() *objRef { return o.ref }
+
+func wrapEngineModel(p *C.mlops_engine_model_t, owner interface{}) *EngineModel {
+	if p == nil {
+		return nil
+	}
+	o := &EngineModel{ref: newObjRef(unsafe.Pointer(p), func(p unsafe.Pointer) { C.mlops_engine_model_free((*C.mlops_engine_model_t)(p)) }, owner), owner: owner}
+	runtime.SetFinalizer(o, func(o *EngineModel) { o.Free() })
+	return o
+}
+
+// EngineSession wraps the opaque mlops_engine_session_t.
+// One conversation on a model: KV cache and token history. Opaque; one thread at a time.
+type EngineSession struct {
+	// ref holds the C pointer; what this object creates is freed before it.
+	ref *objRef
+	// owner is what created it (the *Handle, or an object such as a session's
+	// model): kept reachable, so not finalized, while this object lives.
+	owner interface{}
+}
+
+func (o *EngineSession) cptr() *C.mlops_engine_session_t {
+	if o == nil {
+		return nil
+	}
+	return (*C.mlops_engine_session_t)(o.ref.get())
+}
+
+func (o *EngineSession) childRefs() *objRef { return o.ref }
+
+func wrapEngineSession(p *C.mlops_engine_session_t, owner interface{}) *EngineSession {
+	if p == nil {
+		return nil
+	}
+	o := &EngineSession{ref: newObjRef(unsafe.Pointer(p), func(p unsafe.Pointer) { C.mlops_engine_session_free((*C.mlops_engine_session_t)(p)) }, owner), owner: owner}
+	runtime.SetFinalizer(o, func(o *EngineSession) { o.Free() })
+	return o
 }
 
 // Version calls mlops_version.
@@ -1521,6 +1593,465 @@ func (r *Handle) DeployPromote(name string, alias string, version int64, reason 
 		err = statusError("mlops_deploy_promote", rc)
 	})
 	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// EngineModelLoad calls mlops_engine_model_load.
+//
+// Loads a GGUF model without a store.
+// @param path         the .gguf file.
+// @param options_json NULL or {"threads", "n_ctx", "kv_type", "vocab_only"} (see above).
+// @param out          receives the model; release with mlops_engine_model_free().
+// @return MLOPS_OK; MLOPS_EIO (cannot read), MLOPS_EFORMAT (invalid file: the message
+// names the field), MLOPS_EUNSUPPORTED (architecture, tensor type, rope scaling),
+// MLOPS_EINVAL / MLOPS_ECONFIG (options), MLOPS_ENOMEM. Thread-safe.
+func EngineModelLoad(path string, optionsJSON string) (*EngineModel, error) {
+	c_path := cString(path)
+	defer freeCString(c_path)
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var c_out *C.mlops_engine_model_t
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_engine_model_load(c_path, c_optionsJSON, &c_out)
+		err = statusError("mlops_engine_model_load", rc)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return wrapEngineModel(c_out, nil), nil
+}
+
+// EngineLoad calls mlops_engine_load.
+//
+// Loads a GGUF model with the defaults of the handle's "engine" configuration.
+// @param h            an open handle.
+// @param path         the .gguf file.
+// @param options_json NULL or load options (override the handle's defaults).
+// @param out          receives the model; release with mlops_engine_model_free().
+// @return as mlops_engine_model_load(). Thread-safe.
+func (r *Handle) EngineLoad(path string, optionsJSON string) (*EngineModel, error) {
+	if r == nil {
+		return nil, ErrInvalid
+	}
+	c_path := cString(path)
+	defer freeCString(c_path)
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var c_out *C.mlops_engine_model_t
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_engine_load(r.ptr, c_path, c_optionsJSON, &c_out)
+		err = statusError("mlops_engine_load", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return nil, err
+	}
+	return wrapEngineModel(c_out, r), nil
+}
+
+// Free calls mlops_engine_model_free. Safe to call twice.
+//
+// Releases a model. All its sessions must have been freed first. Accepts NULL.
+// @param model the model.
+func (r *EngineModel) Free() {
+	if r == nil || r.ref == nil {
+		return
+	}
+	runtime.SetFinalizer(r, nil)
+	r.ref.release()
+}
+
+// Info calls mlops_engine_model_info.
+//
+// Describes a model as JSON: {"arch", "n_vocab", "n_embd", "n_layer", "n_head",
+// "n_head_kv", "n_ff", "n_ctx", "n_ctx_train", "threads", "rope_freq_base",
+// "rope_freq_scale", "type", "kv_type", "tokenizer", "pre", "chat_template", "bos",
+// "weight_bytes", "tied_output"}.
+// @param model the model.
+// @param out   receives the JSON; release with mlops_free().
+// @return MLOPS_OK, MLOPS_EINVAL, MLOPS_ENOMEM. Thread-safe.
+func (r *EngineModel) Info() (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_engine_model_info(r.cptr(), &c_out)
+		err = statusError("mlops_engine_model_info", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// SessionNew calls mlops_engine_session_new.
+//
+// Creates a session (a KV cache of n_ctx positions) on a model.
+// @param model        the model (must outlive the session).
+// @param options_json NULL or {} (reserved for future keys; unknown keys are MLOPS_EINVAL).
+// @param out          receives the session; release with mlops_engine_session_free().
+// @return MLOPS_OK, MLOPS_EINVAL (vocab-only model, bad options), MLOPS_EUNSUPPORTED
+// (a bert encoder: it embeds only), MLOPS_ENOMEM. Thread-safe.
+func (r *EngineModel) SessionNew(optionsJSON string) (*EngineSession, error) {
+	if r == nil {
+		return nil, ErrInvalid
+	}
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var c_out *C.mlops_engine_session_t
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_engine_session_new(r.cptr(), c_optionsJSON, &c_out)
+		err = statusError("mlops_engine_session_new", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return nil, err
+	}
+	return wrapEngineSession(c_out, r), nil
+}
+
+// Free calls mlops_engine_session_free. Safe to call twice.
+//
+// Releases a session. Accepts NULL.
+// @param session the session.
+func (r *EngineSession) Free() {
+	if r == nil || r.ref == nil {
+		return
+	}
+	runtime.SetFinalizer(r, nil)
+	r.ref.release()
+}
+
+// Reset calls mlops_engine_session_reset.
+//
+// Forgets a session's history (its KV cache is reused from position 0).
+// @param session the session.
+// @return MLOPS_OK or MLOPS_EINVAL.
+func (r *EngineSession) Reset() error {
+	if r == nil {
+		return ErrInvalid
+	}
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_engine_session_reset(r.cptr())
+		err = statusError("mlops_engine_session_reset", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// Tokenize calls mlops_engine_tokenize.
+//
+// Tokenizes text with the model's vocabulary.
+// @param model        the model (a vocab_only load is enough).
+// @param text         UTF-8 text.
+// @param options_json NULL or {"add_special": bool (default true: BOS/EOS as the
+// vocabulary says), "parse_special": bool (default true: control
+// tokens written in the text, like "<|im_end|>", become tokens)}.
+// @param out          caller buffer for the token ids (may be NULL when cap is 0).
+// @param cap          its capacity.
+// @param out_n        receives the number of tokens (also when cap was too small).
+// @return MLOPS_OK; MLOPS_ELIMIT when cap < *out_n; MLOPS_EINVAL. Thread-safe.
+func (r *EngineModel) Tokenize(text string, optionsJSON string, out []int32) (int, error) {
+	if r == nil {
+		return 0, ErrInvalid
+	}
+	c_text := cString(text)
+	defer freeCString(c_text)
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var c_out *C.int32_t
+	if len(out) > 0 {
+		c_out = (*C.int32_t)(unsafe.Pointer(&out[0]))
+	}
+	var c_outN C.size_t
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_engine_tokenize(r.cptr(), c_text, c_optionsJSON, c_out, C.size_t(len(out)), &c_outN)
+		err = statusError("mlops_engine_tokenize", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return int(c_outN), err
+	}
+	return int(c_outN), nil
+}
+
+// Detokenize calls mlops_engine_detokenize.
+//
+// Turns token ids back into text.
+// @param model        the model.
+// @param v            token ids.
+// @param n            their number.
+// @param options_json NULL or {"special": bool (default false: control tokens such as
+// BOS print nothing)}.
+// @param out          receives the UTF-8 text; release with mlops_free().
+// @return MLOPS_OK, MLOPS_EINVAL (an id outside the vocabulary), MLOPS_ENOMEM. Thread-safe.
+func (r *EngineModel) Detokenize(v []int32, optionsJSON string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	var c_v *C.int32_t
+	if len(v) > 0 {
+		c_v = (*C.int32_t)(unsafe.Pointer(&v[0]))
+	}
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_engine_detokenize(r.cptr(), c_v, C.size_t(len(v)), c_optionsJSON, &c_out)
+		err = statusError("mlops_engine_detokenize", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// Generate calls mlops_engine_generate.
+//
+// Generates a continuation, streaming it through fn.
+//
+// The session reuses the KV cache for the longest common prefix of its history and
+// the new prompt, so a conversation re-sent with one more turn only runs the new part.
+//
+// @param session      the session.
+// @param prompt       UTF-8 prompt text, or NULL when options_json has "messages".
+// @param options_json NULL or an object: "messages" ([{"role": "system"|"user"|
+// "assistant", "content": text}], rendered with the chat template),
+// "chat_template" (override: "llama2", "llama3", "chatml",
+// "mistral", "phi3", "gemma", "zephyr"), "max_tokens" (default 256),
+// "temperature" (default 0.8; 0 = greedy), "top_k" (40), "top_p"
+// (0.95), "min_p" (0.05), "repeat_penalty" (1.0), "frequency_penalty"
+// (0), "presence_penalty" (0), "repeat_last_n" (64), "seed" (integer;
+// default: from the clock; the same seed gives the same tokens at
+// any thread count), "stop" (array of strings), "ignore_eos" (bool),
+// "add_special" (default true), "parse_special" (default true).
+// @param fn           NULL or the streaming callback (non-zero return cancels).
+// @param user_data    passed to fn.
+// @param out_json     NULL or receives {"text", "finish_reason" ("stop": end-of-generation
+// token or stop string, "length": max_tokens or the context end),
+// "prompt_tokens", "completion_tokens", "cached_tokens" (prompt tokens
+// reused from the session's cache), "prefill_ms", "decode_ms",
+// "prefill_tps", "decode_tps"}; release with mlops_free(). Set only
+// on MLOPS_OK (on cancellation the callback has seen the text).
+// @return MLOPS_OK; MLOPS_ECANCELED (fn returned non-zero); MLOPS_EINVAL (options,
+// messages); MLOPS_EUNSUPPORTED (unknown chat template); MLOPS_ELIMIT (prompt
+// longer than the context); MLOPS_ENOMEM.
+func (r *EngineSession) Generate(prompt string, optionsJSON string, fn TokenFn) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_prompt := cStringOrNil(prompt)
+	defer freeCString(c_prompt)
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var c_fn C.mlops_token_fn
+	var u_fn unsafe.Pointer
+	if fn != nil {
+		c_fn = C.mlops_token_fn(C.goTrampoline_mlops_token_fn)
+		u_fn = newCallbackUser(fn)
+		defer freeCallbackUser(u_fn)
+	}
+	var c_outJSON *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_engine_generate(r.cptr(), c_prompt, c_optionsJSON, c_fn, u_fn, &c_outJSON)
+		err = statusError("mlops_engine_generate", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_outJSON); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_outJSON), nil
+}
+
+// Logits calls mlops_engine_logits.
+//
+// Runs token ids from the session's current position and copies logits out.
+// @param session      the session.
+// @param v            token ids.
+// @param n            their number (>= 1).
+// @param options_json NULL or {"all": bool (default false: only the last position's
+// n_vocab logits; true: n * n_vocab, position-major), "reset": bool
+// (default true: start from position 0)}.
+// @param out          caller buffer for the logits.
+// @param cap          its capacity in floats.
+// @param out_n        receives the number of floats (also when cap was too small).
+// @return MLOPS_OK; MLOPS_ELIMIT (cap too small, or the context is full); MLOPS_EINVAL.
+func (r *EngineSession) Logits(v []int32, optionsJSON string, out []float32) (int, error) {
+	if r == nil {
+		return 0, ErrInvalid
+	}
+	var c_v *C.int32_t
+	if len(v) > 0 {
+		c_v = (*C.int32_t)(unsafe.Pointer(&v[0]))
+	}
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var c_out *C.float
+	if len(out) > 0 {
+		c_out = (*C.float)(unsafe.Pointer(&out[0]))
+	}
+	var c_outN C.size_t
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_engine_logits(r.cptr(), c_v, C.size_t(len(v)), c_optionsJSON, c_out, C.size_t(len(out)), &c_outN)
+		err = statusError("mlops_engine_logits", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return int(c_outN), err
+	}
+	return int(c_outN), nil
+}
+
+// Embed calls mlops_engine_embed.
+//
+// Embeds text. llama/qwen2: the mean over its tokens of the final (RMS-normalised)
+// hidden state; bert: the model's pooling (bert.pooling_type: mean, or [CLS]).
+// @param model        the model.
+// @param text         UTF-8 text.
+// @param options_json NULL or {"normalize": bool (default true: unit length)}.
+// @param out          caller buffer of n_embd floats.
+// @param cap          its capacity.
+// @param out_n        receives n_embd.
+// @return MLOPS_OK; MLOPS_ELIMIT (cap too small or text longer than the context);
+// MLOPS_EINVAL; MLOPS_ENOMEM. Thread-safe.
+func (r *EngineModel) Embed(text string, optionsJSON string, out []float32) (int, error) {
+	if r == nil {
+		return 0, ErrInvalid
+	}
+	c_text := cString(text)
+	defer freeCString(c_text)
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var c_out *C.float
+	if len(out) > 0 {
+		c_out = (*C.float)(unsafe.Pointer(&out[0]))
+	}
+	var c_outN C.size_t
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_engine_embed(r.cptr(), c_text, c_optionsJSON, c_out, C.size_t(len(out)), &c_outN)
+		err = statusError("mlops_engine_embed", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return int(c_outN), err
+	}
+	return int(c_outN), nil
+}
+
+// GGUFSynth calls mlops_gguf_synth.
+//
+// Writes a GGUF model with seeded random weights and a synthetic vocabulary (for tests,
+// demos and benchmarks; the output is gibberish).
+// @param path         the file to write (replaced atomically).
+// @param options_json NULL or {"arch": "llama"|"qwen2", "n_embd" (256), "n_layer" (2),
+// "n_head" (4), "n_head_kv" (2), "n_ff" (512), "n_vocab" (1024),
+// "n_ctx" (2048), "vocab": "spm"|"bpe", "seed" (42), "type":
+// "F32"|"F16", "tied": bool}.
+// @return MLOPS_OK, MLOPS_EINVAL (options), MLOPS_EIO, MLOPS_ENOMEM. Thread-safe.
+func GGUFSynth(path string, optionsJSON string) error {
+	c_path := cString(path)
+	defer freeCString(c_path)
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_gguf_synth(c_path, c_optionsJSON)
+		err = statusError("mlops_gguf_synth", rc)
+	})
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// GGUFQuantize calls mlops_gguf_quantize.
+//
+// Re-encodes a GGUF model's weights in another type (metadata copied).
+// @param in   the source .gguf.
+// @param out  the file to write (replaced atomically).
+// @param type "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K_M", "Q5_K_M", "Q6_K",
+// "F16" or "F32". *_K_M mixes: Q6_K for output and for attn_v/ffn_down of
+// some layers, the base K type elsewhere. 1-D tensors stay F32.
+// @return MLOPS_OK, MLOPS_EINVAL (type), MLOPS_EIO, MLOPS_EFORMAT, MLOPS_ENOMEM.
+func GGUFQuantize(in string, out string, type_ string) error {
+	c_in := cString(in)
+	defer freeCString(c_in)
+	c_out := cString(out)
+	defer freeCString(c_out)
+	c_type_ := cString(type_)
+	defer freeCString(c_type_)
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_gguf_quantize(c_in, c_out, c_type_)
+		err = statusError("mlops_gguf_quantize", rc)
+	})
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// GGUFInfo calls mlops_gguf_info.
+//
+// Describes a GGUF file as JSON: {"version", "alignment", "size", "metadata": {key:
+// value, arrays over 16 elements summarised as {"array": type, "count": n}}, "tensors":
+// [{"name", "type", "shape", "offset", "bytes"}]}.
+// @param path the file.
+// @param out  receives the JSON; release with mlops_free().
+// @return MLOPS_OK, MLOPS_EIO, MLOPS_EFORMAT (naming the field), MLOPS_ENOMEM.
+func GGUFInfo(path string) (string, error) {
+	c_path := cString(path)
+	defer freeCString(c_path)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_gguf_info(c_path, &c_out)
+		err = statusError("mlops_gguf_info", rc)
+	})
 	if err != nil {
 		if d := takeString(c_out); d != "" {
 			err.(*Error).Detail = d

@@ -14,7 +14,7 @@ headers use (int status + inputs + out-parameters, JSON text in and out):
   (plural or singular group names both work; a keyword takes a trailing ``_``:
   ``h.prompts.import_``), one-word functions are plain methods (``h.chat``), and the
   flat name works too (``h.prompt_push``);
-- functions taking another object first (``mlops_model_t *``) are methods of the
+- functions taking another object first (``mlops_engine_model_t *``) are methods of the
   :class:`Object` the library returned, without the object's word or the header's
   module word: ``model.info()``, ``model.session_new()``, ``session.generate()``;
 - other functions are module functions: ``mlops.gguf.synth(...)``,

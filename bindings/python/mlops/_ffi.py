@@ -83,17 +83,19 @@ CONSTANTS = {
 # Callback types: ctypes.CFUNCTYPE(result, args...).
 CALLBACKS = {
     'mlops_log_fn': ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p),
+    'mlops_token_fn': ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p),
 }
 
 CALLBACK_ARGS = {
     'mlops_log_fn': [('level', 'int'), ('message', 'const char *'), ('user_data', 'void *')],
+    'mlops_token_fn': [('piece', 'const char *'), ('user_data', 'void *')],
 }
 
 # Buffers a callback fills, by callback: {buffer name: its length's name}.
 CALLBACK_BUFFERS = {
 }
 
-OBJECT_TYPES = ['mlops_t']
+OBJECT_TYPES = ['mlops_engine_model_t', 'mlops_engine_session_t', 'mlops_t']
 
 FUNCTIONS = {
     'mlops_version': Function(
@@ -509,6 +511,148 @@ FUNCTIONS = {
             Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
         ],
         doc="Ends a running or paused deployment by moving the alias to a version now (the\nblue-green switch, or an early canary/shadow promotion, or an A/B winner).\n@param h       the handle.\n@param name    the model name.\n@param alias   the alias.\n@param version 0 for the candidate; for A/B the winning arm's version.\n@param reason  why (recorded), or NULL.\n@param out     receives the status JSON, or NULL; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL (not the candidate / not an arm); MLOPS_ENOTFOUND;\n        MLOPS_ESTATE; MLOPS_ESTORE."),
+    'mlops_engine_model_load': Function(
+        name='mlops_engine_model_load', header='mlops/engine.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('path', 'in_str', ctypes.c_char_p, None),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_obj', ctypes.POINTER(ctypes.c_void_p), 'mlops_engine_model_t'),
+        ],
+        doc='Loads a GGUF model without a store.\n@param path         the .gguf file.\n@param options_json NULL or {"threads", "n_ctx", "kv_type", "vocab_only"} (see above).\n@param out          receives the model; release with mlops_engine_model_free().\n@return MLOPS_OK; MLOPS_EIO (cannot read), MLOPS_EFORMAT (invalid file: the message\n        names the field), MLOPS_EUNSUPPORTED (architecture, tensor type, rope scaling),\n        MLOPS_EINVAL / MLOPS_ECONFIG (options), MLOPS_ENOMEM. Thread-safe.'),
+    'mlops_engine_load': Function(
+        name='mlops_engine_load', header='mlops/engine.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('path', 'in_str', ctypes.c_char_p, None),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_obj', ctypes.POINTER(ctypes.c_void_p), 'mlops_engine_model_t'),
+        ],
+        doc='Loads a GGUF model with the defaults of the handle\'s "engine" configuration.\n@param h            an open handle.\n@param path         the .gguf file.\n@param options_json NULL or load options (override the handle\'s defaults).\n@param out          receives the model; release with mlops_engine_model_free().\n@return as mlops_engine_model_load(). Thread-safe.'),
+    'mlops_engine_model_free': Function(
+        name='mlops_engine_model_free', header='mlops/engine.h',
+        restype=None, status=False,
+        params=[
+            Param('model', 'obj', ctypes.c_void_p, 'mlops_engine_model_t'),
+        ],
+        doc='Releases a model. All its sessions must have been freed first. Accepts NULL.\n@param model the model.'),
+    'mlops_engine_model_info': Function(
+        name='mlops_engine_model_info', header='mlops/engine.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('model', 'obj', ctypes.c_void_p, 'mlops_engine_model_t'),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Describes a model as JSON: {"arch", "n_vocab", "n_embd", "n_layer", "n_head",\n"n_head_kv", "n_ff", "n_ctx", "n_ctx_train", "threads", "rope_freq_base",\n"rope_freq_scale", "type", "kv_type", "tokenizer", "pre", "chat_template", "bos",\n"weight_bytes", "tied_output"}.\n@param model the model.\n@param out   receives the JSON; release with mlops_free().\n@return MLOPS_OK, MLOPS_EINVAL, MLOPS_ENOMEM. Thread-safe.'),
+    'mlops_engine_session_new': Function(
+        name='mlops_engine_session_new', header='mlops/engine.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('model', 'obj', ctypes.c_void_p, 'mlops_engine_model_t'),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_obj', ctypes.POINTER(ctypes.c_void_p), 'mlops_engine_session_t'),
+        ],
+        doc='Creates a session (a KV cache of n_ctx positions) on a model.\n@param model        the model (must outlive the session).\n@param options_json NULL or {} (reserved for future keys; unknown keys are MLOPS_EINVAL).\n@param out          receives the session; release with mlops_engine_session_free().\n@return MLOPS_OK, MLOPS_EINVAL (vocab-only model, bad options), MLOPS_EUNSUPPORTED\n        (a bert encoder: it embeds only), MLOPS_ENOMEM. Thread-safe.'),
+    'mlops_engine_session_free': Function(
+        name='mlops_engine_session_free', header='mlops/engine.h',
+        restype=None, status=False,
+        params=[
+            Param('session', 'obj', ctypes.c_void_p, 'mlops_engine_session_t'),
+        ],
+        doc='Releases a session. Accepts NULL.\n@param session the session.'),
+    'mlops_engine_session_reset': Function(
+        name='mlops_engine_session_reset', header='mlops/engine.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('session', 'obj', ctypes.c_void_p, 'mlops_engine_session_t'),
+        ],
+        doc="Forgets a session's history (its KV cache is reused from position 0).\n@param session the session.\n@return MLOPS_OK or MLOPS_EINVAL."),
+    'mlops_engine_tokenize': Function(
+        name='mlops_engine_tokenize', header='mlops/engine.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('model', 'obj', ctypes.c_void_p, 'mlops_engine_model_t'),
+            Param('text', 'in_str', ctypes.c_char_p, None),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'buf_array', ctypes.POINTER(ctypes.c_int32), 'int32_t'),
+            Param('cap', 'buf_cap', ctypes.c_size_t, 'size_t'),
+            Param('out_n', 'out_scalar', ctypes.POINTER(ctypes.c_size_t), 'size_t'),
+        ],
+        doc='Tokenizes text with the model\'s vocabulary.\n@param model        the model (a vocab_only load is enough).\n@param text         UTF-8 text.\n@param options_json NULL or {"add_special": bool (default true: BOS/EOS as the\n                    vocabulary says), "parse_special": bool (default true: control\n                    tokens written in the text, like "<|im_end|>", become tokens)}.\n@param out          caller buffer for the token ids (may be NULL when cap is 0).\n@param cap          its capacity.\n@param out_n        receives the number of tokens (also when cap was too small).\n@return MLOPS_OK; MLOPS_ELIMIT when cap < *out_n; MLOPS_EINVAL. Thread-safe.'),
+    'mlops_engine_detokenize': Function(
+        name='mlops_engine_detokenize', header='mlops/engine.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('model', 'obj', ctypes.c_void_p, 'mlops_engine_model_t'),
+            Param('v', 'in_array', ctypes.POINTER(ctypes.c_int32), 'int32_t'),
+            Param('n', 'array_len', ctypes.c_size_t, 'size_t'),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Turns token ids back into text.\n@param model        the model.\n@param v            token ids.\n@param n            their number.\n@param options_json NULL or {"special": bool (default false: control tokens such as\n                    BOS print nothing)}.\n@param out          receives the UTF-8 text; release with mlops_free().\n@return MLOPS_OK, MLOPS_EINVAL (an id outside the vocabulary), MLOPS_ENOMEM. Thread-safe.'),
+    'mlops_engine_generate': Function(
+        name='mlops_engine_generate', header='mlops/engine.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('session', 'obj', ctypes.c_void_p, 'mlops_engine_session_t'),
+            Param('prompt', 'in_str', ctypes.c_char_p, None),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+            Param('fn', 'callback', CALLBACKS['mlops_token_fn'], 'mlops_token_fn'),
+            Param('user_data', 'user_data', ctypes.c_void_p, None),
+            Param('out_json', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Generates a continuation, streaming it through fn.\n\nThe session reuses the KV cache for the longest common prefix of its history and\nthe new prompt, so a conversation re-sent with one more turn only runs the new part.\n\n@param session      the session.\n@param prompt       UTF-8 prompt text, or NULL when options_json has "messages".\n@param options_json NULL or an object: "messages" ([{"role": "system"|"user"|\n                    "assistant", "content": text}], rendered with the chat template),\n                    "chat_template" (override: "llama2", "llama3", "chatml",\n                    "mistral", "phi3", "gemma", "zephyr"), "max_tokens" (default 256),\n                    "temperature" (default 0.8; 0 = greedy), "top_k" (40), "top_p"\n                    (0.95), "min_p" (0.05), "repeat_penalty" (1.0), "frequency_penalty"\n                    (0), "presence_penalty" (0), "repeat_last_n" (64), "seed" (integer;\n                    default: from the clock; the same seed gives the same tokens at\n                    any thread count), "stop" (array of strings), "ignore_eos" (bool),\n                    "add_special" (default true), "parse_special" (default true).\n@param fn           NULL or the streaming callback (non-zero return cancels).\n@param user_data    passed to fn.\n@param out_json     NULL or receives {"text", "finish_reason" ("stop": end-of-generation\n                    token or stop string, "length": max_tokens or the context end),\n                    "prompt_tokens", "completion_tokens", "cached_tokens" (prompt tokens\n                    reused from the session\'s cache), "prefill_ms", "decode_ms",\n                    "prefill_tps", "decode_tps"}; release with mlops_free(). Set only\n                    on MLOPS_OK (on cancellation the callback has seen the text).\n@return MLOPS_OK; MLOPS_ECANCELED (fn returned non-zero); MLOPS_EINVAL (options,\n        messages); MLOPS_EUNSUPPORTED (unknown chat template); MLOPS_ELIMIT (prompt\n        longer than the context); MLOPS_ENOMEM.'),
+    'mlops_engine_logits': Function(
+        name='mlops_engine_logits', header='mlops/engine.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('session', 'obj', ctypes.c_void_p, 'mlops_engine_session_t'),
+            Param('v', 'in_array', ctypes.POINTER(ctypes.c_int32), 'int32_t'),
+            Param('n', 'array_len', ctypes.c_size_t, 'size_t'),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'buf_array', ctypes.POINTER(ctypes.c_float), 'float'),
+            Param('cap', 'buf_cap', ctypes.c_size_t, 'size_t'),
+            Param('out_n', 'out_scalar', ctypes.POINTER(ctypes.c_size_t), 'size_t'),
+        ],
+        doc='Runs token ids from the session\'s current position and copies logits out.\n@param session      the session.\n@param v            token ids.\n@param n            their number (>= 1).\n@param options_json NULL or {"all": bool (default false: only the last position\'s\n                    n_vocab logits; true: n * n_vocab, position-major), "reset": bool\n                    (default true: start from position 0)}.\n@param out          caller buffer for the logits.\n@param cap          its capacity in floats.\n@param out_n        receives the number of floats (also when cap was too small).\n@return MLOPS_OK; MLOPS_ELIMIT (cap too small, or the context is full); MLOPS_EINVAL.'),
+    'mlops_engine_embed': Function(
+        name='mlops_engine_embed', header='mlops/engine.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('model', 'obj', ctypes.c_void_p, 'mlops_engine_model_t'),
+            Param('text', 'in_str', ctypes.c_char_p, None),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'buf_array', ctypes.POINTER(ctypes.c_float), 'float'),
+            Param('cap', 'buf_cap', ctypes.c_size_t, 'size_t'),
+            Param('out_n', 'out_scalar', ctypes.POINTER(ctypes.c_size_t), 'size_t'),
+        ],
+        doc='Embeds text. llama/qwen2: the mean over its tokens of the final (RMS-normalised)\nhidden state; bert: the model\'s pooling (bert.pooling_type: mean, or [CLS]).\n@param model        the model.\n@param text         UTF-8 text.\n@param options_json NULL or {"normalize": bool (default true: unit length)}.\n@param out          caller buffer of n_embd floats.\n@param cap          its capacity.\n@param out_n        receives n_embd.\n@return MLOPS_OK; MLOPS_ELIMIT (cap too small or text longer than the context);\n        MLOPS_EINVAL; MLOPS_ENOMEM. Thread-safe.'),
+    'mlops_gguf_synth': Function(
+        name='mlops_gguf_synth', header='mlops/engine.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('path', 'in_str', ctypes.c_char_p, None),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc='Writes a GGUF model with seeded random weights and a synthetic vocabulary (for tests,\ndemos and benchmarks; the output is gibberish).\n@param path         the file to write (replaced atomically).\n@param options_json NULL or {"arch": "llama"|"qwen2", "n_embd" (256), "n_layer" (2),\n                    "n_head" (4), "n_head_kv" (2), "n_ff" (512), "n_vocab" (1024),\n                    "n_ctx" (2048), "vocab": "spm"|"bpe", "seed" (42), "type":\n                    "F32"|"F16", "tied": bool}.\n@return MLOPS_OK, MLOPS_EINVAL (options), MLOPS_EIO, MLOPS_ENOMEM. Thread-safe.'),
+    'mlops_gguf_quantize': Function(
+        name='mlops_gguf_quantize', header='mlops/engine.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('in', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'in_str', ctypes.c_char_p, None),
+            Param('type', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc='Re-encodes a GGUF model\'s weights in another type (metadata copied).\n@param in   the source .gguf.\n@param out  the file to write (replaced atomically).\n@param type "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K_M", "Q5_K_M", "Q6_K",\n            "F16" or "F32". *_K_M mixes: Q6_K for output and for attn_v/ffn_down of\n            some layers, the base K type elsewhere. 1-D tensors stay F32.\n@return MLOPS_OK, MLOPS_EINVAL (type), MLOPS_EIO, MLOPS_EFORMAT, MLOPS_ENOMEM.'),
+    'mlops_gguf_info': Function(
+        name='mlops_gguf_info', header='mlops/engine.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('path', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Describes a GGUF file as JSON: {"version", "alignment", "size", "metadata": {key:\nvalue, arrays over 16 elements summarised as {"array": type, "count": n}}, "tensors":\n[{"name", "type", "shape", "offset", "bytes"}]}.\n@param path the file.\n@param out  receives the JSON; release with mlops_free().\n@return MLOPS_OK, MLOPS_EIO, MLOPS_EFORMAT (naming the field), MLOPS_ENOMEM.'),
 }
 
 

@@ -80,7 +80,7 @@ class EngineTest(StoreTest):
             session.reset()
         model.close()  # idempotent
         # A session keeps its model alive: dropping the model reference is safe.
-        session = mlops.model_load(self.gguf).session_new()
+        session = mlops.engine.model_load(self.gguf).session_new()
         gc.collect()
         self.assertEqual(session.generate("a", {"max_tokens": 2, "ignore_eos": True})["completion_tokens"], 2)
         del session
@@ -94,12 +94,12 @@ class EngineTest(StoreTest):
 
     def test_errors_are_typed(self):
         with self.assertRaises(mlops.IOError):
-            mlops.model_load(os.path.join(self.dir, "missing.gguf"))
+            mlops.engine.model_load(os.path.join(self.dir, "missing.gguf"))
         bad = os.path.join(self.dir, "bad.gguf")
         with open(bad, "wb") as f:
             f.write(b"GGUF" + b"\x00" * 60)
         with self.assertRaises(mlops.FormatError):
-            mlops.model_load(bad)
+            mlops.engine.model_load(bad)
         model = self.h.engine.load(self.gguf)
         with self.assertRaises(mlops.InvalidArgumentError):
             model.detokenize([99999])
