@@ -239,8 +239,9 @@ void mlops__gw_release(const mlops__gw_router *r, mlops__gw_slot *slot,
         bool open = false;
         int64_t cool = r->cooldown_ms;
         if (o->rate_limited) {
+            /* the provider said when to come back: believe it */
             open = true;
-            if (o->cooldown_ms > cool)
+            if (o->cooldown_ms >= 0)
                 cool = o->cooldown_ms;
         } else if (slot->probe || s->breaker == MLOPS__GW_HALF_OPEN) {
             open = true;
@@ -294,4 +295,14 @@ void mlops__gw_state_describe(mlops__gw_dep_state *s, json_t *obj)
     json_object_set_new(obj, "last_status", json_integer(s->last_status));
     json_object_set_new(obj, "last_error", json_string(s->last_error));
     mlops__mutex_unlock(&s->lock);
+}
+
+bool mlops__gw_state_last_failure(mlops__gw_dep_state *s, int *status, char *msg, size_t cap)
+{
+    mlops__mutex_lock(&s->lock);
+    bool open = s->breaker != MLOPS__GW_CLOSED;
+    *status = s->last_status;
+    snprintf(msg, cap, "%s", s->last_error);
+    mlops__mutex_unlock(&s->lock);
+    return open;
 }

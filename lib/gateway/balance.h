@@ -79,6 +79,9 @@ void mlops__gw_release(const mlops__gw_router *r, mlops__gw_slot *slot,
 /** Appends the deployment's state as JSON fields to `obj`. */
 void mlops__gw_state_describe(mlops__gw_dep_state *s, json_t *obj);
 
+/** The last status and error of a deployment; true when its breaker is not closed. */
+bool mlops__gw_state_last_failure(mlops__gw_dep_state *s, int *status, char *msg, size_t cap);
+
 /** A thread-local xorshift generator in [0, 1) (for weighted choice and jitter). */
 double mlops__gw_random(void);
 

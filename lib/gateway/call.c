@@ -383,6 +383,8 @@ static bool try_model(mlops__gw_ctx *ctx, const mlops__gw_model *m, stream_acc *
         if (!got && wait_hint >= 0 && wait_hint <= r->retry_after_max_ms && why.cooling > 0 &&
             sleep_within(ctx, wait_hint))
             got = mlops__gw_pick(r, m, need, excluded, &slot, &why);
+        if (!got && k > 0)
+            return false; /* keep the last attempt's failure: it says more */
         if (!got) {
             lf->status = 0;
             lf->retry_after_ms = -1;
@@ -404,9 +406,17 @@ static bool try_model(mlops__gw_ctx *ctx, const mlops__gw_model *m, stream_acc *
             } else {
                 lf->fail = MLOPS__GW_FAIL_STATUS;
                 lf->code = why.rate_limited ? MLOPS_ERATELIMIT : MLOPS_EPROVIDER;
+                char last[160] = "";
+                int st = 0;
+                const mlops__gw_deployment *cd = NULL;
+                for (size_t i = 0; i < m->ndeps && !cd; i++)
+                    if (mlops__gw_state_last_failure(m->deps[i].state, &st, last, sizeof last))
+                        cd = &m->deps[i];
                 snprintf(lf->msg, sizeof lf->msg,
-                         "all %zu deployments are cooling down after failures%s", m->ndeps,
-                         why.rate_limited ? " (rate limited upstream)" : "");
+                         "all %zu deployments are cooling down after failures%s; deployment "
+                         "'%s' last failed with upstream status %d: %.120s",
+                         m->ndeps, why.rate_limited ? " (rate limited upstream)" : "",
+                         cd ? cd->id : "?", st, last);
             }
             return false;
         }

@@ -149,7 +149,25 @@ typedef struct xstate {
     const mlops__http_req *req;
     mlops__http_resp *resp;
     bool canceled, toobig;
+    int sends;
 } xstate;
+
+/*
+ * libcurl silently re-sends a request once when a reused connection dies before any
+ * reply. For a POST to a model that would be a second, invisible upstream request:
+ * refuse the re-send so that one attempt is at most one upstream request, and let the
+ * gateway's own retry logic (counted, backed off, maybe elsewhere) decide.
+ */
+static int on_prereq(void *user, char *conn_primary_ip, char *conn_local_ip,
+                     int conn_primary_port, int conn_local_port)
+{
+    (void)conn_primary_ip;
+    (void)conn_local_ip;
+    (void)conn_primary_port;
+    (void)conn_local_port;
+    xstate *x = user;
+    return x->sends++ == 0 ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+}
 
 static size_t on_header(char *buf, size_t size, size_t n, void *user)
 {
@@ -267,7 +285,7 @@ int mlops__http_post(mlops__http *c, const mlops__http_req *req, mlops__http_res
     if (req->deadline_ns && (!hard_end || req->deadline_ns < hard_end))
         hard_end = req->deadline_ns;
 
-    xstate st = {req, resp, false, false};
+    xstate st = {req, resp, false, false, 0};
     CURL *e = x->easy;
     curl_easy_reset(e);
     curl_easy_setopt(e, CURLOPT_SHARE, c->share);
@@ -288,6 +306,8 @@ int mlops__http_post(mlops__http *c, const mlops__http_req *req, mlops__http_res
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &st);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &st);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, &st);
     if (req->connect_timeout_ms > 0)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)req->connect_timeout_ms);
     if (hard_end)
@@ -348,6 +368,8 @@ int mlops__http_post(mlops__http *c, const mlops__http_req *req, mlops__http_res
         set_err(resp, MLOPS__HTTP_CANCELED, "canceled by the caller");
     } else if (st.toobig) {
         set_err(resp, MLOPS__HTTP_TOOBIG, "the response body is larger than 32 MiB");
+    } else if (result == CURLE_ABORTED_BY_CALLBACK && st.sends > 1) {
+        set_err(resp, MLOPS__HTTP_DROPPED, "the connection closed before a reply");
     } else if (result != CURLE_OK) {
         enum mlops__http_err e2 = map_curl(result);
         if (e2 == MLOPS__HTTP_TIMEOUT && req->deadline_ns && mlops__now_ns() >= req->deadline_ns &&
