@@ -210,7 +210,14 @@ static void run_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, strea
         }
     } else if (resp.err != MLOPS__HTTP_OK) {
         at->fail = http_fail(resp.err);
-        snprintf(at->msg, sizeof at->msg, "%s", resp.errmsg);
+        if (resp.err == MLOPS__HTTP_TIMEOUT)
+            snprintf(at->msg, sizeof at->msg, "the attempt timed out (timeout_ms %lld)",
+                     (long long)d->timeout_ms);
+        else if (resp.err == MLOPS__HTTP_TTFB)
+            snprintf(at->msg, sizeof at->msg, "no first byte within first_byte_timeout_ms %lld",
+                     (long long)d->first_byte_timeout_ms);
+        else
+            snprintf(at->msg, sizeof at->msg, "%s", resp.errmsg);
         if (resp.err == MLOPS__HTTP_DROPPED && resp.got_data)
             snprintf(at->msg, sizeof at->msg, "connection broke mid-response: %.200s", resp.errmsg);
         if (resp.err == MLOPS__HTTP_DROPPED)

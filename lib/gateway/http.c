@@ -375,7 +375,12 @@ int mlops__http_post(mlops__http *c, const mlops__http_req *req, mlops__http_res
         if (e2 == MLOPS__HTTP_TIMEOUT && req->deadline_ns && mlops__now_ns() >= req->deadline_ns &&
             (!attempt_end || req->deadline_ns < attempt_end))
             e2 = MLOPS__HTTP_DEADLINE;
-        set_err(resp, e2, curl_easy_strerror(result));
+        if (e2 == MLOPS__HTTP_TIMEOUT)
+            set_err(resp, e2, "the attempt timed out");
+        else if (e2 == MLOPS__HTTP_DEADLINE)
+            set_err(resp, e2, "the request's deadline expired");
+        else
+            set_err(resp, e2, curl_easy_strerror(result));
     }
     if (resp->body.failed) {
         xfer_put(c, x);

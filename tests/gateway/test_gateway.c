@@ -839,6 +839,71 @@ static void load_file_and_missing_env(void **state)
     stub_stop(s);
 }
 
+static char *run_cmd(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    mlops__buf b;
+    mlops__buf_init(&b);
+    mlops__buf_puts(&b, "");
+    char line[512];
+    while (fgets(line, sizeof line, p))
+        mlops__buf_puts(&b, line);
+    int st = pclose(p);
+    if (st != 0)
+        mlops__buf_printf(&b, "[exit %d]", st);
+    return mlops__buf_take(&b);
+}
+
+static void cli_chat(void **state)
+{
+    (void)state;
+    char *bin = fmt_alloc("%s/mlops", test_binary_dir());
+    if (access(bin, X_OK) != 0) {
+        free(bin);
+        skip();
+    }
+    stub_server *s = stub_start("cli");
+    char *dir = test_tmpdir();
+    char *path = test_path(dir, "gw.json");
+    char *d = dep_json("openai", s, NULL);
+    char *cfg = fmt_alloc("{\"models\": [{\"name\": \"chat\", \"deployments\": [%s]}]}", d);
+    FILE *f = fopen(path, "w");
+    fputs(cfg, f);
+    fclose(f);
+    char *cmd = fmt_alloc("%s --db %s/db chat --config %s --model chat 'say \"hi\"'", bin, dir, path);
+    char *out = run_cmd(cmd);
+    assert_string_equal(out, "hello from cli\n");
+    free(cmd);
+    free(out);
+    char *body = stub_last_body(s);
+    assert_non_null(strstr(body, "say \\\"hi\\\""));
+    free(body);
+    cmd = fmt_alloc("%s --db %s/db chat --config %s --model chat --stream 'hi'", bin, dir, path);
+    out = run_cmd(cmd);
+    assert_string_equal(out, "hello from cli\n");
+    free(cmd);
+    free(out);
+    cmd = fmt_alloc("echo '{\"model\": \"x\", \"messages\": [{\"role\": \"user\", \"content\": \"q\"}]}' | "
+                    "%s --db %s/db chat --config %s --model chat --json", bin, dir, path);
+    out = run_cmd(cmd);
+    assert_non_null(strstr(out, "\"x_mlops\""));
+    free(cmd);
+    free(out);
+    cmd = fmt_alloc("%s --db %s/db chat --config %s --model nope hi 2>&1", bin, dir, path);
+    out = run_cmd(cmd);
+    assert_non_null(strstr(out, "unknown model 'nope'"));
+    assert_non_null(strstr(out, "[exit"));
+    free(cmd);
+    free(out);
+    free(d);
+    free(cfg);
+    free(path);
+    free(bin);
+    test_tmpdir_remove(dir);
+    stub_stop(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -857,6 +922,7 @@ int main(void)
         cmocka_unit_test(streaming_failures),
         cmocka_unit_test(bad_input),
         cmocka_unit_test(load_file_and_missing_env),
+        cmocka_unit_test(cli_chat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
