@@ -141,6 +141,42 @@ static enum mlops__gw_fail http_fail(enum mlops__http_err e)
     }
 }
 
+/*
+ * An in-process provider (the local engine): no HTTP, same contract. Its status maps
+ * onto the failure kinds: MLOPS_ETIMEOUT -> timeout, MLOPS_ECANCELED -> canceled (the
+ * chunk function), MLOPS_ELIMIT -> context length, others -> a provider failure.
+ */
+static void invoke_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, stream_run *run,
+                           attempt *at)
+{
+    int sent_before = ctx->chunks_sent;
+    json_t *resp = NULL;
+    int rc = d->provider->invoke(d, ctx->request, ctx->stream, &run->st, &resp);
+    if (rc == MLOPS_OK) {
+        if (ctx->stream) {
+            json_decref(resp);
+            if (run->st.prompt_tokens >= 0)
+                ctx->prompt_tokens = run->st.prompt_tokens;
+            if (run->st.completion_tokens >= 0)
+                ctx->completion_tokens = run->st.completion_tokens;
+            resp = json_pack("{s:s, s:s, s:I, s:s}", "id", run->st.id, "object", "chat.completion",
+                             "created", (json_int_t)run->st.created, "model", run->st.model);
+        }
+        at->status = 200;
+        at->response = resp;
+        return;
+    }
+    json_decref(resp);
+    snprintf(at->msg, sizeof at->msg, "%.250s", mlops__error_text());
+    at->fail = rc == MLOPS_ETIMEOUT     ? MLOPS__GW_FAIL_TIMEOUT
+               : rc == MLOPS_ECANCELED  ? MLOPS__GW_FAIL_CANCELED
+               : rc == MLOPS_ELIMIT     ? MLOPS__GW_FAIL_CONTEXT_LENGTH
+                                        : MLOPS__GW_FAIL_STATUS;
+    at->status = at->fail == MLOPS__GW_FAIL_STATUS ? 500 : 0;
+    if (ctx->stream && ctx->chunks_sent > sent_before && at->fail != MLOPS__GW_FAIL_CANCELED)
+        at->fail = MLOPS__GW_FAIL_STREAM_BROKEN;
+}
+
 static void run_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, stream_acc *acc,
                         attempt *at)
 {
@@ -154,17 +190,9 @@ static void run_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, strea
                  d->api_key_env);
         return;
     }
-    mlops__gw_upstream up = {0};
-    if (prov->build(d, ctx->request, ctx->stream, &up) != MLOPS_OK) {
-        at->fail = MLOPS__GW_FAIL_CONFIG;
-        snprintf(at->msg, sizeof at->msg, "could not build the request: %.200s", mlops__error_text());
-        mlops__gw_upstream_free(&up);
-        return;
-    }
     stream_run run;
     memset(&run, 0, sizeof run);
     if (ctx->stream) {
-        mlops__sse_init(&run.sse, prov->ndjson);
         run.prov = prov;
         run.acc = acc;
         run.st.dep = d;
@@ -175,6 +203,20 @@ static void run_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, strea
         for (size_t i = 0; i < MLOPS__ARRAY_LEN(run.st.block_tool); i++)
             run.st.block_tool[i] = -1;
     }
+    if (prov->invoke) {
+        invoke_attempt(ctx, d, &run, at);
+        at->latency_ms = (double)(mlops__now_ns() - t0) / 1e6;
+        return;
+    }
+    mlops__gw_upstream up = {0};
+    if (prov->build(d, ctx->request, ctx->stream, &up) != MLOPS_OK) {
+        at->fail = MLOPS__GW_FAIL_CONFIG;
+        snprintf(at->msg, sizeof at->msg, "could not build the request: %.200s", mlops__error_text());
+        mlops__gw_upstream_free(&up);
+        return;
+    }
+    if (ctx->stream)
+        mlops__sse_init(&run.sse, prov->ndjson);
     mlops__http_req hr = {
         .url = up.url,
         .headers = (const char *const *)up.headers,

@@ -23,7 +23,7 @@ static const mlops__json_field model_fields[] = {
 
 static const mlops__json_field dep_fields[] = {
     {"provider", MLOPS__J_STRING, true},
-    {"base_url", MLOPS__J_STRING, true},
+    {"base_url", MLOPS__J_STRING, false}, /* required by HTTP providers */
     {"model", MLOPS__J_STRING, true},
     {"id", MLOPS__J_STRING, false},
     {"api_key", MLOPS__J_STRING, false},
@@ -118,7 +118,10 @@ static int check_deployment(const json_t *d, const char *path)
         return mlops__error(MLOPS_ECONFIG,
                             "%s.provider: '%s' is not one of openai, anthropic, ollama, local",
                             path, prov);
-    if ((rc = check_url(mlops__json_str(d, "base_url", ""), path)) != MLOPS_OK)
+    if (!p->invoke && !json_object_get(d, "base_url"))
+        return mlops__error(MLOPS_ECONFIG, "%s: missing required key 'base_url'", path);
+    if (json_object_get(d, "base_url") &&
+        (rc = check_url(mlops__json_str(d, "base_url", ""), path)) != MLOPS_OK)
         return rc;
     if (!*mlops__json_str(d, "model", ""))
         return mlops__error(MLOPS_ECONFIG, "%s.model: must not be empty", path);
