@@ -100,7 +100,6 @@ static void ctx_free(mlops__gw_ctx *ctx)
     json_decref(ctx->options);
     json_decref(ctx->response);
     json_decref(ctx->xm);
-    json_decref(ctx->chain);
     mlops__gw_config_release(ctx->cfg);
 }
 

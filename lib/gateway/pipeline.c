@@ -34,6 +34,16 @@ int mlops__gw_stage_route(mlops__gw_ctx *ctx, json_t *report)
     return MLOPS_OK;
 }
 
+int mlops__gw_ctx_set_model(mlops__gw_ctx *ctx, const char *model)
+{
+    json_t *v = json_string(model);
+    if (!v || json_object_set_new(ctx->request, "model", v) != 0)
+        return mlops__error(MLOPS_EINVAL, "model: '%s' is not valid UTF-8 text", model);
+    ctx->model = json_string_value(json_object_get(ctx->request, "model"));
+    json_object_set_new(ctx->xm, "model", json_string(ctx->model));
+    return MLOPS_OK;
+}
+
 int mlops__gw_pipeline_run(mlops__gw_ctx *ctx)
 {
     json_t *stages = json_array();

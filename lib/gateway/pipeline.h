@@ -35,8 +35,7 @@ typedef struct mlops__gw_ctx {
     uint64_t start_ns, deadline_ns;
 
     /* routing -> provider */
-    const mlops__gw_model *route;   /* the resolved model */
-    json_t *chain;                  /* [model, fallback...] names to try in order */
+    const mlops__gw_model *route;   /* the resolved model (set by the routing stage) */
 
     /* results */
     json_t *response;  /* the chat.completion (owned) */
@@ -56,7 +55,17 @@ typedef struct mlops__gw_stage {
     bool always;          /* runs even when an earlier stage failed */
 } mlops__gw_stage;
 
-/** Runs a request through the pipeline. *out receives the response (with x_mlops). */
+/**
+ * Points the request at another public model (rule or complexity routing): rewrites
+ * request.model and ctx->model. Call before the routing stage resolves it.
+ */
+int mlops__gw_ctx_set_model(mlops__gw_ctx *ctx, const char *model);
+
+/**
+ * Runs a request through the stages. On return ctx->response holds the answer (the
+ * caller adds x_mlops) or ctx->status the failure. A stage answering a streamed request
+ * itself (a cache hit) must send it through ctx->chunk_fn as chunks too.
+ */
 int mlops__gw_pipeline_run(mlops__gw_ctx *ctx);
 
 /** The stage table (for config validation and introspection). */

@@ -722,6 +722,15 @@ static void streaming_failures(void **state)
     stub_push(a, &acut);
     assert_status(mlops_chat_stream(h, req, collect, &c, &out), MLOPS_EPROVIDER, "stream broken");
     mlops_free(out);
+    mlops_close(h);
+    h = one_model(a, "ollama", NULL, NULL);
+    stub_action ocut = {.kind = STUB_OK, .format = STUB_OLLAMA, .cut_after = 2};
+    stub_push(a, &ocut);
+    c.chunks = 0;
+    assert_status(mlops_chat_stream(h, req, collect, &c, &out), MLOPS_EPROVIDER, "stream broken after 2 chunks");
+    mlops_free(out);
+    mlops_close(h);
+    h = one_model(a, "anthropic", NULL, NULL);
     /* the chunk function cancels */
     c.cancel_after = 1;
     c.chunks = 0;
