@@ -120,3 +120,20 @@ void mlops__gw_msg_copy(char *msg, size_t cap, const char *s, size_t len)
         msg[n++] = (unsigned char)s[i] < ' ' ? ' ' : s[i];
     msg[n] = '\0';
 }
+
+json_t *mlops__gw_json_text(const char *s)
+{
+    json_t *v = json_string(s ? s : "");
+    if (v)
+        return v;
+    /* not valid UTF-8 (an upstream message cut mid-character): keep the ASCII */
+    char *copy = mlops__strdup(s);
+    if (!copy)
+        return NULL;
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    v = json_string(copy);
+    free(copy);
+    return v;
+}

@@ -731,6 +731,22 @@ static void streaming_failures(void **state)
     mlops_free(out);
     mlops_close(h);
     h = one_model(a, "anthropic", NULL, NULL);
+    /* an overloaded_error right after message_start: nothing reached the caller yet, so
+     * the attempt is retried and the caller sees one clean stream */
+    stub_action over = {.kind = STUB_OK, .format = STUB_ANTHROPIC, .error_after = 1};
+    stub_action aok = {.kind = STUB_OK, .format = STUB_ANTHROPIC, .text = "fine"};
+    stub_push(a, &over);
+    stub_push(a, &aok);
+    c.chunks = 0;
+    c.text.len = 0;
+    assert_ok(mlops_chat_stream(h, req, collect, &c, &out));
+    assert_string_equal(c.text.data, "fine");
+    r = json_loads(out, 0, NULL);
+    assert_int_equal(n_attempts(r), 2);
+    a0 = json_array_get(json_object_get(xm(r), "attempts"), 0);
+    assert_int_equal(json_integer_value(json_object_get(a0, "status")), 529);
+    json_decref(r);
+    mlops_free(out);
     /* the chunk function cancels */
     c.cancel_after = 1;
     c.chunks = 0;
