@@ -338,7 +338,7 @@ static void cooldown_and_half_open(void **state)
     char *db = dep_json("openai", b, "\"id\": \"b\", \"priority\": 1");
     char *cfg = fmt_alloc("{\"models\": [{\"name\": \"chat\", \"deployments\": [%s, %s]}], "
                           "\"router\": {\"strategy\": \"priority\", " FAST_ROUTER ", "
-                          "\"cooldown\": {\"allowed_fails\": 2, \"window_s\": 60, \"cooldown_s\": 0.3}}}",
+                          "\"cooldown\": {\"allowed_fails\": 2, \"window_s\": 60, \"cooldown_s\": 0.8}}}",
                           da, db);
     mlops_t *h = open_with(cfg);
     stub_action e500 = {.kind = STUB_STATUS, .status = 500};
@@ -360,7 +360,7 @@ static void cooldown_and_half_open(void **state)
     }
     assert_int_equal(stub_hits(a), 2);
     /* after the cooldown one probe goes to a; it fails: open again */
-    mlops__sleep_ms(350);
+    mlops__sleep_ms(850);
     r = chat_ok(h, USER_REQ("chat"));
     assert_int_equal(n_attempts(r), 2);
     json_decref(r);
@@ -371,7 +371,7 @@ static void cooldown_and_half_open(void **state)
     /* a recovers: the next probe succeeds and closes the breaker */
     stub_action ok = {.kind = STUB_OK};
     stub_set_default(a, &ok);
-    mlops__sleep_ms(350);
+    mlops__sleep_ms(850);
     r = chat_ok(h, USER_REQ("chat"));
     assert_string_equal(resp_content(r), "hello from A");
     json_decref(r);
@@ -542,7 +542,7 @@ static void strategies(void **state)
     /* least_busy: while a holds a slow request, the next goes to b */
     stub_reset_hits(sa);
     stub_reset_hits(sb);
-    stub_action slower = {.kind = STUB_OK, .first_byte_delay_ms = 400};
+    stub_action slower = {.kind = STUB_OK, .first_byte_delay_ms = 1000};
     stub_set_default(sa, &slower);
     stub_set_default(sb, &slower);
     h = two_deps(sa, sb, "least_busy", NULL, NULL);
