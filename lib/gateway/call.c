@@ -555,9 +555,7 @@ static bool try_model(mlops__gw_ctx *ctx, const mlops__gw_model *m, stream_acc *
         if (at.fail == MLOPS__GW_FAIL_NONE) {
             ctx->response = at.response;
             ctx->deployment = d->id;
-            ctx->cost = ((double)(ctx->prompt_tokens > 0 ? ctx->prompt_tokens : 0) * d->input_cost_per_mtok +
-                         (double)(ctx->completion_tokens > 0 ? ctx->completion_tokens : 0) *
-                             d->output_cost_per_mtok) / 1e6;
+            ctx->dep = d;
             json_object_set_new(ctx->xm, "deployment", json_string(d->id));
             json_object_set_new(ctx->xm, "provider", json_string(d->provider->name));
             json_object_set_new(ctx->xm, "upstream_model", json_string(d->upstream));
@@ -733,6 +731,9 @@ int mlops__gw_stage_call(mlops__gw_ctx *ctx, json_t *report)
         if (ctx->stream)
             finish_stream_response(ctx, &acc, false);
         set_usage(ctx);
+        const mlops__gw_deployment *d = ctx->dep;
+        ctx->cost = ((double)ctx->prompt_tokens * d->input_cost_per_mtok +
+                     (double)ctx->completion_tokens * d->output_cost_per_mtok) / 1e6;
         json_object_set_new(ctx->xm, "cost", json_real(ctx->cost));
         json_object_set_new(report, "deployment", json_string(ctx->deployment));
     } else {
