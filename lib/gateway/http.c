@@ -254,6 +254,16 @@ static enum mlops__http_err map_curl(CURLcode rc)
     }
 }
 
+static bool is_loopback(const char *url)
+{
+    const char *h = strstr(url, "://");
+    if (!h)
+        return false;
+    h += 3;
+    return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost", 9) == 0 ||
+           strncmp(h, "[::1]", 5) == 0;
+}
+
 static int64_t ms_until(uint64_t now, uint64_t t)
 {
     return t > now ? (int64_t)((t - now + 999999) / 1000000) : 0;
@@ -308,6 +318,8 @@ int mlops__http_post(mlops__http *c, const mlops__http_req *req, mlops__http_res
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &st);
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(e, CURLOPT_PREREQDATA, &st);
+    if (is_loopback(req->url))
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "*"); /* http_proxy never applies to loopback */
     if (req->connect_timeout_ms > 0)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)req->connect_timeout_ms);
     if (hard_end)
