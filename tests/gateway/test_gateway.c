@@ -597,8 +597,54 @@ static void strategies(void **state)
     mlops_close(h);
     free(d);
     free(cfg);
+    /* tpm: each reply reports 15 tokens; a budget of 30 a minute serves two */
+    stub_reset_hits(sa);
+    d = dep_json("openai", sa, "\"tpm\": 30");
+    cfg = fmt_alloc("{\"models\": [{\"name\": \"chat\", \"deployments\": [%s]}]}", d);
+    h = open_with(cfg);
+    run_n(h, 2);
+    assert_status(mlops_chat(h, USER_REQ("chat"), &out), MLOPS_ERATELIMIT, "rpm/tpm");
+    assert_int_equal(stub_hits(sa), 2);
+    char *st = NULL;
+    assert_ok(mlops_gateway_status(h, &st));
+    assert_non_null(strstr(st, "\"minute_tokens\":30"));
+    mlops_free(st);
+    mlops_close(h);
+    free(d);
+    free(cfg);
     stub_stop(sa);
     stub_stop(sb);
+}
+
+static void pipeline_switches(void **state)
+{
+    (void)state;
+    stub_server *s = stub_start("A");
+    char *d = dep_json("openai", s, NULL);
+    char *cfg = fmt_alloc("{\"models\": [{\"name\": \"chat\", \"deployments\": [%s]}], "
+                          "\"pipeline\": {\"routing\": false}}", d);
+    mlops_t *h = open_with(cfg);
+    json_t *r = chat_ok(h, USER_REQ("chat"));
+    json_t *stages = json_object_get(xm(r), "stages");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(stages, 0), "status")), "disabled");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(stages, 1), "status")), "ok");
+    json_decref(r);
+    char *st = NULL;
+    assert_ok(mlops_gateway_status(h, &st));
+    assert_non_null(strstr(st, "{\"name\":\"routing\",\"enabled\":false}"));
+    mlops_free(st);
+    free(cfg);
+    /* with the provider stage off nothing answers: a clear error, not a crash */
+    cfg = fmt_alloc("{\"models\": [{\"name\": \"chat\", \"deployments\": [%s]}], "
+                    "\"pipeline\": {\"provider\": false}}", d);
+    assert_ok(mlops_gateway_configure(h, cfg));
+    char *out = NULL;
+    assert_status(mlops_chat(h, USER_REQ("chat"), &out), MLOPS_EUNSUPPORTED, "gateway.pipeline.provider");
+    assert_int_equal(stub_hits(s), 1);
+    mlops_close(h);
+    free(d);
+    free(cfg);
+    stub_stop(s);
 }
 
 typedef struct collected {
@@ -943,6 +989,7 @@ int main(void)
         cmocka_unit_test(cooldown_and_half_open),
         cmocka_unit_test(fallbacks),
         cmocka_unit_test(strategies),
+        cmocka_unit_test(pipeline_switches),
         cmocka_unit_test(streaming_all_providers),
         cmocka_unit_test(streaming_failures),
         cmocka_unit_test(bad_input),
