@@ -5,6 +5,8 @@
  */
 #include "gw_test.h"
 
+#include "gateway/sse.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -910,6 +912,109 @@ static void load_file_and_missing_env(void **state)
     stub_stop(s);
 }
 
+typedef struct sse_events {
+    char got[16][64];
+    int n;
+} sse_events;
+
+static int sse_collect(void *user, const char *event, const char *data, size_t len)
+{
+    sse_events *e = user;
+    if (e->n < 16)
+        snprintf(e->got[e->n++], sizeof e->got[0], "%s|%.*s", event, (int)len, data);
+    return 0;
+}
+
+static void sse_chunk_boundaries(void **state)
+{
+    (void)state;
+    const char *stream = ": keep-alive\r\n"
+                         "event: message_start\r\ndata: {\"a\":1}\r\n\r\n"
+                         "data: line1\ndata:line2\n\n"
+                         "data: [DONE]\r\r"
+                         "event: ignored-without-data\n\n"
+                         "data: tail-without-blank-line";
+    /* the same events whatever the split: whole, byte by byte, and every 2..7 bytes */
+    for (size_t step = 0; step <= 7; step++) {
+        mlops__sse p;
+        mlops__sse_init(&p, false);
+        sse_events e = {.n = 0};
+        size_t len = strlen(stream);
+        size_t st = step == 0 ? len : step;
+        for (size_t off = 0; off < len; off += st)
+            assert_int_equal(mlops__sse_feed(&p, stream + off, len - off < st ? len - off : st,
+                                             sse_collect, &e), MLOPS_OK);
+        assert_int_equal(mlops__sse_finish(&p, sse_collect, &e), MLOPS_OK);
+        mlops__sse_free(&p);
+        assert_int_equal(e.n, 3);
+        assert_string_equal(e.got[0], "message_start|{\"a\":1}");
+        assert_string_equal(e.got[1], "message|line1\nline2");
+        assert_string_equal(e.got[2], "message|[DONE]");
+    }
+    /* NDJSON: one event per line, CRLF or LF, a last line without newline included */
+    mlops__sse p;
+    mlops__sse_init(&p, true);
+    sse_events e = {.n = 0};
+    const char *nd = "{\"x\":1}\r\n\n{\"x\":2}\n{\"x\":3}";
+    for (size_t i = 0; nd[i]; i++)
+        assert_int_equal(mlops__sse_feed(&p, nd + i, 1, sse_collect, &e), MLOPS_OK);
+    mlops__sse_finish(&p, sse_collect, &e);
+    mlops__sse_free(&p);
+    assert_int_equal(e.n, 3);
+    assert_string_equal(e.got[2], "message|{\"x\":3}");
+    /* a line longer than the limit is refused, not buffered forever */
+    mlops__sse_init(&p, false);
+    char *big = malloc((1u << 20) + 16);
+    memset(big, 'a', (1u << 20) + 15);
+    big[(1u << 20) + 15] = '\0';
+    assert_int_equal(mlops__sse_feed(&p, big, strlen(big), sse_collect, &e), MLOPS_ELIMIT);
+    mlops__sse_free(&p);
+    free(big);
+}
+
+static void issue_config_shape(void **state)
+{
+    (void)state;
+    stub_server *a = stub_start("A"), *b = stub_start("B");
+    stub_action e500 = {.kind = STUB_STATUS, .status = 500};
+    stub_set_default(a, &e500);
+    stub_action ab = {.kind = STUB_OK, .format = STUB_ANTHROPIC};
+    stub_set_default(b, &ab);
+    setenv("OPENAI_API_KEY", "sk-from-env", 1);
+    /* the configuration exactly as the README documents it, ports substituted */
+    char *cfg = fmt_alloc(
+        "{\"models\": [{\"name\": \"chat\",\n"
+        "             \"deployments\": [{\"provider\": \"openai\", \"base_url\": \"http://127.0.0.1:%d/v1\",\n"
+        "                              \"model\": \"upstream-id\", \"api_key_env\": \"OPENAI_API_KEY\", \"weight\": 1,\n"
+        "                              \"rpm\": 600, \"tpm\": 100000, \"max_parallel\": 8, \"context_window\": 8192,\n"
+        "                              \"input_cost_per_mtok\": 0.15, \"output_cost_per_mtok\": 0.6, \"timeout_ms\": 30000}]},\n"
+        "            {\"name\": \"backup\", \"deployments\": [{\"provider\": \"anthropic\", \"base_url\": \"http://127.0.0.1:%d\", \"model\": \"claude\"}]}],\n"
+        " \"router\": {\"strategy\": \"weighted\", \"retries\": 2, \"fallbacks\": {\"chat\": [\"backup\"]},\n"
+        "            \"cooldown\": {\"allowed_fails\": 3, \"window_s\": 60, \"cooldown_s\": 5}}}",
+        stub_port(a), stub_port(b));
+    mlops_t *h = open_with(cfg);
+    json_t *r = chat_ok(h, USER_REQ("chat"));
+    assert_string_equal(resp_content(r), "hello from B");
+    assert_int_equal(n_attempts(r), 4); /* 3 on chat (500s), then backup */
+    assert_string_equal(json_string_value(json_array_get(json_object_get(xm(r), "fallbacks"), 0)), "backup");
+    json_decref(r);
+    char *hdr = stub_last_headers(a);
+    assert_non_null(strstr(hdr, "Authorization: Bearer sk-from-env"));
+    free(hdr);
+    assert_int_equal(stub_hits(a), 3);
+    assert_int_equal(stub_hits(b), 1);
+    mlops_close(h);
+    free(cfg);
+    /* retry_on is configurable: only 503 is retried here, so a 500 is final */
+    h = one_model(a, "openai", NULL, "\"retry_on\": [503]");
+    char *out = NULL;
+    assert_status(mlops_chat(h, USER_REQ("chat"), &out), MLOPS_EPROVIDER, "upstream status 500");
+    assert_int_equal(stub_hits(a), 4);
+    mlops_close(h);
+    stub_stop(a);
+    stub_stop(b);
+}
+
 static char *run_cmd(const char *cmd)
 {
     FILE *p = popen(cmd, "r");
@@ -994,6 +1099,8 @@ int main(void)
         cmocka_unit_test(streaming_failures),
         cmocka_unit_test(bad_input),
         cmocka_unit_test(load_file_and_missing_env),
+        cmocka_unit_test(sse_chunk_boundaries),
+        cmocka_unit_test(issue_config_shape),
         cmocka_unit_test(cli_chat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
