@@ -744,7 +744,9 @@ int mlops__gw_stage_call(mlops__gw_ctx *ctx, json_t *report)
             snprintf(saved, sizeof saved, "%s", mlops__error_text());
             json_decref(ctx->response);
             ctx->response = NULL;
-            finish_stream_response(ctx, &acc, true);
+            finish_stream_response(ctx, &acc, lf.fail != MLOPS__GW_FAIL_CANCELED);
+            if (lf.fail == MLOPS__GW_FAIL_CANCELED)
+                json_object_set_new(json_object_get(ctx->xm, "stream"), "canceled", json_true());
             mlops__error(rc, "%s", saved);
         }
         json_object_set_new(report, "error", mlops__gw_json_text(mlops__error_text()));
