@@ -14,6 +14,7 @@
 typedef struct xfer {
     CURL *easy;
     CURLM *multi;
+    char errbuf[CURL_ERROR_SIZE];
     struct xfer *next;
 } xfer;
 
@@ -299,6 +300,8 @@ int mlops__http_post(mlops__http *c, const mlops__http_req *req, mlops__http_res
     CURL *e = x->easy;
     curl_easy_reset(e);
     curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+    x->errbuf[0] = '\0';
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_URL, req->url);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
@@ -392,7 +395,7 @@ int mlops__http_post(mlops__http *c, const mlops__http_req *req, mlops__http_res
         else if (e2 == MLOPS__HTTP_DEADLINE)
             set_err(resp, e2, "the request's deadline expired");
         else
-            set_err(resp, e2, curl_easy_strerror(result));
+            set_err(resp, e2, x->errbuf[0] ? x->errbuf : curl_easy_strerror(result));
     }
     if (resp->body.failed) {
         xfer_put(c, x);
