@@ -763,6 +763,18 @@ static void streaming_failures(void **state)
     mlops_free(out);
     assert_int_equal(stub_hits(a), hits_a + 1);
     assert_int_equal(stub_hits(b), hits_b);
+    /* a stream that stalls mid-way: the attempt timeout ends it, reported as a broken
+     * stream with the timeout's status code, and not retried */
+    mlops_close(h);
+    h = one_model(a, "openai", "\"timeout_ms\": 400", NULL);
+    stub_action stall = {.kind = STUB_OK, .body_delay_ms = 150, .text = "a b c d e f g h i j k l m n o p"};
+    stub_push(a, &stall);
+    hits_a = stub_hits(a);
+    c.chunks = 0;
+    assert_status(mlops_chat_stream(h, req, collect, &c, &out), MLOPS_ETIMEOUT, "stream broken after");
+    assert_true(c.chunks >= 1);
+    assert_int_equal(stub_hits(a), hits_a + 1);
+    mlops_free(out);
     /* anthropic stream cut, and an SSE stream with no end marker */
     mlops_close(h);
     h = one_model(a, "anthropic", NULL, NULL);
