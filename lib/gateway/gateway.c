@@ -145,6 +145,13 @@ int mlops__gateway_chat(mlops__gateway *gw, mlops_t *h, const char *request_json
     }
     if (ctx.cfg)
         json_object_set_new(ctx.xm, "config_generation", json_integer((json_int_t)ctx.cfg->generation));
+    /* the caller's labels come back with the answer (and reach the ledger stage) */
+    static const char *const echoed[] = {"metadata", "tags"};
+    for (size_t i = 0; i < MLOPS__ARRAY_LEN(echoed); i++) {
+        json_t *v = json_object_get(ctx.options, echoed[i]);
+        if (v)
+            json_object_set(ctx.xm, echoed[i], v);
+    }
     rc = mlops__gw_pipeline_run(&ctx);
     if (ctx.response) {
         json_object_set_new(ctx.xm, "latency_ms",

@@ -58,6 +58,7 @@ static void openai_roundtrip(void **state)
     assert_true(json_real_value(json_object_get(xm(r), "cost")) < 20.01);
     json_t *stages = json_object_get(xm(r), "stages");
     assert_int_equal(json_array_size(stages), 2);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(xm(r), "metadata"), "team")), "t");
     assert_string_equal(json_string_value(json_object_get(json_array_get(stages, 0), "name")), "routing");
     assert_string_equal(json_string_value(json_object_get(json_array_get(stages, 1), "status")), "ok");
     json_decref(r);
