@@ -164,8 +164,13 @@ static int on_data(void *user, const char *data, size_t len)
 {
     stream_run *run = user;
     int rc = mlops__sse_feed(&run->sse, data, len, on_event, run);
-    if (rc != MLOPS_OK)
+    if (rc != MLOPS_OK) {
         run->abort_rc = rc;
+        if (!run->abort_msg[0])
+            snprintf(run->abort_msg, sizeof run->abort_msg, "%s",
+                     rc == MLOPS_ELIMIT ? "a stream line is longer than 1 MiB"
+                                        : "out of memory while reading the stream");
+    }
     return rc;
 }
 
@@ -326,7 +331,9 @@ static void run_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, strea
         }
     } else {
         mlops__sse_finish(&run.sse, on_event, &run);
-        if (!run.st.done) {
+        /* a clean end after a finish_reason counts as complete: some OpenAI-compatible
+         * servers omit "data: [DONE]" */
+        if (!run.st.done && !(acc && acc->finish[0] && ctx->chunks_sent > sent_before)) {
             at->fail = MLOPS__GW_FAIL_STREAM_BROKEN;
             snprintf(at->msg, sizeof at->msg, "the stream ended before its end marker");
         }
