@@ -280,6 +280,7 @@ static void run_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, strea
         .connect_timeout_ms = d->connect_timeout_ms,
         .first_byte_timeout_ms = ctx->stream ? d->first_byte_timeout_ms : 0,
         .deadline_ns = ctx->deadline_ns,
+        .ca_file = d->ca_file,
         .on_data = ctx->stream ? on_data : NULL,
         .user = &run,
     };

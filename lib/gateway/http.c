@@ -320,6 +320,8 @@ int mlops__http_post(mlops__http *c, const mlops__http_req *req, mlops__http_res
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &st);
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(e, CURLOPT_PREREQDATA, &st);
+    if (req->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
     if (is_loopback(req->url))
         curl_easy_setopt(e, CURLOPT_NOPROXY, "*"); /* http_proxy never applies to loopback */
     if (req->connect_timeout_ms > 0)

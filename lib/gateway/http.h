@@ -41,6 +41,7 @@ typedef struct mlops__http_req {
     int64_t connect_timeout_ms;    /* 0 = libcurl's default */
     int64_t first_byte_timeout_ms; /* 0 = none */
     uint64_t deadline_ns;          /* overall (mlops__now_ns clock), 0 = none */
+    const char *ca_file;           /* CA bundle replacing the system's, or NULL */
     mlops__http_data_fn on_data;   /* NULL: the body is collected in resp->body */
     void *user;
 } mlops__http_req;
