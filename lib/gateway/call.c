@@ -25,6 +25,8 @@ typedef struct attempt {
     char msg[256];
     json_t *response;         /* non-stream: the translated response */
     double latency_ms;
+    int http_version;         /* 11, 20...; 0 when there was no response */
+    bool new_connection;
 } attempt;
 
 /* Streaming: accumulates chunks into the final response and forwards them. */
@@ -293,6 +295,8 @@ static void run_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, strea
     }
     at->status = (int)resp.status;
     at->retry_after_ms = resp.retry_after_ms;
+    at->http_version = resp.http_version;
+    at->new_connection = resp.new_connection;
     if (resp.err == MLOPS__HTTP_CANCELED) {
         if (acc && acc->canceled) {
             at->fail = MLOPS__GW_FAIL_CANCELED;
@@ -477,6 +481,12 @@ static void add_attempt(json_t *attempts, const mlops__gw_deployment *d, const a
     }
     if (at->retry_after_ms >= 0)
         json_object_set_new(a, "retry_after_ms", json_integer(at->retry_after_ms));
+    if (at->http_version) {
+        const char *v = at->http_version == 10 ? "1.0" : at->http_version == 11 ? "1.1"
+                        : at->http_version == 20 ? "2" : "3";
+        json_object_set_new(a, "http", json_string(v));
+        json_object_set_new(a, "new_connection", json_boolean(at->new_connection));
+    }
     json_array_append_new(attempts, a);
 }
 

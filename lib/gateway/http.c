@@ -375,6 +375,12 @@ int mlops__http_post(mlops__http *c, const mlops__http_req *req, mlops__http_res
     while ((msg = curl_multi_info_read(x->multi, &left)) != NULL)
         if (msg->msg == CURLMSG_DONE)
             result = msg->data.result;
+    long ver = 0, conns = 0;
+    curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &ver);
+    curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &conns);
+    resp->http_version = ver == CURL_HTTP_VERSION_1_0 ? 10 : ver == CURL_HTTP_VERSION_1_1 ? 11
+                         : ver == CURL_HTTP_VERSION_2_0 ? 20 : ver == CURL_HTTP_VERSION_3 ? 30 : 0;
+    resp->new_connection = conns > 0;
     curl_multi_remove_handle(x->multi, e);
     curl_slist_free_all(hdrs);
 

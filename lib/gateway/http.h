@@ -53,6 +53,8 @@ typedef struct mlops__http_resp {
     mlops__buf body;         /* the body (always for non-2xx; for 2xx without on_data) */
     int64_t retry_after_ms;  /* from Retry-After / retry-after-ms, -1 when absent */
     bool got_data;           /* any 2xx body bytes were passed to on_data */
+    int http_version;        /* 10, 11, 20, 30; 0 when no response */
+    bool new_connection;     /* a connection was opened (not reused) for this request */
 } mlops__http_resp;
 
 int mlops__http_create(mlops__http **out);

@@ -77,6 +77,9 @@ static void openai_roundtrip(void **state)
     free(body);
     /* keep-alive: a second request reuses the connection */
     r = chat_ok(h, USER_REQ("chat"));
+    json_t *a0 = json_array_get(json_object_get(xm(r), "attempts"), 0);
+    assert_string_equal(json_string_value(json_object_get(a0, "http")), "1.1");
+    assert_true(json_is_false(json_object_get(a0, "new_connection")));
     json_decref(r);
     assert_int_equal(stub_hits(s), 2);
     assert_int_equal(stub_connections(s), 1);
