@@ -23,7 +23,11 @@ struct mlops__http {
     mlops__mutex share_locks[CURL_LOCK_DATA_LAST];
     mlops__mutex pool_lock;
     xfer *idle;
+    int nidle;
 };
+
+/* Idle transfers kept for reuse (each with its live connections); extras are closed. */
+#define POOL_MAX_IDLE 64
 
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a, void *user)
 {
@@ -100,8 +104,10 @@ static xfer *xfer_get(mlops__http *c)
 {
     mlops__mutex_lock(&c->pool_lock);
     xfer *x = c->idle;
-    if (x)
+    if (x) {
         c->idle = x->next;
+        c->nidle--;
+    }
     mlops__mutex_unlock(&c->pool_lock);
     if (x)
         return x;
@@ -120,9 +126,15 @@ static xfer *xfer_get(mlops__http *c)
 static void xfer_put(mlops__http *c, xfer *x)
 {
     mlops__mutex_lock(&c->pool_lock);
-    x->next = c->idle;
-    c->idle = x;
+    bool keep = c->nidle < POOL_MAX_IDLE;
+    if (keep) {
+        x->next = c->idle;
+        c->idle = x;
+        c->nidle++;
+    }
     mlops__mutex_unlock(&c->pool_lock);
+    if (!keep)
+        xfer_free(x);
 }
 
 int64_t mlops__http_parse_retry_after(const char *value)
