@@ -66,5 +66,6 @@ int cmd_logits(cli *c, int argc, char **argv);
 int cmd_embed(cli *c, int argc, char **argv);
 int cmd_gguf(cli *c, int argc, char **argv);
 int cmd_quantize(cli *c, int argc, char **argv);
+int cmd_chat(cli *c, int argc, char **argv);
 
 #endif

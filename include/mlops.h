@@ -12,5 +12,6 @@
 #include "mlops/prompts.h"
 #include "mlops/models.h"
 #include "mlops/engine.h"
+#include "mlops/gateway.h"
 
 #endif /* MLOPS_H */

@@ -9,6 +9,8 @@
 
 #include "../core/core.h"
 
+struct mlops__gateway;
+
 /*
  * One entry per module. The table in modules.c decides the order of configuration
  * checks, opening (in order) and closing (in reverse).
@@ -42,6 +44,7 @@ struct mlops {
     struct mlops__prompts *prompts;
     struct mlops__models *models;
     struct mlops__engine *engine;
+    struct mlops__gateway *gateway;
 };
 
 /** The module table, in opening order. */

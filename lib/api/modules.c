@@ -8,12 +8,14 @@ extern const mlops__module mlops__api_core_module;
 extern const mlops__module mlops__api_prompts_module;
 extern const mlops__module mlops__api_models_module;
 extern const mlops__module mlops__api_engine_module;
+extern const mlops__module mlops__api_gateway_module;
 
 const mlops__module *const mlops__modules[] = {
     &mlops__api_core_module,
     &mlops__api_prompts_module,
     &mlops__api_models_module,
     &mlops__api_engine_module,
+    &mlops__api_gateway_module,
 };
 
 const size_t mlops__modules_count = MLOPS__ARRAY_LEN(mlops__modules);

@@ -9,6 +9,7 @@ package mlops
 
 extern void goTrampoline_mlops_log_fn(int, char *, void *);
 extern int goTrampoline_mlops_token_fn(char *, void *);
+extern int goTrampoline_mlops_chunk_fn(char *, void *);
 */
 import "C"
 
@@ -140,6 +141,22 @@ type TokenFn func(piece string) int
 func goTrampoline_mlops_token_fn(piece *C.char, userData unsafe.Pointer) C.int {
 	fn := callbackFromUser(userData).(TokenFn)
 	return C.int(fn(goStringOrEmpty(piece)))
+}
+
+// ChunkFn is the Go form of mlops_chunk_fn.
+//
+// Receives one streamed chunk.
+// @param chunk_json an OpenAI "chat.completion.chunk" object as JSON text, valid only
+// during the call; the same shape whatever the provider.
+// @param user_data  the pointer given to mlops_chat_stream().
+// @return 0 to go on; non-zero cancels the request (it ends with MLOPS_ECANCELED).
+// Called on the thread that called mlops_chat_stream().
+type ChunkFn func(chunkJSON string) int
+
+//export goTrampoline_mlops_chunk_fn
+func goTrampoline_mlops_chunk_fn(chunkJSON *C.char, userData unsafe.Pointer) C.int {
+	fn := callbackFromUser(userData).(ChunkFn)
+	return C.int(fn(goStringOrEmpty(chunkJSON)))
 }
 
 // EngineModel wraps the opaque mlops_engine_model_t.
@@ -2052,6 +2069,178 @@ func GGUFInfo(path string) (string, error) {
 		rc = C.mlops_gguf_info(c_path, &c_out)
 		err = statusError("mlops_gguf_info", rc)
 	})
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// GatewayConfigure calls mlops_gateway_configure.
+//
+// Replaces the gateway configuration (the shape is in this header's top comment).
+// Requests in flight finish on the configuration they started with; deployments keep
+// their health and latency history across a reload when their model name and id stay.
+// @param h           the handle.
+// @param config_json the configuration object.
+// @return MLOPS_OK; MLOPS_EINVAL (NULL argument); MLOPS_ECONFIG (malformed JSON, an
+// unknown or missing key, a bad URL or value; the message names the key).
+// On failure the previous configuration stays in force. Thread-safe.
+func (r *Handle) GatewayConfigure(configJSON string) error {
+	if r == nil {
+		return ErrInvalid
+	}
+	c_configJSON := cStringOrNil(configJSON)
+	defer freeCString(c_configJSON)
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_gateway_configure(r.ptr, c_configJSON)
+		err = statusError("mlops_gateway_configure", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// GatewayLoad calls mlops_gateway_load.
+//
+// Reads a configuration file (JSON) and applies it like mlops_gateway_configure().
+// @param h    the handle.
+// @param path the file.
+// @return as mlops_gateway_configure(), plus MLOPS_EIO when the file cannot be read.
+// Thread-safe.
+func (r *Handle) GatewayLoad(path string) error {
+	if r == nil {
+		return ErrInvalid
+	}
+	c_path := cString(path)
+	defer freeCString(c_path)
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_gateway_load(r.ptr, c_path)
+		err = statusError("mlops_gateway_load", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// Chat calls mlops_chat.
+//
+// Sends a chat-completions request through the gateway and waits for the answer.
+// @param h            the handle.
+// @param request_json an OpenAI chat-completions request ("model" is a public model
+// name of the configuration); "stream" must be absent or false.
+// @param out          receives the chat.completion response JSON with "x_mlops";
+// release with mlops_free(). NULL on failure.
+// @return MLOPS_OK; MLOPS_EPARSE (not JSON); MLOPS_EINVAL (a field is wrong; the
+// message names it); MLOPS_ENOTFOUND (unknown model); MLOPS_EPROVIDER (the
+// upstream failed and retries and fallbacks are spent), MLOPS_ETIMEOUT,
+// MLOPS_ERATELIMIT (429 or the deployments' limits; the message says when to
+// retry) — these name the deployment and the upstream status.
+// Thread-safe: many threads may call it on one handle.
+func (r *Handle) Chat(requestJSON string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_requestJSON := cStringOrNil(requestJSON)
+	defer freeCString(c_requestJSON)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_chat(r.ptr, c_requestJSON, &c_out)
+		err = statusError("mlops_chat", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// ChatStream calls mlops_chat_stream.
+//
+// Sends a chat-completions request and streams the answer as OpenAI chunks, whatever
+// the provider. Retries and fallbacks happen only before the first chunk.
+// @param h               the handle.
+// @param request_json    as for mlops_chat() ("stream" may be true or absent).
+// @param fn              receives each chunk; a non-zero return cancels.
+// @param user_data       passed to fn.
+// @param out_final_json  receives the assembled chat.completion (content, tool calls,
+// finish_reason, usage, x_mlops); release with mlops_free().
+// When the stream breaks after chunks were delivered the call
+// returns MLOPS_EPROVIDER (or MLOPS_ETIMEOUT) and still fills
+// this with what arrived, x_mlops.stream.broken = true.
+// @return as mlops_chat(), plus MLOPS_ECANCELED when fn asked to stop.
+// Thread-safe.
+func (r *Handle) ChatStream(requestJSON string, fn ChunkFn) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_requestJSON := cStringOrNil(requestJSON)
+	defer freeCString(c_requestJSON)
+	var c_fn C.mlops_chunk_fn
+	var u_fn unsafe.Pointer
+	if fn != nil {
+		c_fn = C.mlops_chunk_fn(C.goTrampoline_mlops_chunk_fn)
+		u_fn = newCallbackUser(fn)
+		defer freeCallbackUser(u_fn)
+	}
+	var c_outFinalJSON *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_chat_stream(r.ptr, c_requestJSON, c_fn, u_fn, &c_outFinalJSON)
+		err = statusError("mlops_chat_stream", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_outFinalJSON); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_outFinalJSON), nil
+}
+
+// GatewayStatus calls mlops_gateway_status.
+//
+// Describes the gateway as JSON: the configuration generation, the pipeline stages and
+// their switches, and per model each deployment's health:
+// {"generation": N, "stages": [{"name": "routing", "enabled": true}, ...],
+// "models": [{"name": "chat", "deployments": [{"id": "chat#0", "provider": "openai",
+// "base_url": "...", "model": "...", "in_flight": 0, "latency_ewma_ms": 12.3,
+// "state": "closed" | "open" | "half_open", "cooldown_remaining_ms": 0,
+// "requests": N, "successes": N, "failures": N, "cooldowns": N,
+// "minute_requests": N, "minute_tokens": N, "last_status": 200,
+// "last_error": "..."}]}]}
+// @param h   the handle.
+// @param out receives the JSON; release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOMEM. Thread-safe.
+func (r *Handle) GatewayStatus() (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_gateway_status(r.ptr, &c_out)
+		err = statusError("mlops_gateway_status", rc)
+	})
+	runtime.KeepAlive(r)
 	if err != nil {
 		if d := takeString(c_out); d != "" {
 			err.(*Error).Detail = d

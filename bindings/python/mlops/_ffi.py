@@ -84,11 +84,13 @@ CONSTANTS = {
 CALLBACKS = {
     'mlops_log_fn': ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p),
     'mlops_token_fn': ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p),
+    'mlops_chunk_fn': ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p),
 }
 
 CALLBACK_ARGS = {
     'mlops_log_fn': [('level', 'int'), ('message', 'const char *'), ('user_data', 'void *')],
     'mlops_token_fn': [('piece', 'const char *'), ('user_data', 'void *')],
+    'mlops_chunk_fn': [('chunk_json', 'const char *'), ('user_data', 'void *')],
 }
 
 # Buffers a callback fills, by callback: {buffer name: its length's name}.
@@ -653,6 +655,50 @@ FUNCTIONS = {
             Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
         ],
         doc='Describes a GGUF file as JSON: {"version", "alignment", "size", "metadata": {key:\nvalue, arrays over 16 elements summarised as {"array": type, "count": n}}, "tensors":\n[{"name", "type", "shape", "offset", "bytes"}]}.\n@param path the file.\n@param out  receives the JSON; release with mlops_free().\n@return MLOPS_OK, MLOPS_EIO, MLOPS_EFORMAT (naming the field), MLOPS_ENOMEM.'),
+    'mlops_gateway_configure': Function(
+        name='mlops_gateway_configure', header='mlops/gateway.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('config_json', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc="Replaces the gateway configuration (the shape is in this header's top comment).\nRequests in flight finish on the configuration they started with; deployments keep\ntheir health and latency history across a reload when their model name and id stay.\n@param h           the handle.\n@param config_json the configuration object.\n@return MLOPS_OK; MLOPS_EINVAL (NULL argument); MLOPS_ECONFIG (malformed JSON, an\n        unknown or missing key, a bad URL or value; the message names the key).\n        On failure the previous configuration stays in force. Thread-safe."),
+    'mlops_gateway_load': Function(
+        name='mlops_gateway_load', header='mlops/gateway.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('path', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc='Reads a configuration file (JSON) and applies it like mlops_gateway_configure().\n@param h    the handle.\n@param path the file.\n@return as mlops_gateway_configure(), plus MLOPS_EIO when the file cannot be read.\nThread-safe.'),
+    'mlops_chat': Function(
+        name='mlops_chat', header='mlops/gateway.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('request_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Sends a chat-completions request through the gateway and waits for the answer.\n@param h            the handle.\n@param request_json an OpenAI chat-completions request ("model" is a public model\n                    name of the configuration); "stream" must be absent or false.\n@param out          receives the chat.completion response JSON with "x_mlops";\n                    release with mlops_free(). NULL on failure.\n@return MLOPS_OK; MLOPS_EPARSE (not JSON); MLOPS_EINVAL (a field is wrong; the\n        message names it); MLOPS_ENOTFOUND (unknown model); MLOPS_EPROVIDER (the\n        upstream failed and retries and fallbacks are spent), MLOPS_ETIMEOUT,\n        MLOPS_ERATELIMIT (429 or the deployments\' limits; the message says when to\n        retry) — these name the deployment and the upstream status.\nThread-safe: many threads may call it on one handle.'),
+    'mlops_chat_stream': Function(
+        name='mlops_chat_stream', header='mlops/gateway.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('request_json', 'in_str', ctypes.c_char_p, None),
+            Param('fn', 'callback', CALLBACKS['mlops_chunk_fn'], 'mlops_chunk_fn'),
+            Param('user_data', 'user_data', ctypes.c_void_p, None),
+            Param('out_final_json', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Sends a chat-completions request and streams the answer as OpenAI chunks, whatever\nthe provider. Retries and fallbacks happen only before the first chunk.\n@param h               the handle.\n@param request_json    as for mlops_chat() ("stream" may be true or absent).\n@param fn              receives each chunk; a non-zero return cancels.\n@param user_data       passed to fn.\n@param out_final_json  receives the assembled chat.completion (content, tool calls,\n                       finish_reason, usage, x_mlops); release with mlops_free().\n                       When the stream breaks after chunks were delivered the call\n                       returns MLOPS_EPROVIDER (or MLOPS_ETIMEOUT) and still fills\n                       this with what arrived, x_mlops.stream.broken = true.\n@return as mlops_chat(), plus MLOPS_ECANCELED when fn asked to stop.\nThread-safe.'),
+    'mlops_gateway_status': Function(
+        name='mlops_gateway_status', header='mlops/gateway.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Describes the gateway as JSON: the configuration generation, the pipeline stages and\ntheir switches, and per model each deployment\'s health:\n{"generation": N, "stages": [{"name": "routing", "enabled": true}, ...],\n "models": [{"name": "chat", "deployments": [{"id": "chat#0", "provider": "openai",\n    "base_url": "...", "model": "...", "in_flight": 0, "latency_ewma_ms": 12.3,\n    "state": "closed" | "open" | "half_open", "cooldown_remaining_ms": 0,\n    "requests": N, "successes": N, "failures": N, "cooldowns": N,\n    "minute_requests": N, "minute_tokens": N, "last_status": 200,\n    "last_error": "..."}]}]}\n@param h   the handle.\n@param out receives the JSON; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOMEM. Thread-safe.'),
 }
 
 
