@@ -64,19 +64,19 @@ class CacheTest(StoreTest):
                 return bag_of_words(text)
             h.cache.set_embedder("bow-32", 32, embed)
             h.cache.put(req("how do I reset my password"), {"a": "click reset"})
-            hit = h.cache.lookup(req("how do I reset my password now"))
+            hit = h.cache.lookup(req("how do I reset my password please"))
             self.assertEqual(hit["hit"], "semantic")
-            self.assertIn("how do I reset my password now", calls)
+            self.assertIn("how do I reset my password please", calls)
             rejected = []
 
             def guard(query, cached):
                 rejected.append((query, cached))
                 return 1  # reject every candidate
             h.cache.set_guard(guard)
-            self.assertIsNone(h.cache.lookup(req("how do I reset my password now"))["hit"])
-            self.assertEqual(rejected[-1], ("how do I reset my password now", "how do I reset my password"))
+            self.assertIsNone(h.cache.lookup(req("how do I reset my password please"))["hit"])
+            self.assertEqual(rejected[-1], ("how do I reset my password please", "how do I reset my password"))
             h.cache.set_guard(None)
-            self.assertEqual(h.cache.lookup(req("how do I reset my password now"))["hit"], "semantic")
+            self.assertEqual(h.cache.lookup(req("how do I reset my password please"))["hit"], "semantic")
             # A Python embedder that fails cancels the call that needed it (here the
             # re-embedding of the cached prompts); an exception raised by the callback
             # during a call comes back out of that call.
