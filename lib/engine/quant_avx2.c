@@ -442,6 +442,16 @@ ALWAYS_INLINE __m256 upd2_off(const wprep2 *w, const aprep2 *a, __m256 acc)
     return _mm256_fmadd_ps(_mm256_mul_ps(w->d, a->d), _mm256_cvtepi32_ps(s), acc);
 }
 
+/* The same with maddubs + madd even in the VNNI build: for Q4_0 matvec streaming from
+ * memory it ran 18.7 against 15.7 GB/s with vpdpbusd (Zen 4, n >= 2048); same sums. */
+ALWAYS_INLINE __m256 upd2_off_mb(const wprep2 *w, const aprep2 *a, __m256 acc)
+{
+    __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(w->lo, a->ylo),
+                                 _mm256_maddubs_epi16(w->hi, a->yhi));
+    __m256i s = _mm256_sub_epi32(_mm256_madd_epi16(p, _mm256_set1_epi16(1)), a->off);
+    return _mm256_fmadd_ps(_mm256_mul_ps(w->d, a->d), _mm256_cvtepi32_ps(s), acc);
+}
+
 ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
 {
     __m256i s = dot2_us(w->lo, w->hi, a->ylo, a->yhi);
@@ -617,11 +627,14 @@ LEGACY2_TILE(q5_0, mlops__block_q5_0, prep2_q5_0, act2_off16, upd2_off, prep_q5_
 LEGACY2_TILE(q4_1, mlops__block_q4_1, prep2_q4_1, act2_sum, upd2_min, prep_q4_1, act_sum, upd_min)
 LEGACY2_TILE(q5_1, mlops__block_q5_1, prep2_q5_1, act2_sum, upd2_min, prep_q5_1, act_sum, upd_min)
 LEGACY_TILE(q8_0, mlops__block_q8_0, prep_q8_0, act_plain, upd_sign)
+#ifndef Q40_UPD2
+#define Q40_UPD2 upd2_off_mb
+#endif
 #define tile_q4_0_tiled tile_q4_0
 #define tile_q5_0_tiled tile_q5_0
 #define tile_q4_1_tiled tile_q4_1
 #define tile_q5_1_tiled tile_q5_1
-PREPPED_MATVEC(q4_0, mlops__block_q4_0, prep2_q4_0, act2_off8, upd2_off, prep_q4_0, act_off8, upd_off)
+PREPPED_MATVEC(q4_0, mlops__block_q4_0, prep2_q4_0, act2_off8, Q40_UPD2, prep_q4_0, act_off8, upd_off)
 PREPPED_MATVEC(q5_0, mlops__block_q5_0, prep2_q5_0, act2_off16, upd2_off, prep_q5_0, act_off16,
                upd_off)
 PREPPED_MATVEC(q4_1, mlops__block_q4_1, prep2_q4_1, act2_sum, upd2_min, prep_q4_1, act_sum, upd_min)
