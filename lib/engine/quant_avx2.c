@@ -581,7 +581,7 @@ ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
  * used for longer rows.
  */
 #ifndef PREP_MAX_PAIRS
-#define PREP_MAX_PAIRS 128
+#define PREP_MAX_PAIRS 256 /* n <= 16384: 40 KiB of stack */
 #endif
 #define PREPPED_MATVEC(T, BT, PREP2, ACT2, UPD2, PREP, ACT, UPD)                                \
     TILED_MATVEC(T##_tiled, 32, LEG_RMV)                                                       \
