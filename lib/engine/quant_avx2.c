@@ -866,9 +866,9 @@ ALWAYS_INLINE float w_bf16(const uint8_t *p, int64_t j)
     ALWAYS_INLINE void tile_##T(const uint8_t *w, size_t rb, const uint8_t *x, size_t xs,   \
                                 int64_t n, float *y, int64_t ldy, const int R, const int C, size_t pf) \
     {                                                                                         \
-        __m256 acc[2][2][4];                                                                  \
+        __m256 acc[2][4][4];                                                                  \
         _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                                   \
-            _Pragma("GCC unroll 2") for (int c = 0; c < C; c++)                               \
+            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++)                               \
                 _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) acc[r][c][u] =            \
                     _mm256_setzero_ps();                                                      \
         int64_t j = 0;                                                                        \
@@ -878,7 +878,7 @@ ALWAYS_INLINE float w_bf16(const uint8_t *p, int64_t j)
                 __m256 wv[4];                                                                 \
                 _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) wv[u] =                   \
                     LOADV(w + (size_t)r * rb, j + 8 * u);                                     \
-                _Pragma("GCC unroll 2") for (int c = 0; c < C; c++)                           \
+                _Pragma("GCC unroll 4") for (int c = 0; c < C; c++)                           \
                 {                                                                             \
                     const float *xv = (const float *)(const void *)(x + (size_t)c * xs) + j;  \
                     _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) acc[r][c][u] =        \
@@ -890,14 +890,14 @@ ALWAYS_INLINE float w_bf16(const uint8_t *p, int64_t j)
             _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                               \
             {                                                                                 \
                 __m256 wv = LOADV(w + (size_t)r * rb, j);                                     \
-                _Pragma("GCC unroll 2") for (int c = 0; c < C; c++) acc[r][c][0] =            \
+                _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c][0] =            \
                     _mm256_fmadd_ps(wv,                                                       \
                                     _mm256_loadu_ps((const float *)(const void *)(x + (size_t)c * xs) + j), \
                                     acc[r][c][0]);                                            \
             }                                                                                 \
         }                                                                                     \
         _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                                   \
-            _Pragma("GCC unroll 2") for (int c = 0; c < C; c++)                               \
+            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++)                               \
             {                                                                                 \
                 float s = hsum(_mm256_add_ps(_mm256_add_ps(acc[r][c][0], acc[r][c][1]),       \
                                              _mm256_add_ps(acc[r][c][2], acc[r][c][3])));     \
@@ -911,9 +911,16 @@ ALWAYS_INLINE float w_bf16(const uint8_t *p, int64_t j)
 FLOAT_TILE(f32, load_w_f32, w_f32)
 FLOAT_TILE(f16, load_w_f16, w_f16)
 FLOAT_TILE(bf16, load_w_bf16, w_bf16)
-TILED_KERNELS(f32, 1, FLT_RMV, 1, 2)
-TILED_KERNELS(f16, 1, FLT_RMV, 1, 2)
-TILED_KERNELS(bf16, 1, FLT_RMV, 1, 2)
+#if defined(MLOPS_Q_VNNI) /* 1 row x 4 activations x 4 accumulators with 32 registers */
+#define FLT_RMM 1
+#define FLT_CMM 4
+#else
+#define FLT_RMM 1
+#define FLT_CMM 3
+#endif
+TILED_KERNELS(f32, 1, FLT_RMV, FLT_RMM, FLT_CMM)
+TILED_KERNELS(f16, 1, FLT_RMV, FLT_RMM, FLT_CMM)
+TILED_KERNELS(bf16, 1, FLT_RMV, FLT_RMM, FLT_CMM)
 
 /* ---------------------------------------------------------- activation quantisers -- */
 
