@@ -2,7 +2,7 @@
  * Quantized kernels (lib/engine/quant_*.c): matrix-vector throughput per weight type for
  * a 4096 x 4096 matrix, scalar reference vs AVX2 (1 and 2 threads), against a streaming
  * read of memory measured in the same run (the limit for decode). Copies of the matrix
- * are rotated so that > 96 MiB are touched per round: the numbers are DRAM-bound like a
+ * are rotated so that > 256 MiB are touched per round: the numbers are DRAM-bound like a
  * real model's decode, not served from the 32 MiB L3. Then matmat with 32 activations
  * against 32 matvec calls (prefill), and activation conversion.
  *
@@ -23,7 +23,7 @@
 #endif
 
 enum { N = 4096, ROWS = 4096 };
-#define ROTATE_BYTES ((size_t)96 << 20)
+#define ROTATE_BYTES ((size_t)256 << 20)
 
 /* ------------------------------------------------------------ memory bandwidth -- */
 

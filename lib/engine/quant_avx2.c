@@ -442,6 +442,16 @@ ALWAYS_INLINE __m256 upd2_off(const wprep2 *w, const aprep2 *a, __m256 acc)
     return _mm256_fmadd_ps(_mm256_mul_ps(w->d, a->d), _mm256_cvtepi32_ps(s), acc);
 }
 
+/* The same with maddubs + madd even in the VNNI build: for Q4_0 matvec streaming from
+ * memory it ran 18.7 against 15.7 GB/s with vpdpbusd (Zen 4, n >= 2048); same sums. */
+ALWAYS_INLINE __m256 upd2_off_mb(const wprep2 *w, const aprep2 *a, __m256 acc)
+{
+    __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(w->lo, a->ylo),
+                                 _mm256_maddubs_epi16(w->hi, a->yhi));
+    __m256i s = _mm256_sub_epi32(_mm256_madd_epi16(p, _mm256_set1_epi16(1)), a->off);
+    return _mm256_fmadd_ps(_mm256_mul_ps(w->d, a->d), _mm256_cvtepi32_ps(s), acc);
+}
+
 ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
 {
     __m256i s = dot2_us(w->lo, w->hi, a->ylo, a->yhi);
@@ -571,7 +581,7 @@ ALWAYS_INLINE __m256 upd2_min(const wprep2 *w, const aprep2 *a, __m256 acc)
  * used for longer rows.
  */
 #ifndef PREP_MAX_PAIRS
-#define PREP_MAX_PAIRS 128
+#define PREP_MAX_PAIRS 256 /* n <= 16384: 40 KiB of stack */
 #endif
 #define PREPPED_MATVEC(T, BT, PREP2, ACT2, UPD2, PREP, ACT, UPD)                                \
     TILED_MATVEC(T##_tiled, 32, LEG_RMV)                                                       \
@@ -617,11 +627,14 @@ LEGACY2_TILE(q5_0, mlops__block_q5_0, prep2_q5_0, act2_off16, upd2_off, prep_q5_
 LEGACY2_TILE(q4_1, mlops__block_q4_1, prep2_q4_1, act2_sum, upd2_min, prep_q4_1, act_sum, upd_min)
 LEGACY2_TILE(q5_1, mlops__block_q5_1, prep2_q5_1, act2_sum, upd2_min, prep_q5_1, act_sum, upd_min)
 LEGACY_TILE(q8_0, mlops__block_q8_0, prep_q8_0, act_plain, upd_sign)
+#ifndef Q40_UPD2
+#define Q40_UPD2 upd2_off_mb
+#endif
 #define tile_q4_0_tiled tile_q4_0
 #define tile_q5_0_tiled tile_q5_0
 #define tile_q4_1_tiled tile_q4_1
 #define tile_q5_1_tiled tile_q5_1
-PREPPED_MATVEC(q4_0, mlops__block_q4_0, prep2_q4_0, act2_off8, upd2_off, prep_q4_0, act_off8, upd_off)
+PREPPED_MATVEC(q4_0, mlops__block_q4_0, prep2_q4_0, act2_off8, Q40_UPD2, prep_q4_0, act_off8, upd_off)
 PREPPED_MATVEC(q5_0, mlops__block_q5_0, prep2_q5_0, act2_off16, upd2_off, prep_q5_0, act_off16,
                upd_off)
 PREPPED_MATVEC(q4_1, mlops__block_q4_1, prep2_q4_1, act2_sum, upd2_min, prep_q4_1, act_sum, upd_min)
@@ -853,9 +866,9 @@ ALWAYS_INLINE float w_bf16(const uint8_t *p, int64_t j)
     ALWAYS_INLINE void tile_##T(const uint8_t *w, size_t rb, const uint8_t *x, size_t xs,   \
                                 int64_t n, float *y, int64_t ldy, const int R, const int C, size_t pf) \
     {                                                                                         \
-        __m256 acc[2][2][4];                                                                  \
+        __m256 acc[2][4][4];                                                                  \
         _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                                   \
-            _Pragma("GCC unroll 2") for (int c = 0; c < C; c++)                               \
+            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++)                               \
                 _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) acc[r][c][u] =            \
                     _mm256_setzero_ps();                                                      \
         int64_t j = 0;                                                                        \
@@ -865,7 +878,7 @@ ALWAYS_INLINE float w_bf16(const uint8_t *p, int64_t j)
                 __m256 wv[4];                                                                 \
                 _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) wv[u] =                   \
                     LOADV(w + (size_t)r * rb, j + 8 * u);                                     \
-                _Pragma("GCC unroll 2") for (int c = 0; c < C; c++)                           \
+                _Pragma("GCC unroll 4") for (int c = 0; c < C; c++)                           \
                 {                                                                             \
                     const float *xv = (const float *)(const void *)(x + (size_t)c * xs) + j;  \
                     _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) acc[r][c][u] =        \
@@ -877,14 +890,14 @@ ALWAYS_INLINE float w_bf16(const uint8_t *p, int64_t j)
             _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                               \
             {                                                                                 \
                 __m256 wv = LOADV(w + (size_t)r * rb, j);                                     \
-                _Pragma("GCC unroll 2") for (int c = 0; c < C; c++) acc[r][c][0] =            \
+                _Pragma("GCC unroll 4") for (int c = 0; c < C; c++) acc[r][c][0] =            \
                     _mm256_fmadd_ps(wv,                                                       \
                                     _mm256_loadu_ps((const float *)(const void *)(x + (size_t)c * xs) + j), \
                                     acc[r][c][0]);                                            \
             }                                                                                 \
         }                                                                                     \
         _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                                   \
-            _Pragma("GCC unroll 2") for (int c = 0; c < C; c++)                               \
+            _Pragma("GCC unroll 4") for (int c = 0; c < C; c++)                               \
             {                                                                                 \
                 float s = hsum(_mm256_add_ps(_mm256_add_ps(acc[r][c][0], acc[r][c][1]),       \
                                              _mm256_add_ps(acc[r][c][2], acc[r][c][3])));     \
@@ -898,9 +911,16 @@ ALWAYS_INLINE float w_bf16(const uint8_t *p, int64_t j)
 FLOAT_TILE(f32, load_w_f32, w_f32)
 FLOAT_TILE(f16, load_w_f16, w_f16)
 FLOAT_TILE(bf16, load_w_bf16, w_bf16)
-TILED_KERNELS(f32, 1, FLT_RMV, 1, 2)
-TILED_KERNELS(f16, 1, FLT_RMV, 1, 2)
-TILED_KERNELS(bf16, 1, FLT_RMV, 1, 2)
+#if defined(MLOPS_Q_VNNI) /* 1 row x 4 activations x 4 accumulators with 32 registers */
+#define FLT_RMM 1
+#define FLT_CMM 4
+#else
+#define FLT_RMM 1
+#define FLT_CMM 3
+#endif
+TILED_KERNELS(f32, 1, FLT_RMV, FLT_RMM, FLT_CMM)
+TILED_KERNELS(f16, 1, FLT_RMV, FLT_RMM, FLT_CMM)
+TILED_KERNELS(bf16, 1, FLT_RMV, FLT_RMM, FLT_CMM)
 
 /* ---------------------------------------------------------- activation quantisers -- */
 

@@ -633,6 +633,47 @@ static void simd_matches_reference(void **state)
         }
 }
 
+/* Rows longer than the kernels prepare activations for (16384) take the tiled path:
+ * same bits as matmat, within the bound of the reference. */
+static void long_rows(void **state)
+{
+    (void)state;
+    static const int types[] = {MLOPS__T_Q4_0, MLOPS__T_Q5_1, MLOPS__T_Q8_0};
+    rng_state = 21;
+    for (size_t k = 0; k < 3; k++) {
+        int t = types[k];
+        int64_t n = 16384 + 96; /* 515 blocks */
+        kcase c;
+        kcase_make(&c, t, n, 6, 2, 0);
+        unsigned char *xs = malloc(c.ab * 2);
+        float *xd = malloc((size_t)(2 * n) * sizeof(float));
+        float ys[12], yv[12], ym[12];
+        int old = mlops__q_set_isa(MLOPS__ISA_SCALAR);
+        for (int b = 0; b < 2; b++) {
+            mlops__q_quantize_act(t, c.xf + b * n, xs + (size_t)b * c.ab, n);
+            mlops__q_dequantize_row(MLOPS__T_Q8_0, xs + (size_t)b * c.ab, xd + b * n, n);
+            mlops__q_matvec(t, c.w, n, 0, 6, xs + (size_t)b * c.ab, ys + b * 6);
+        }
+        for (int i = 1; i < NISAS; i++) {
+            if (!mlops__q_isa_supported(isas[i]))
+                continue;
+            mlops__q_set_isa(isas[i]);
+            for (int b = 0; b < 2; b++)
+                mlops__q_matvec(t, c.w, n, 0, 6, xs + (size_t)b * c.ab, yv + b * 6);
+            mlops__q_matmat(t, c.w, n, 0, 6, xs, 2, c.ab, ym, 6);
+            assert_memory_equal(ym, yv, sizeof(yv));
+            for (int b = 0; b < 2; b++)
+                for (int r = 0; r < 6; r++)
+                    assert_true(fabs((double)yv[b * 6 + r] - ys[b * 6 + r]) <=
+                                dot_bound(&c, r, xd + b * n));
+        }
+        mlops__q_set_isa(old);
+        free(xs);
+        free(xd);
+        kcase_free(&c);
+    }
+}
+
 static void float_helpers_match_reference(void **state)
 {
     (void)state;
@@ -710,6 +751,7 @@ int main(void)
         cmocka_unit_test(layout_kquants),
         cmocka_unit_test(quantize_error_bounds),
         cmocka_unit_test(simd_matches_reference),
+        cmocka_unit_test(long_rows),
         cmocka_unit_test(float_helpers_match_reference),
         cmocka_unit_test(isa_switching),
     };
