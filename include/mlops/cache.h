@@ -27,7 +27,7 @@
  *   lands); "dim" (integer 16..8192, default 384: the hashed embedder's dimension, the
  *   provider's expected dimension); "seed" (integer, hashed embedder seed);
  *   "provider" ({"base_url", "model", "api_key_env", "timeout_ms"}: an OpenAI-compatible
- *   POST base_url/embeddings endpoint); "threshold" (number 0..1, default 0.62: the
+ *   POST base_url/embeddings endpoint); "threshold" (number 0..1, default 0.55: the
  *   cosine a semantic candidate needs); "max_threshold" (default 0.99) and
  *   "adapt_step" (default 0.02): how far a wrong-hit report raises a partition's
  *   threshold; "guard" ("lexical" or "off", default "lexical"); "partition_by" (array

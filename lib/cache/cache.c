@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_THRESHOLD 0.62
+#define DEFAULT_THRESHOLD 0.55
 #define TOPK 8
 #define ENTRY_OVERHEAD 160
 

@@ -36,13 +36,14 @@ static const char *const stop_words[] = {
     "describe", "give", "show", "help", "want", "need", "like", "know", "some", "any",
     "way", "ways", "best", "good", "correct", "proper", "right", "properly", "just", "really",
     "exactly", "actually", "one", "thing", "things", "get", "go", "going", "use", "using",
-    "make", "let", "lets", "i'm", "im", "i'd", "id", "it's", "what's", "how's", "s", "t",
+    "let", "lets", "i'm", "im", "i'd", "id", "it's", "what's", "how's", "s", "t",
     "hey", "hi", "hello", "thanks", "thank", "quick", "quickly", "simple", "simply", "easy",
     "easiest", "possible", "have", "has", "had", "he", "she", "they", "them", "their",
     "his", "her", "mean", "meaning", "step", "steps", "guide", "tutorial", "example",
     "method", "approach", "someone", "somebody", "anyone", "via", "through", "up", "out",
     "also", "too", "very", "much", "many", "more", "most", "own", "other", "another",
     "does", "doing", "done", "work", "works", "am", "say", "said", "is", "tip", "tips",
+    "per", "each", "every", "all", "gives", "getting", "got", "anything", "something",
     NULL,
 };
 
@@ -101,6 +102,12 @@ static const char *const antonyms[][2] = {
     {"undo", "redo"}, {"stage", "unstage"}, {"freeze", "unfreeze"}, {"pause", "resume"},
     {"zoom", "unzoom"}, {"shallow", "deep"}, {"wake", "sleep"}, {"celsius", "fahrenheit"},
     {"kilometer", "mile"}, {"km", "mile"}, {"pound", "kilogram"}, {"lb", "kg"},
+    {"for", "while"}, {"log in", "log out"}, {"sign in", "sign out"}, {"sign up", "sign out"},
+    {"zoom in", "zoom out"}, {"check in", "check out"}, {"opt in", "opt out"},
+    {"scale up", "scale down"}, {"turn on", "turn off"}, {"switch on", "switch off"},
+    {"power on", "power off"}, {"speed up", "slow down"}, {"back up", "restore"},
+    {"set up", "tear down"}, {"spin up", "shut down"}, {"zoom in", "zoom out"},
+    {"clock in", "clock out"}, {"plug in", "unplug"}, {"log in", "logout"},
     {NULL, NULL},
 };
 
@@ -118,6 +125,14 @@ static const char *const synonyms[][8] = {
     {"fix", "repair", "resolve", "solve", "troubleshoot", "debug", NULL},
     {"error", "exception", "failure", "issue", "problem", "bug", NULL},
     {"learn", "study", NULL},
+    {"write", "wrote", "written", "author", NULL},
+    {"update", "upgrade", NULL},
+    {"read", "load", NULL},
+    {"capitalize", "capitalise", "uppercase", NULL},
+    {"exit", "quit", "leave", NULL},
+    {"summarize", "summarise", "summary", "recap", NULL},
+    {"prevent", "protect", "avoid", NULL},
+    {"backup", "back", NULL},
     {"buy", "purchase", NULL},
     {"display", "print", "output", "show", NULL},
     {"obtain", "fetch", "retrieve", "get", "read", NULL},
@@ -135,7 +150,7 @@ static const char *const synonyms[][8] = {
     {"job", "work", "career", NULL},
     {"answer", "reply", "respond", "response", NULL},
     {"mistake", "error", NULL},
-    {"run", "execute", "launch", "invoke", NULL},
+    {"run", "execute", "invoke", NULL},
     {"program", "code", "script", "app", "application", NULL},
     {"function", "method", "routine", NULL},
     {"string", "text", "str", NULL},
@@ -177,10 +192,9 @@ static const char *const synonyms[][8] = {
     {"sort", "order", "arrange", NULL},
     {"duplicate", "duplicated", "repeated", "dupe", NULL},
     {"unique", "distinct", NULL},
-    {"element", "item", "entry", "value", NULL},
+    {"element", "item", "entry", NULL},
     {"first", "initial", NULL},
     {"copy", "duplicate", "clone", NULL},
-    {"rename", "move", "mv", NULL},
     {"file", "document", NULL},
     {"timezone", "time zone", NULL},
     {"current", "today", "now", "present", NULL},
@@ -212,6 +226,23 @@ static const char *const synonyms[][8] = {
     {"branch", "branches", NULL},
     {"commit", "commits", NULL},
     {NULL},
+};
+
+/*
+ * Qualifiers and key entities: one of these on one side only is never a harmless extra
+ * word ("sort a list" / "sort a list in descending order", "open a file" / "open a file
+ * in Python").
+ */
+static const char *const salient[] = {
+    "ascending", "descending", "reverse", "reversed", "recursive", "recursively", "async",
+    "asynchronous", "parallel", "concurrent", "insensitive", "sensitive", "permanently",
+    "temporarily", "remote", "local", "global", "nested", "empty", "multiple", "hidden",
+    "python", "java", "javascript", "typescript", "c", "c++", "c#", "go", "golang", "rust",
+    "ruby", "php", "swift", "kotlin", "scala", "haskell", "perl", "r", "matlab", "julia",
+    "linux", "windows", "mac", "macos", "ubuntu", "debian", "android", "ios", "iphone",
+    "bash", "zsh", "powershell", "sql", "mysql", "postgresql", "postgres", "sqlite",
+    "excel", "docker", "kubernetes", "aws", "azure", "gcp", "react", "vue", "angular",
+    "node", "node.js", "django", "flask", "pandas", "numpy", NULL,
 };
 
 static bool in_list(const char *w, const char *const *list)
@@ -390,7 +421,8 @@ static bool antonyms_split(const words *a, const words *b, char *why, size_t cap
 {
     for (int i = 0; antonyms[i][0]; i++) {
         const char *x = antonyms[i][0], *y = antonyms[i][1];
-        bool ax = has_stem(a, x), ay = has_stem(a, y), bx = has_stem(b, x), by = has_stem(b, y);
+        bool ax = has_phrase(a, x), ay = has_phrase(a, y), bx = has_phrase(b, x),
+             by = has_phrase(b, y);
         if ((ax && !ay && by && !bx) || (ay && !ax && bx && !by)) {
             if (why)
                 snprintf(why, cap, "antonyms '%s' / '%s'", ax ? x : y, ax ? y : x);
@@ -421,18 +453,80 @@ static bool synonym_in(const char *w, const words *other)
     return false;
 }
 
-/* Content words of `a` missing from `b` with no synonym in b; returns the count. */
-static int unmatched(const words *a, const words *b, const char **first)
+static int stem_count(const words *ws, const char *w, int upto)
+{
+    int n = 0;
+    for (int i = 0; i < upto && i < ws->n; i++)
+        n += stem_eq(ws->w[i], w);
+    return n;
+}
+
+/*
+ * Content words of `a` missing from `b` (as multisets: the k-th "rice" of a needs k in
+ * b) with no synonym in b; returns the count.
+ */
+static int unmatched(const words *a, const words *b, const char **first, bool *salient_out)
 {
     int n = 0;
     for (int i = 0; i < a->n; i++) {
         const char *w = a->w[i];
-        if (!content_word(w) || has_stem(b, w) || synonym_in(w, b))
+        if (!content_word(w))
             continue;
+        int occ = stem_count(a, w, i + 1);
+        if (stem_count(b, w, b->n) >= occ || (occ == 1 && synonym_in(w, b)))
+            continue;
+        if (in_list(w, salient))
+            *salient_out = true;
         if (n++ == 0)
             *first = w;
     }
     return n;
+}
+
+/* Content words within 4 tokens before and after the first "to"/"into" of ws. */
+static int around_to(const words *ws, int *left, int *nl, int *right, int *nr)
+{
+    *nl = *nr = 0;
+    for (int i = 0; i < ws->n; i++) {
+        if (strcmp(ws->w[i], "to") != 0 && strcmp(ws->w[i], "into") != 0)
+            continue;
+        for (int k = i - 1; k >= 0 && k >= i - 4; k--)
+            if (content_word(ws->w[k]))
+                left[(*nl)++] = k;
+        for (int k = i + 1; k < ws->n && k <= i + 4; k++)
+            if (content_word(ws->w[k]))
+                right[(*nr)++] = k;
+        return i;
+    }
+    return -1;
+}
+
+/* "convert X to Y" against "convert Y to X": the same words, the other direction. */
+static bool direction_swapped(const words *a, const words *b, char *why, size_t cap)
+{
+    int la[4], ra[4], lb[4], rb[4], nla, nra, nlb, nrb;
+    if (around_to(a, la, &nla, ra, &nra) < 0 || around_to(b, lb, &nlb, rb, &nrb) < 0)
+        return false;
+    bool x = false, y = false;
+    const char *w1 = "", *w2 = "";
+    for (int i = 0; i < nla && !x; i++)
+        for (int j = 0; j < nrb && !x; j++)
+            if (stem_eq(a->w[la[i]], b->w[rb[j]])) {
+                x = true;
+                w1 = a->w[la[i]];
+            }
+    for (int i = 0; i < nra && !y; i++)
+        for (int j = 0; j < nlb && !y; j++)
+            if (stem_eq(a->w[ra[i]], b->w[lb[j]])) {
+                y = true;
+                w2 = a->w[ra[i]];
+            }
+    if (x && y && strcmp(w1, w2) != 0) {
+        if (why)
+            snprintf(why, cap, "direction swapped ('%s to %s')", w1, w2);
+        return true;
+    }
+    return false;
 }
 
 bool mlops__cache_guard_lexical(const char *query, const char *cached, char *why, size_t cap)
@@ -458,9 +552,24 @@ bool mlops__cache_guard_lexical(const char *query, const char *cached, char *why
         ok = numbers_match(a, b, why, cap);
     if (ok)
         ok = !antonyms_split(a, b, why, cap);
+    if (ok)
+        ok = !direction_swapped(a, b, why, cap);
     if (ok) {
         const char *wa = NULL, *wb = NULL;
-        int ua = unmatched(a, b, &wa), ub = unmatched(b, a, &wb);
+        bool sal = false;
+        int ua = unmatched(a, b, &wa, &sal), ub = unmatched(b, a, &wb, &sal);
+        int shared = 0;
+        for (int i = 0; i < a->n; i++)
+            shared += content_word(a->w[i]) && (has_stem(b, a->w[i]) || synonym_in(a->w[i], b));
+        if (ua + ub >= 2 || (ua + ub == 1 && (shared < 2 || sal))) {
+            /* One side adds qualifiers ("sort a list" / "sort a list in descending
+               order"): a more specific question; one extra word on a shared core of two
+               or more ("capital of France" / "which city is the capital of France")
+               is still a paraphrase. */
+            ok = ua == 0 || ub == 0 ? false : ok;
+            if (!ok && why)
+                snprintf(why, cap, "extra key words ('%s')", ua ? wa : wb);
+        }
         if (ua > 0 && ub > 0) {
             ok = false;
             if (why)
