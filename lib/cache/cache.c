@@ -513,8 +513,8 @@ int mlops__cache_insert_loaded(mlops__cache *c, const mlops__cache_row *r, bool 
         vs = partition_vs(c, p);
         e->has_vec = vs != NULL;
     }
-    if (r->id >= c->next_id)
-        c->next_id = r->id + 1;
+    if (r->id >= atomic_load(&c->next_id))
+        atomic_store(&c->next_id, r->id + 1);
     mlops__rwlock_unlock(&c->lock);
     removals_apply(c, &rm);
     if (rc == MLOPS_OK && vs)
@@ -541,7 +541,7 @@ int mlops__cache_open(mlops__store *st, mlops__logger *lg, const json_t *section
     mlops__mutex_init(&c->flush_lock);
     mlops__cond_init(&c->q_cond);
     c->lru.lru_next = c->lru.lru_prev = &c->lru;
-    c->next_id = 1;
+    atomic_store(&c->next_id, 1);
     int rc = mlops__cache_embedder_from_config(section, &c->emb);
     if (rc == MLOPS_OK)
         rc = maps_grow(c);
@@ -856,7 +856,7 @@ int mlops__cache_put(mlops__cache *c, const json_t *request, const json_t *respo
     cache_entry *old = find_key(c, r.exact);
     if (old)
         entry_remove(c, old, &rm, true);
-    id = c->next_id++;
+    id = atomic_fetch_add(&c->next_id, 1);
     cache_entry *e = p ? entry_new(id, r.exact, p, r.text, resp_text, now, ttl_ms,
                                    ttl_ms ? now + ttl_ms : 0, vec ? emb->dim : 0)
                        : NULL;

@@ -87,7 +87,7 @@ struct mlops__cache {
     cache_entry **by_id, **by_key;
     size_t map_cap, count;
     size_t bytes;
-    int64_t next_id;
+    _Atomic int64_t next_id; /* changed under `lock` (write), read by the flusher */
     cache_partition **parts;
     size_t parts_cap, parts_count;
 

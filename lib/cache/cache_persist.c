@@ -35,6 +35,7 @@ static const mlops__migration cache_migrations[] = {
         " wrong INTEGER NOT NULL DEFAULT 0,"
         " checksum INTEGER NOT NULL);"
         "CREATE INDEX cache_entries_partition ON cache_entries(partition);"
+        "CREATE TABLE cache_meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
         "CREATE TABLE cache_partitions("
         " partition TEXT PRIMARY KEY,"
         " threshold REAL NOT NULL,"
@@ -280,8 +281,23 @@ int mlops__cache_write_batch(mlops__cache *c)
             if (rc != MLOPS_OK)
                 mlops__store_rollback(c->store);
         }
-        if (rc == MLOPS_OK)
-            rc = mlops__store_commit(c->store);
+        if (rc == MLOPS_OK) {
+            /* Ids are never reused, even after their rows were deleted. */
+            sqlite3_stmt *s = NULL;
+            rc = mlops__store_prepare(c->store,
+                                      "INSERT INTO cache_meta(key, value) VALUES('next_id', ?1) "
+                                      "ON CONFLICT(key) DO UPDATE SET value = "
+                                      "max(value, excluded.value)",
+                                      &s);
+            if (rc == MLOPS_OK) {
+                sqlite3_bind_int64(s, 1, atomic_load(&c->next_id));
+                rc = step_done(c->store, s, "cache: recording the next id");
+            }
+            if (rc == MLOPS_OK)
+                rc = mlops__store_commit(c->store);
+            else
+                mlops__store_rollback(c->store);
+        }
     }
     if (rc == MLOPS_OK) {
         for (size_t i = 0; i < n; i++)
@@ -385,9 +401,12 @@ int mlops__cache_load(mlops__cache *c)
     mlops__store *st = c->store;
     mlops__store_lock(st);
     sqlite3_stmt *s = NULL;
-    int rc = mlops__store_prepare(st, "SELECT coalesce(max(id), 0) FROM cache_entries", &s);
+    int rc = mlops__store_prepare(st, "SELECT max(coalesce((SELECT max(id) FROM cache_entries), 0) "
+                                      "+ 1, coalesce((SELECT value FROM cache_meta WHERE key = "
+                                      "'next_id'), 1))",
+                                  &s);
     if (rc == MLOPS_OK && sqlite3_step(s) == SQLITE_ROW)
-        c->next_id = sqlite3_column_int64(s, 0) + 1;
+        atomic_store(&c->next_id, sqlite3_column_int64(s, 0));
     if (s)
         sqlite3_reset(s); /* a statement left mid-step would pin an old read snapshot */
     if (rc == MLOPS_OK)
