@@ -159,6 +159,8 @@ typedef struct parts {
 
 static int split_messages(const json_t *msgs, parts *p)
 {
+    if (!msgs)
+        return mlops__error(MLOPS_EINVAL, "request: missing \"messages\" (or \"prompt\")");
     if (!json_is_array(msgs))
         return mlops__error(MLOPS_EINVAL, "request.messages: expected array, got %s",
                             mlops__json_type_name(msgs));
