@@ -139,7 +139,8 @@ void mlops__vecstore_counts(mlops__vecstore *vs, size_t *rows, size_t *tombstone
 int mlops__vecstore_search(mlops__vecstore *vs, const float *q, int k, float min_score,
                            int rescore, int64_t *ids, float *scores);
 /**
- * nq queries at once (cblas_sgemm; in int8 mode sgemm on dequantised blocks):
+ * nq queries at once (cblas_sgemm over blocks; in int8 mode int8 dot products of every
+ * query over cache-resident blocks of rows, then rescoring):
  * ids/scores are nq x k row-major, found[i] how many for query i.
  */
 int mlops__vecstore_search_batch(mlops__vecstore *vs, const float *q, int nq, int k,
