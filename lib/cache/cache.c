@@ -626,7 +626,7 @@ static json_t *result_json(const char *hit, double sim, int64_t id, const char *
 {
     json_t *r = json_object();
     json_object_set_new(r, "hit", hit ? json_string(hit) : json_null());
-    json_object_set_new(r, "similarity", hit ? json_real(sim) : json_null());
+    json_object_set_new(r, "similarity", hit ? json_real(round(sim * 1e6) / 1e6) : json_null());
     json_object_set_new(r, "entry_id", hit ? json_integer(id) : json_null());
     json_t *resp = NULL;
     if (response) {
