@@ -154,6 +154,14 @@ int32_t mlops__cache_dot_i8_avx2(const int8_t *a, const int8_t *b, int n);
 int32_t mlops__cache_dot_i8(const int8_t *a, const int8_t *b, int n);
 /** out[r] = dot(m[r], q) for `rows` int8 rows of `dim` (best kernel). */
 void mlops__cache_dots_i8(const int8_t *m, size_t rows, int dim, const int8_t *q, int32_t *out);
+/**
+ * out[j * rows + r] = dot(m[r], q[j]) for nq queries (AVX2: four queries per pass over a
+ * row when dim is a multiple of 32); the _ref version is the scalar reference.
+ */
+void mlops__cache_dots_i8_multi(const int8_t *m, size_t rows, int dim, const int8_t *q, int nq,
+                                int32_t *out);
+void mlops__cache_dots_i8_multi_ref(const int8_t *m, size_t rows, int dim, const int8_t *q,
+                                    int nq, int32_t *out);
 /** Quantises v[n] to int8 in [-127, 127]; returns the scale (v ~= q * scale). */
 float mlops__cache_quantize(const float *v, int n, int8_t *q);
 

@@ -436,18 +436,23 @@ static int search_batch_i8(const mlops__vecstore *vs, const float *q, int nq, in
         qscale[j] = mlops__cache_quantize(q + (size_t)j * d, vs->dim, qi + (size_t)j * d);
     float cmin = min_score - INT8_SLACK;
     size_t blk = 16384 / d > 8 ? 16384 / d : 8; /* ~16 KiB of rows */
-    if (blk > BLOCK)
-        blk = BLOCK;
-    int32_t dots[BLOCK];
+    int32_t *dots = malloc((size_t)nq * blk * sizeof(int32_t));
+    if (!dots) {
+        free(qi);
+        free(qscale);
+        free(cand);
+        free(cs);
+        return mlops__error_oom("batch scores");
+    }
     for (size_t start = 0; start < vs->count; start += blk) {
         size_t n = vs->count - start < blk ? vs->count - start : blk;
-        const int8_t *m = vs->a.i8 + start * d;
+        mlops__cache_dots_i8_multi(vs->a.i8 + start * d, n, vs->dim, qi, nq, dots);
         for (int j = 0; j < nq; j++) {
-            mlops__cache_dots_i8(m, n, vs->dim, qi + (size_t)j * d, dots);
+            const int32_t *dj = dots + (size_t)j * n;
             int64_t *cj = cand + (size_t)j * (size_t)nres;
             float *sj = cs + (size_t)j * (size_t)nres;
             for (size_t i = 0; i < n; i++) {
-                float sc = (float)dots[i] * vs->a.scale[start + i] * qscale[j];
+                float sc = (float)dj[i] * vs->a.scale[start + i] * qscale[j];
                 if (sc >= cmin && !vs->a.dead[start + i])
                     found[j] = topk_insert(cj, sj, found[j], nres, (int64_t)(start + i), sc);
             }
@@ -456,6 +461,7 @@ static int search_batch_i8(const mlops__vecstore *vs, const float *q, int nq, in
     for (int j = 0; j < nq; j++)
         found[j] = rescore(vs, q + (size_t)j * d, cand + (size_t)j * (size_t)nres, found[j], k,
                            min_score, ids + (size_t)j * (size_t)k, scores + (size_t)j * (size_t)k);
+    free(dots);
     free(qi);
     free(qscale);
     free(cand);

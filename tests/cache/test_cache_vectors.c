@@ -47,6 +47,20 @@ static void int8_kernels_match_reference(void **state)
         assert_int_equal(mlops__cache_dot_i8_avx2(a, b, lens[k]), r);
         assert_int_equal(mlops__cache_dot_i8(a, b, lens[k]), r);
     }
+    /* the multi-query kernel against the reference, dims with and without the fast path */
+    int dims[] = {32, 96, 100, 384};
+    for (size_t k = 0; k < 4; k++) {
+        int d = dims[k];
+        int32_t o1[7 * 9], o2[7 * 9];
+        int8_t m8[9 * 384], q8[7 * 384];
+        for (int i = 0; i < 9 * d; i++)
+            m8[i] = (int8_t)((int)(frand() * 127.0f));
+        for (int i = 0; i < 7 * d; i++)
+            q8[i] = (int8_t)((int)(frand() * 127.0f));
+        mlops__cache_dots_i8_multi(m8, 9, d, q8, 7, o1);
+        mlops__cache_dots_i8_multi_ref(m8, 9, d, q8, 7, o2);
+        assert_memory_equal(o1, o2, sizeof(int32_t) * 7 * 9);
+    }
     float v[384];
     int8_t q[384];
     random_unit(v, 384);
