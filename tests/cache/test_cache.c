@@ -687,6 +687,7 @@ static void request_canonical_form(void **state)
     mlops__cache_req_free(&rc);
     assert_ok(mlops__cache_req_parse(c, o, MLOPS__CACHE_PART_ALL, 512, 65536, &rc));
     assert_string_equal(rc.partition, "ns=n2|model=m|pv=p:2|t=zero");
+    mlops__cache_req_free(&rc);
     assert_status(mlops__cache_req_parse(c, NULL, MLOPS__CACHE_PART_ALL, 10, 65536, &rc),
                   MLOPS_ELIMIT, "partition key");
     assert_status(mlops__cache_req_parse(c, NULL, MLOPS__CACHE_PART_ALL, 512, 4, &rc), MLOPS_ELIMIT,
