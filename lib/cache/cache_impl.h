@@ -100,7 +100,7 @@ struct mlops__cache {
     cache_op *q;
     size_t q_len, q_cap;
     bool stop;
-    bool flusher_running;
+    _Atomic bool flusher_running; /* started by the first queued op (no thread before) */
     pthread_t flusher;
     mlops__mutex flush_lock; /* one flush at a time */
 

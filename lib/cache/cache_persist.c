@@ -148,6 +148,8 @@ void mlops__cache_op_free(cache_op *op)
     memset(op, 0, sizeof *op);
 }
 
+static void *flusher_main(void *arg);
+
 void mlops__cache_queue(mlops__cache *c, cache_op *op)
 {
     if (!c->cfg.persist) {
@@ -172,6 +174,16 @@ void mlops__cache_queue(mlops__cache *c, cache_op *op)
     }
     c->q[c->q_len++] = *op;
     memset(op, 0, sizeof *op);
+    if (!atomic_load(&c->flusher_running) && !c->stop && c->cfg.flush_interval_ms > 0) {
+        /* Started on first use, so that a handle that never writes to the cache has no
+           background thread (and forks like a single-threaded program). */
+        if (pthread_create(&c->flusher, NULL, flusher_main, c) == 0)
+            atomic_store(&c->flusher_running, true);
+        else
+            mlops__log(c->logger, MLOPS_LOG_WARN,
+                       "cache: no write-behind thread; batches are written every %zu writes",
+                       c->cfg.flush_every);
+    }
     if (c->q_len >= c->cfg.flush_every)
         mlops__cond_signal(&c->q_cond);
     mlops__mutex_unlock(&c->q_lock);
@@ -351,7 +363,7 @@ static void *flusher_main(void *arg)
 
 void mlops__cache_after_write(mlops__cache *c)
 {
-    if (!c->cfg.persist || c->flusher_running)
+    if (!c->cfg.persist || atomic_load(&c->flusher_running))
         return;
     if (mlops__cache_pending(c) >= c->cfg.flush_every)
         (void)mlops__cache_write_batch(c);
@@ -359,23 +371,20 @@ void mlops__cache_after_write(mlops__cache *c)
 
 int mlops__cache_persist_start(mlops__cache *c)
 {
-    if (!c->cfg.persist || c->cfg.flush_interval_ms <= 0)
-        return MLOPS_OK;
-    if (pthread_create(&c->flusher, NULL, flusher_main, c) != 0)
-        return mlops__error(MLOPS_ENOMEM, "cache: cannot start the write-behind thread");
-    c->flusher_running = true;
+    (void)c; /* the flusher starts with the first queued operation */
     return MLOPS_OK;
 }
 
 void mlops__cache_persist_stop(mlops__cache *c)
 {
-    if (c->flusher_running) {
-        mlops__mutex_lock(&c->q_lock);
-        c->stop = true;
-        mlops__cond_signal(&c->q_cond);
-        mlops__mutex_unlock(&c->q_lock);
+    mlops__mutex_lock(&c->q_lock);
+    c->stop = true;
+    mlops__cond_signal(&c->q_cond);
+    bool running = atomic_load(&c->flusher_running);
+    mlops__mutex_unlock(&c->q_lock);
+    if (running) {
         pthread_join(c->flusher, NULL);
-        c->flusher_running = false;
+        atomic_store(&c->flusher_running, false);
     }
     if (c->cfg.persist && mlops__cache_write_batch(c) != MLOPS_OK)
         mlops__log(c->logger, MLOPS_LOG_ERROR, "cache: the last write-behind batch was lost: %s",
