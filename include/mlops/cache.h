@@ -169,9 +169,10 @@ MLOPS_API int mlops_cache_stats(mlops_t *h, char **out);
 MLOPS_API int mlops_cache_flush(mlops_t *h);
 
 /**
- * Installs the caller's embedder (config "embedder" must be "callback"). Cached
- * prompts are re-embedded with it (under the cache's write lock: call it at start-up),
- * and persisted vectors made under the same name and dimension are reused.
+ * Installs the caller's embedder (config "embedder" must be "callback"). Every cached
+ * prompt (including those loaded from the store) is re-embedded with it into fresh
+ * vector stores, under the cache's write lock: call it at start-up. Until it is called,
+ * a "callback" cache serves the exact tier only.
  * @param h         the handle.
  * @param name      1..128 bytes naming the vector space ("minilm-l6"), persisted with
  *                  the vectors.

@@ -108,6 +108,20 @@ static const char *const antonyms[][2] = {
     {"power on", "power off"}, {"speed up", "slow down"}, {"back up", "restore"},
     {"set up", "tear down"}, {"spin up", "shut down"}, {"zoom in", "zoom out"},
     {"clock in", "clock out"}, {"plug in", "unplug"}, {"log in", "logout"},
+    {"increase", "reduce"}, {"increase", "lower"}, {"raise", "lower"}, {"grow", "shrink"},
+    {"expand", "shrink"}, {"maximize", "minimize"}, {"insert", "delete"}, {"insert", "remove"},
+    {"install", "remove"}, {"start", "end"}, {"start", "finish"}, {"start", "kill"},
+    {"create", "remove"}, {"create", "drop"}, {"open", "shut"}, {"success", "failure"},
+    {"pass", "fail"}, {"accept", "decline"}, {"approve", "reject"}, {"include", "omit"},
+    {"yesterday", "tomorrow"}, {"today", "tomorrow"}, {"today", "yesterday"},
+    {"past", "future"}, {"rise", "fall"}, {"top", "bottom"}, {"front", "back"},
+    {"beginning", "end"}, {"easy", "hard"}, {"easy", "difficult"}, {"beginner", "advanced"},
+    {"senior", "junior"}, {"buy", "rent"}, {"love", "hate"}, {"like", "dislike"},
+    {"agree", "disagree"}, {"even", "odd"}, {"singular", "plural"}, {"frontend", "backend"},
+    {"get", "post"}, {"put", "patch"}, {"import", "remove"}, {"encrypt", "hash"},
+    {"inbound", "outbound"}, {"incoming", "outgoing"}, {"upstream", "downstream"},
+    {"parent", "child"}, {"source", "destination"}, {"sender", "recipient"},
+    {"request", "response"}, {"min", "max"}, {"ceil", "floor"}, {"round up", "round down"},
     {NULL, NULL},
 };
 
@@ -561,11 +575,12 @@ bool mlops__cache_guard_lexical(const char *query, const char *cached, char *why
         int shared = 0;
         for (int i = 0; i < a->n; i++)
             shared += content_word(a->w[i]) && (has_stem(b, a->w[i]) || synonym_in(a->w[i], b));
-        if (ua + ub >= 2 || (ua + ub == 1 && (shared < 2 || sal))) {
+        if (ua + ub >= 2 || (ua + ub == 1 && (shared < 3 || sal))) {
             /* One side adds qualifiers ("sort a list" / "sort a list in descending
-               order"): a more specific question; one extra word on a shared core of two
-               or more ("capital of France" / "which city is the capital of France")
-               is still a paraphrase. */
+               order", "population of China" / "population growth of China"): a more
+               specific question. One extra word on a shared core of three or more
+               content words ("write to a file in Python" / "write data to a file in
+               Python") is still taken as a paraphrase. */
             ok = ua == 0 || ub == 0 ? false : ok;
             if (!ok && why)
                 snprintf(why, cap, "extra key words ('%s')", ua ? wa : wb);

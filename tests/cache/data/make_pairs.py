@@ -388,6 +388,12 @@ neg("more-specific",
     ("How do I make an HTTP request in JavaScript?", "How do I make an async HTTP request in JavaScript?"),
     ("How do I check if a list is empty in Python?", "How do I check if a nested list is empty in Python?"),
     ("How do I replace text in a file?", "How do I replace text in multiple files?"),
+    ("What is the population of China?", "What is the population growth of China?"),
+    ("How do I learn guitar?", "How do I learn bass guitar?"),
+    ("How do I make bread?", "How do I make sourdough bread?"),
+    ("What is the price of gold?", "What is the price of white gold?"),
+    ("How do I reset my password?", "How do I reset my router password?"),
+    ("How do I make a GET request in Python?", "How do I make a POST request in Python?"),
 )
 
 pos("more-paraphrases",
