@@ -310,6 +310,16 @@ static void run_embed(void *p)
     bench_sink((uint64_t)(a->out[0] * 1000));
 }
 
+typedef struct guard_arg {
+    const char *a, *b;
+} guard_arg;
+
+static void run_guard(void *p)
+{
+    guard_arg *g = p;
+    bench_sink((uint64_t)mlops__cache_guard_lexical(g->a, g->b, NULL, 0));
+}
+
 typedef struct api_arg {
     mlops_t *h;
     const char *req;
@@ -342,7 +352,7 @@ static void embedder_and_api(void)
     text[n] = '\0';
     float out[768];
     emb_arg a = {.text = text, .len = n, .out = out};
-    bench_table_begin("hashed embedder (1 KiB prompt)", NULL);
+    bench_table_begin("hashed embedder and lexical guard", NULL);
     mlops__hashvec_defaults(&a.o, 384);
     bench_stats s = bench_run_batched(run_embed, &a, 200, 10);
     bench_table_row("d=384", &s, NULL);
@@ -355,6 +365,12 @@ static void embedder_and_api(void)
     mlops__hashvec_defaults(&a.o, 384);
     s = bench_run_batched(run_embed, &a, 200, 50);
     bench_table_row("d=384, 31-byte question", &s, NULL);
+    guard_arg g = {text, text + 7};
+    s = bench_run_batched(run_guard, &g, 100, 5);
+    bench_table_row("lexical guard, two 1 KiB prompts", &s, NULL);
+    guard_arg g2 = {"How do I open a file in Python?", "how can I open a file in python"};
+    s = bench_run_batched(run_guard, &g2, 200, 50);
+    bench_table_row("lexical guard, two questions", &s, NULL);
     bench_table_end();
 
     mlops_t *h = NULL;

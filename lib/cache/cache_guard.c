@@ -23,6 +23,7 @@
 
 typedef struct words {
     char w[MAX_WORDS][WORD_MAX];
+    char st[MAX_WORDS][WORD_MAX]; /* stems, computed once per word */
     int n;
 } words;
 
@@ -259,6 +260,51 @@ static const char *const salient[] = {
     "node", "node.js", "django", "flask", "pandas", "numpy", NULL,
 };
 
+static void stem(const char *w, char *out);
+
+/*
+ * Stems of the synonym and antonym tables, computed once per process (a documented
+ * read-only singleton after initialisation) so that a check costs O(words x table)
+ * string compares, not stemming inside nested loops.
+ */
+#define SYN_GROUPS MLOPS__ARRAY_LEN(synonyms)
+#define ANT_PAIRS MLOPS__ARRAY_LEN(antonyms)
+typedef struct phrase_stem {
+    char first[WORD_MAX], second[WORD_MAX]; /* second is "" for one word */
+} phrase_stem;
+static phrase_stem syn_stems[SYN_GROUPS][8];
+static phrase_stem ant_stems[ANT_PAIRS][2];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static void phrase_to_stem(const char *phrase, phrase_stem *out)
+{
+    char a[WORD_MAX] = "", b[WORD_MAX] = "";
+    const char *sp = strchr(phrase, ' ');
+    size_t n = sp ? (size_t)(sp - phrase) : strlen(phrase);
+    if (n >= WORD_MAX)
+        n = WORD_MAX - 1;
+    memcpy(a, phrase, n);
+    a[n] = '\0';
+    stem(a, out->first);
+    if (sp) {
+        snprintf(b, sizeof b, "%s", sp + 1);
+        stem(b, out->second);
+    } else {
+        out->second[0] = '\0';
+    }
+}
+
+static void tables_init(void)
+{
+    for (size_t g = 0; g < SYN_GROUPS && synonyms[g][0]; g++)
+        for (int k = 0; k < 8 && synonyms[g][k]; k++)
+            phrase_to_stem(synonyms[g][k], &syn_stems[g][k]);
+    for (size_t i = 0; i < ANT_PAIRS && antonyms[i][0]; i++) {
+        phrase_to_stem(antonyms[i][0], &ant_stems[i][0]);
+        phrase_to_stem(antonyms[i][1], &ant_stems[i][1]);
+    }
+}
+
 static bool in_list(const char *w, const char *const *list)
 {
     for (int i = 0; list[i]; i++)
@@ -293,14 +339,6 @@ static void stem(const char *w, char *out)
     /* doubled final consonant after -ing/-ed ("stopping" -> "stopp" -> "stop") */
     if (n > 3 && out[n - 1] == out[n - 2] && strchr("bdgklmnprt", out[n - 1]))
         out[n - 1] = '\0';
-}
-
-static bool stem_eq(const char *a, const char *b)
-{
-    char sa[WORD_MAX], sb[WORD_MAX];
-    stem(a, sa);
-    stem(b, sb);
-    return strcmp(sa, sb) == 0;
 }
 
 static bool is_word_char(unsigned char c)
@@ -338,6 +376,7 @@ static void tokenize(const char *s, words *out)
         /* "file's" -> "file" */
         if (n > 2 && w[n - 2] == '\'' && w[n - 1] == 's')
             w[n - 2] = '\0';
+        stem(w, out->st[out->n]);
         out->n++;
     }
 }
@@ -409,24 +448,21 @@ static bool numbers_match(const words *a, const words *b, char *why, size_t cap)
     return true;
 }
 
-static bool has_stem(const words *ws, const char *w)
+static bool has_stem_s(const words *ws, const char *st)
 {
     for (int i = 0; i < ws->n; i++)
-        if (stem_eq(ws->w[i], w))
+        if (strcmp(ws->st[i], st) == 0)
             return true;
     return false;
 }
 
-/* Multi-word phrases ("get rid") are matched against adjacent words. */
-static bool has_phrase(const words *ws, const char *phrase)
+/* A one- or two-word phrase, compared by stems ("get rid", "log in"). */
+static bool has_phrase_s(const words *ws, const phrase_stem *p)
 {
-    if (!strchr(phrase, ' '))
-        return has_stem(ws, phrase);
-    char first[WORD_MAX], second[WORD_MAX];
-    if (sscanf(phrase, "%31s %31s", first, second) != 2)
-        return false;
+    if (!p->second[0])
+        return has_stem_s(ws, p->first);
     for (int i = 0; i + 1 < ws->n; i++)
-        if (stem_eq(ws->w[i], first) && stem_eq(ws->w[i + 1], second))
+        if (strcmp(ws->st[i], p->first) == 0 && strcmp(ws->st[i + 1], p->second) == 0)
             return true;
     return false;
 }
@@ -435,8 +471,9 @@ static bool antonyms_split(const words *a, const words *b, char *why, size_t cap
 {
     for (int i = 0; antonyms[i][0]; i++) {
         const char *x = antonyms[i][0], *y = antonyms[i][1];
-        bool ax = has_phrase(a, x), ay = has_phrase(a, y), bx = has_phrase(b, x),
-             by = has_phrase(b, y);
+        const phrase_stem *px = &ant_stems[i][0], *py = &ant_stems[i][1];
+        bool ax = has_phrase_s(a, px), ay = has_phrase_s(a, py), bx = has_phrase_s(b, px),
+             by = has_phrase_s(b, py);
         if ((ax && !ay && by && !bx) || (ay && !ax && bx && !by)) {
             if (why)
                 snprintf(why, cap, "antonyms '%s' / '%s'", ax ? x : y, ax ? y : x);
@@ -451,27 +488,27 @@ static bool content_word(const char *w)
     return !in_list(w, stop_words) && !in_list(w, negations) && !number_of(w);
 }
 
-/* True when w (absent from `other`) has a synonym that `other` contains. */
-static bool synonym_in(const char *w, const words *other)
+/* True when the word with stem st (absent from `other`) has a synonym in `other`. */
+static bool synonym_in(const char *st, const words *other)
 {
     for (int g = 0; synonyms[g][0]; g++) {
         bool member = false;
         for (int k = 0; synonyms[g][k] && !member; k++)
-            member = !strchr(synonyms[g][k], ' ') && stem_eq(w, synonyms[g][k]);
+            member = !syn_stems[g][k].second[0] && strcmp(st, syn_stems[g][k].first) == 0;
         if (!member)
             continue;
         for (int k = 0; synonyms[g][k]; k++)
-            if (has_phrase(other, synonyms[g][k]))
+            if (has_phrase_s(other, &syn_stems[g][k]))
                 return true;
     }
     return false;
 }
 
-static int stem_count(const words *ws, const char *w, int upto)
+static int stem_count(const words *ws, const char *st, int upto)
 {
     int n = 0;
     for (int i = 0; i < upto && i < ws->n; i++)
-        n += stem_eq(ws->w[i], w);
+        n += strcmp(ws->st[i], st) == 0;
     return n;
 }
 
@@ -486,8 +523,8 @@ static int unmatched(const words *a, const words *b, const char **first, bool *s
         const char *w = a->w[i];
         if (!content_word(w))
             continue;
-        int occ = stem_count(a, w, i + 1);
-        if (stem_count(b, w, b->n) >= occ || (occ == 1 && synonym_in(w, b)))
+        int occ = stem_count(a, a->st[i], i + 1);
+        if (stem_count(b, a->st[i], b->n) >= occ || (occ == 1 && synonym_in(a->st[i], b)))
             continue;
         if (in_list(w, salient))
             *salient_out = true;
@@ -525,13 +562,13 @@ static bool direction_swapped(const words *a, const words *b, char *why, size_t 
     const char *w1 = "", *w2 = "";
     for (int i = 0; i < nla && !x; i++)
         for (int j = 0; j < nrb && !x; j++)
-            if (stem_eq(a->w[la[i]], b->w[rb[j]])) {
+            if (strcmp(a->st[la[i]], b->st[rb[j]]) == 0) {
                 x = true;
                 w1 = a->w[la[i]];
             }
     for (int i = 0; i < nra && !y; i++)
         for (int j = 0; j < nlb && !y; j++)
-            if (stem_eq(a->w[ra[i]], b->w[lb[j]])) {
+            if (strcmp(a->st[ra[i]], b->st[lb[j]]) == 0) {
                 y = true;
                 w2 = a->w[ra[i]];
             }
@@ -545,6 +582,7 @@ static bool direction_swapped(const words *a, const words *b, char *why, size_t 
 
 bool mlops__cache_guard_lexical(const char *query, const char *cached, char *why, size_t cap)
 {
+    pthread_once(&tables_once, tables_init);
     words *a = malloc(sizeof *a), *b = malloc(sizeof *b);
     if (!a || !b) {
         free(a);
@@ -574,7 +612,8 @@ bool mlops__cache_guard_lexical(const char *query, const char *cached, char *why
         int ua = unmatched(a, b, &wa, &sal), ub = unmatched(b, a, &wb, &sal);
         int shared = 0;
         for (int i = 0; i < a->n; i++)
-            shared += content_word(a->w[i]) && (has_stem(b, a->w[i]) || synonym_in(a->w[i], b));
+            shared += content_word(a->w[i]) &&
+                      (has_stem_s(b, a->st[i]) || synonym_in(a->st[i], b));
         if (ua + ub >= 2 || (ua + ub == 1 && (shared < 3 || sal))) {
             /* One side adds qualifiers ("sort a list" / "sort a list in descending
                order", "population of China" / "population growth of China"): a more
