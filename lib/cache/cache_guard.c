@@ -24,8 +24,14 @@
 typedef struct words {
     char w[MAX_WORDS][WORD_MAX];
     char st[MAX_WORDS][WORD_MAX]; /* stems, computed once per word */
+    bool content[MAX_WORDS];      /* not a stop word, negation or number */
+    uint16_t occ[MAX_WORDS];      /* this is the occ-th word with its stem (1-based) */
+    uint16_t slot_word[1024];     /* stem hash table: index + 1 of the first such word */
+    uint16_t slot_count[1024];    /* how many words have that stem */
     int n;
 } words;
+
+#define SLOTS 1024
 
 static const char *const stop_words[] = {
     "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does",
@@ -276,6 +282,8 @@ static phrase_stem syn_stems[SYN_GROUPS][8];
 static phrase_stem ant_stems[ANT_PAIRS][2];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
+static void filler_add(const char *const *list, int step);
+
 static void phrase_to_stem(const char *phrase, phrase_stem *out)
 {
     char a[WORD_MAX] = "", b[WORD_MAX] = "";
@@ -296,6 +304,9 @@ static void phrase_to_stem(const char *phrase, phrase_stem *out)
 
 static void tables_init(void)
 {
+    filler_add(stop_words, 1);
+    filler_add(negations, 1);
+    filler_add(number_words, 2);
     for (size_t g = 0; g < SYN_GROUPS && synonyms[g][0]; g++)
         for (int k = 0; k < 8 && synonyms[g][k]; k++)
             phrase_to_stem(synonyms[g][k], &syn_stems[g][k]);
@@ -303,6 +314,36 @@ static void tables_init(void)
         phrase_to_stem(antonyms[i][0], &ant_stems[i][0]);
         phrase_to_stem(antonyms[i][1], &ant_stems[i][1]);
     }
+}
+
+/* A set of the stop words, negations and number words (built once). */
+#define FILLER_SLOTS 2048
+static const char *filler_set[FILLER_SLOTS];
+
+static size_t str_slot(const char *w, size_t mask)
+{
+    return (size_t)(mlops__hash_str(w, 0x51) & mask);
+}
+
+static void filler_add(const char *const *list, int step)
+{
+    for (int i = 0; list[i]; i += step) {
+        size_t k = str_slot(list[i], FILLER_SLOTS - 1);
+        while (filler_set[k] && strcmp(filler_set[k], list[i]) != 0)
+            k = (k + 1) & (FILLER_SLOTS - 1);
+        filler_set[k] = list[i];
+    }
+}
+
+static bool is_filler(const char *w)
+{
+    size_t k = str_slot(w, FILLER_SLOTS - 1);
+    while (filler_set[k]) {
+        if (strcmp(filler_set[k], w) == 0)
+            return true;
+        k = (k + 1) & (FILLER_SLOTS - 1);
+    }
+    return false;
 }
 
 static bool in_list(const char *w, const char *const *list)
@@ -348,9 +389,13 @@ static bool is_word_char(unsigned char c)
 }
 
 /* Lower-cased words; '.' kept inside numbers and dotted names (v1.2, os.path). */
+static bool content_word(const char *w);
+
 static void tokenize(const char *s, words *out)
 {
     out->n = 0;
+    memset(out->slot_word, 0, sizeof out->slot_word);
+    memset(out->slot_count, 0, sizeof out->slot_count);
     size_t i = 0, len = strlen(s);
     while (i < len && out->n < MAX_WORDS) {
         while (i < len && !is_word_char((unsigned char)s[i]))
@@ -377,6 +422,13 @@ static void tokenize(const char *s, words *out)
         if (n > 2 && w[n - 2] == '\'' && w[n - 1] == 's')
             w[n - 2] = '\0';
         stem(w, out->st[out->n]);
+        out->content[out->n] = content_word(w);
+        size_t k = str_slot(out->st[out->n], SLOTS - 1);
+        while (out->slot_word[k] && strcmp(out->st[out->slot_word[k] - 1], out->st[out->n]) != 0)
+            k = (k + 1) & (SLOTS - 1);
+        if (!out->slot_word[k])
+            out->slot_word[k] = (uint16_t)(out->n + 1);
+        out->occ[out->n] = ++out->slot_count[k];
         out->n++;
     }
 }
@@ -448,12 +500,21 @@ static bool numbers_match(const words *a, const words *b, char *why, size_t cap)
     return true;
 }
 
+/* How many words of ws have stem st (hash table built by tokenize). */
+static int stem_total(const words *ws, const char *st)
+{
+    size_t k = str_slot(st, SLOTS - 1);
+    while (ws->slot_word[k]) {
+        if (strcmp(ws->st[ws->slot_word[k] - 1], st) == 0)
+            return ws->slot_count[k];
+        k = (k + 1) & (SLOTS - 1);
+    }
+    return 0;
+}
+
 static bool has_stem_s(const words *ws, const char *st)
 {
-    for (int i = 0; i < ws->n; i++)
-        if (strcmp(ws->st[i], st) == 0)
-            return true;
-    return false;
+    return stem_total(ws, st) > 0;
 }
 
 /* A one- or two-word phrase, compared by stems ("get rid", "log in"). */
@@ -485,7 +546,7 @@ static bool antonyms_split(const words *a, const words *b, char *why, size_t cap
 
 static bool content_word(const char *w)
 {
-    return !in_list(w, stop_words) && !in_list(w, negations) && !number_of(w);
+    return !is_filler(w) && !is_number(w);
 }
 
 /* True when the word with stem st (absent from `other`) has a synonym in `other`. */
@@ -504,13 +565,6 @@ static bool synonym_in(const char *st, const words *other)
     return false;
 }
 
-static int stem_count(const words *ws, const char *st, int upto)
-{
-    int n = 0;
-    for (int i = 0; i < upto && i < ws->n; i++)
-        n += strcmp(ws->st[i], st) == 0;
-    return n;
-}
 
 /*
  * Content words of `a` missing from `b` (as multisets: the k-th "rice" of a needs k in
@@ -521,10 +575,10 @@ static int unmatched(const words *a, const words *b, const char **first, bool *s
     int n = 0;
     for (int i = 0; i < a->n; i++) {
         const char *w = a->w[i];
-        if (!content_word(w))
+        if (!a->content[i])
             continue;
-        int occ = stem_count(a, a->st[i], i + 1);
-        if (stem_count(b, a->st[i], b->n) >= occ || (occ == 1 && synonym_in(a->st[i], b)))
+        int occ = a->occ[i];
+        if (stem_total(b, a->st[i]) >= occ || (occ == 1 && synonym_in(a->st[i], b)))
             continue;
         if (in_list(w, salient))
             *salient_out = true;
@@ -542,10 +596,10 @@ static int around_to(const words *ws, int *left, int *nl, int *right, int *nr)
         if (strcmp(ws->w[i], "to") != 0 && strcmp(ws->w[i], "into") != 0)
             continue;
         for (int k = i - 1; k >= 0 && k >= i - 4; k--)
-            if (content_word(ws->w[k]))
+            if (ws->content[k])
                 left[(*nl)++] = k;
         for (int k = i + 1; k < ws->n && k <= i + 4; k++)
-            if (content_word(ws->w[k]))
+            if (ws->content[k])
                 right[(*nr)++] = k;
         return i;
     }
@@ -612,7 +666,7 @@ bool mlops__cache_guard_lexical(const char *query, const char *cached, char *why
         int ua = unmatched(a, b, &wa, &sal), ub = unmatched(b, a, &wb, &sal);
         int shared = 0;
         for (int i = 0; i < a->n; i++)
-            shared += content_word(a->w[i]) &&
+            shared += a->content[i] &&
                       (has_stem_s(b, a->st[i]) || synonym_in(a->st[i], b));
         if (ua + ub >= 2 || (ua + ub == 1 && (shared < 3 || sal))) {
             /* One side adds qualifiers ("sort a list" / "sort a list in descending
