@@ -24,8 +24,10 @@ struct mlops__pool {
     mlops__cond done_cv;
     mlops__mutex run_lock; /* serialises concurrent mlops__pool_run callers */
 
-    mlops__pool_fn fn;
-    void *arg;
+    /* Atomic (relaxed) only so that ThreadSanitizer sees no plain race: the ordering
+       comes from the ticket's release/acquire. */
+    _Atomic(mlops__pool_fn) fn;
+    _Atomic(void *) arg;
     _Atomic int n;
     _Atomic uint32_t gen;
     _Atomic uint64_t ticket;
@@ -56,7 +58,9 @@ static void run_items(mlops__pool *p, uint32_t gen)
             continue;
         /* Holding an unfinished item of job `gen` keeps the job's fields stable: the
            caller cannot start the next job before every item is done. */
-        p->fn(p->arg, (int)(uint32_t)t, n);
+        mlops__pool_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
+        void *arg = atomic_load_explicit(&p->arg, memory_order_relaxed);
+        fn(arg, (int)(uint32_t)t, n);
         if (atomic_fetch_add_explicit(&p->done, 1, memory_order_acq_rel) + 1 == n &&
             atomic_load_explicit(&p->sleepers_done, memory_order_acquire)) {
             mlops__mutex_lock(&p->m);
@@ -161,8 +165,8 @@ void mlops__pool_run(mlops__pool *p, mlops__pool_fn fn, void *arg, int n)
         return;
     }
     mlops__mutex_lock(&p->run_lock);
-    p->fn = fn;
-    p->arg = arg;
+    atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&p->arg, arg, memory_order_relaxed);
     atomic_store(&p->n, n);
     atomic_store(&p->done, 0);
     atomic_store(&p->sleepers_done, 0);
