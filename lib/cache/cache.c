@@ -387,6 +387,26 @@ static bool expired(const cache_entry *e, int64_t now)
     return x > 0 && x <= now;
 }
 
+/*
+ * Removes expired entries from the next `buckets` id buckets (write lock held). Each put
+ * sweeps a few, so memory held by expired entries is reclaimed without a full scan
+ * under the lock (lookups already treat them as misses).
+ */
+static void sweep_expired(mlops__cache *c, const cache_entry *keep, int64_t now, size_t buckets,
+                          removals *rm)
+{
+    for (size_t k = 0; k < buckets && c->map_cap; k++) {
+        size_t b = c->sweep_cursor++ & (c->map_cap - 1);
+        for (cache_entry *e = c->by_id[b], *n; e; e = n) {
+            n = e->next_id;
+            if (e != keep && expired(e, now)) {
+                atomic_fetch_add(&c->expired, 1);
+                entry_remove(c, e, rm, true);
+            }
+        }
+    }
+}
+
 /* Evicts least recently used entries until both bounds hold (keeping `keep`). */
 static void evict(mlops__cache *c, const cache_entry *keep, removals *rm)
 {
@@ -891,6 +911,7 @@ int mlops__cache_put(mlops__cache *c, const json_t *request, const json_t *respo
         } else {
             mlops__cache_queue(c, &op);
         }
+        sweep_expired(c, e, now, 16, &rm);
         evict(c, e, &rm);
         atomic_fetch_add(&c->puts, 1);
     }

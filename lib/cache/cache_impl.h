@@ -86,6 +86,7 @@ struct mlops__cache {
 
     cache_entry **by_id, **by_key;
     size_t map_cap, count;
+    size_t sweep_cursor; /* next id bucket the incremental expiry sweep looks at */
     size_t bytes;
     _Atomic int64_t next_id; /* changed under `lock` (write), read by the flusher */
     cache_partition **parts;

@@ -366,6 +366,22 @@ static void ttl_expires_and_refreshes(void **state)
     assert_true(stat_int(ts.h, "expired", NULL) >= 1);
     assert_int_equal(stat_int(ts.h, "entries", NULL), 0);
     free(req);
+    /* Expired entries nobody looks up are swept by later puts. */
+    for (int i = 0; i < 50; i++) {
+        char p[64];
+        snprintf(p, sizeof p, "short lived question %d", i);
+        char *r = simple("sweep", p);
+        assert_ok(mlops_cache_put(ts.h, r, "1", "{\"ttl_s\": 0.2}", NULL));
+        free(r);
+    }
+    mlops__sleep_ms(400);
+    for (int i = 0; i < 200; i++) {
+        char p[64];
+        snprintf(p, sizeof p, "long lived question %d", i);
+        put(ts.h, "sweep", p, "2");
+    }
+    assert_int_equal(stat_int(ts.h, "entries", NULL), 200);
+    assert_true(stat_int(ts.h, "expired", NULL) >= 51);
     test_store_close(&ts);
 }
 
