@@ -208,7 +208,14 @@ def parse_headers(include_dir):
                 seen_consts.add(c.spelling)
                 constants.append((c.spelling, int(expr.strip("()"))))
     for cb in callbacks:
-        for n, t in cb["args"]:
+        args = cb["args"]
+        for k, (n, t) in enumerate(args):
+            if t == "float *":
+                # A buffer the callback fills: must be followed by its size_t length.
+                if k + 1 >= len(args) or args[k + 1][1] != "size_t":
+                    raise ShapeError("callback %s: buffer '%s' must be followed by a size_t length"
+                                     % (cb["name"], n))
+                continue
             if t not in ("int", "const char *", "void *", "double", "int64_t", "size_t", "int32_t", "float"):
                 raise ShapeError("callback %s: argument '%s' of type '%s' is not supported" % (cb["name"], n, t))
     return {"functions": functions, "callbacks": callbacks, "objects": objects,
@@ -246,6 +253,8 @@ def py_restype(t):
 
 
 def py_cb_type(t):
+    if t == "float *":
+        return "ctypes.POINTER(ctypes.c_float)"
     return {"int": "ctypes.c_int", "const char *": "ctypes.c_char_p", "void *": "ctypes.c_void_p",
             "double": "ctypes.c_double", "int64_t": "ctypes.c_int64", "size_t": "ctypes.c_size_t",
             "int32_t": "ctypes.c_int32", "float": "ctypes.c_float", "void": "None"}[t]
@@ -333,8 +342,17 @@ def go_obj_type(cname):
 
 def go_cb_gotype(cb):
     args = []
+    skip_len = False
     for n, t in cb["args"]:
         if n == "user_data":
+            continue
+        if skip_len:
+            skip_len = False
+            continue
+        if t == "float *":
+            # The buffer arrives as a slice of its length (the size_t that follows).
+            args.append("%s []float32" % go_param(n))
+            skip_len = True
             continue
         args.append("%s %s" % (go_param(n), {"int": "int", "const char *": "string", "double": "float64",
                                               "int64_t": "int64", "size_t": "int", "int32_t": "int32",
@@ -346,6 +364,9 @@ def go_cb_gotype(cb):
 def go_cb_cargs(cb):
     out = []
     for n, t in cb["args"]:
+        if t == "float *":
+            out.append("%s *C.float" % go_param(n))
+            continue
         out.append("%s %s" % (go_param(n), {"int": "C.int", "const char *": "*C.char", "double": "C.double",
                                               "int64_t": "C.int64_t", "size_t": "C.size_t", "int32_t": "C.int32_t",
                                               "float": "C.float", "void *": "unsafe.Pointer"}[t]))
@@ -406,10 +427,19 @@ def emit_go(api):
         w.append("func goTrampoline_%s(%s)%s {" % (cb["name"], ", ".join(cargs), res))
         w.append("\tfn := callbackFromUser(userData).(%s)" % gt)
         call_args = []
-        for n, t in cb["args"]:
+        args = cb["args"]
+        skip = False
+        for k, (n, t) in enumerate(args):
             if n == "user_data":
                 continue
+            if skip:
+                skip = False
+                continue
             v = go_param(n)
+            if t == "float *":
+                call_args.append("unsafe.Slice((*float32)(unsafe.Pointer(%s)), int(%s))" % (v, go_param(args[k + 1][0])))
+                skip = True
+                continue
             call_args.append({"int": "int(%s)", "const char *": "goStringOrEmpty(%s)", "double": "float64(%s)",
                               "int64_t": "int64(%s)", "size_t": "int(%s)", "int32_t": "int32(%s)",
                               "float": "float32(%s)", "void *": "%s"}[t] % v)

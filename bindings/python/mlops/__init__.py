@@ -262,10 +262,35 @@ class _Call:
         arg_names = [n for n, _ in _ffi.CALLBACK_ARGS[type_name]]
         returns = cftype._restype_ is not None
 
+        arg_types = [t for _, t in _ffi.CALLBACK_ARGS[type_name]]
+
         def trampoline(*cargs):
             try:
-                values = [_callback_arg(v) for n, v in zip(arg_names, cargs) if n != "user_data"]
+                values, buffer = [], None
+                skip = False
+                for k, (n, v) in enumerate(zip(arg_names, cargs)):
+                    if n == "user_data" or skip:
+                        skip = False
+                        continue
+                    if arg_types[k] == "float *":
+                        # A buffer to fill: the callable gets its length and returns the
+                        # values (a sequence of numbers), which are copied in.
+                        buffer = (v, cargs[k + 1])
+                        values.append(cargs[k + 1])
+                        skip = True
+                        continue
+                    values.append(_callback_arg(v))
                 result = fn(*values)
+                if buffer is not None:
+                    ptr, length = buffer
+                    if result is None or isinstance(result, int):
+                        return 1 if result is None else int(result)
+                    items = list(result)
+                    if len(items) != length:
+                        raise ValueError("callback returned %d values, expected %d" % (len(items), length))
+                    for i, x in enumerate(items):
+                        ptr[i] = float(x)
+                    return 0
                 if returns:
                     return 0 if result is None else int(result)
             except BaseException as e:  # noqa: B902 - stop the C side, re-raise after
