@@ -20,6 +20,7 @@ static const cli_command commands[] = {
     {"gguf", "synth a random-weight model, or describe a GGUF file", cmd_gguf},
     {"quantize", "re-encode a GGUF model's weights (Q8_0, Q4_K_M...)", cmd_quantize},
     {"chat", "send a chat request through the gateway", cmd_chat},
+    {"cache", "exact and semantic response cache: put, lookup, stats, invalidate, feedback", cmd_cache},
 };
 
 static void print_help(FILE *out)

@@ -360,6 +360,53 @@ static int step_gateway(mlops_t *h, const char *dir)
     return 0;
 }
 
+/* Prints what a cache lookup found, in plain words. */
+static int show_lookup(mlops_t *h, const char *label, const char *request)
+{
+    char *out = NULL;
+    int rc = mlops_cache_lookup(h, request, NULL, &out);
+    if (rc != MLOPS_OK)
+        return rc;
+    const char *hit = strstr(out, "\"hit\":\"exact\"")      ? "an exact hit"
+                      : strstr(out, "\"hit\":\"semantic\"") ? "a semantic hit"
+                                                             : "a miss";
+    printf("   %-46s -> %s\n      %s\n", label, hit, out);
+    mlops_free(out);
+    return MLOPS_OK;
+}
+
+/*
+ * The semantic cache: a repeated question is an exact hit, a paraphrase is a semantic
+ * hit, and a different question with high word overlap is a miss (the guard refuses
+ * "close" for "open").
+ */
+static int step_cache(mlops_t *h, const char *dir)
+{
+    (void)dir;
+    const char *asked = "{\"namespace\": \"quickstart\", \"prompt\": \"How do I open a file?\"}";
+    int64_t id = 0;
+    int rc = mlops_cache_put(h, asked, "\"Call open(path, mode) and close it when done.\"",
+                             "{\"ttl_s\": 3600}", &id);
+    if (rc != MLOPS_OK)
+        return rc;
+    printf("2. cached an answer for \"How do I open a file?\" (entry %lld), then looked up:\n",
+           (long long)id);
+    if ((rc = show_lookup(h, "the same question again", asked)) != MLOPS_OK ||
+        (rc = show_lookup(h, "a paraphrase: \"how can I open a file\"",
+                          "{\"namespace\": \"quickstart\", \"prompt\": \"how can I open a file\"}")) !=
+            MLOPS_OK ||
+        (rc = show_lookup(h, "a different question: \"How do I close a file?\"",
+                          "{\"namespace\": \"quickstart\", \"prompt\": \"How do I close a file?\"}")) !=
+            MLOPS_OK)
+        return rc;
+    char *stats = NULL;
+    if ((rc = mlops_cache_stats(h, &stats)) != MLOPS_OK)
+        return rc;
+    printf("   cache stats: %.160s...\n", stats);
+    mlops_free(stats);
+    return MLOPS_OK;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = argc > 1 ? argv[1] : "quickstart.db";
@@ -389,6 +436,7 @@ int main(int argc, char **argv)
     /* Each module's step, in the order of the pipeline's story. */
     static int (*const steps[])(mlops_t *, const char *) = {
         step_prompts,
+        step_cache,
         step_models,
         step_gateway,
         step_engine,

@@ -13,5 +13,6 @@
 #include "mlops/models.h"
 #include "mlops/engine.h"
 #include "mlops/gateway.h"
+#include "mlops/cache.h"
 
 #endif /* MLOPS_H */

@@ -16,6 +16,7 @@ struct mlops__gateway;
  * checks, opening (in order) and closing (in reverse).
  */
 struct mlops__models;
+struct mlops__cache;
 
 typedef struct mlops__module {
     /* The module's name: its key in the config JSON and in mlops_schema. */
@@ -45,6 +46,7 @@ struct mlops {
     struct mlops__models *models;
     struct mlops__engine *engine;
     struct mlops__gateway *gateway;
+    struct mlops__cache *cache;
 };
 
 /** The module table, in opening order. */

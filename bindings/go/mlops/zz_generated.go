@@ -10,6 +10,8 @@ package mlops
 extern void goTrampoline_mlops_log_fn(int, char *, void *);
 extern int goTrampoline_mlops_token_fn(char *, void *);
 extern int goTrampoline_mlops_chunk_fn(char *, void *);
+extern int goTrampoline_mlops_embed_fn(char *, float *, size_t, void *);
+extern int goTrampoline_mlops_cache_guard_fn(char *, char *, void *);
 */
 import "C"
 
@@ -157,6 +159,42 @@ type ChunkFn func(chunkJSON string) int
 func goTrampoline_mlops_chunk_fn(chunkJSON *C.char, userData unsafe.Pointer) C.int {
 	fn := callbackFromUser(userData).(ChunkFn)
 	return C.int(fn(goStringOrEmpty(chunkJSON)))
+}
+
+// EmbedFn is the Go form of mlops_embed_fn.
+//
+// The caller's embedder (config "embedder": "callback").
+// @param text      the UTF-8 text to embed (the user's last turn), NUL-terminated.
+// @param out       receives dim floats; they need not be unit length (the cache
+// normalises), but must be finite and not all zero.
+// @param dim       the dimension given to mlops_cache_set_embedder().
+// @param user_data the pointer given to mlops_cache_set_embedder().
+// @return 0 on success; non-zero cancels the call that needed the embedding
+// (it fails with MLOPS_ECANCELED). Called from any thread, concurrently; it
+// must not call mlops_cache_* functions.
+type EmbedFn func(text string, out []float32) int
+
+//export goTrampoline_mlops_embed_fn
+func goTrampoline_mlops_embed_fn(text *C.char, out *C.float, dim C.size_t, userData unsafe.Pointer) C.int {
+	fn := callbackFromUser(userData).(EmbedFn)
+	return C.int(fn(goStringOrEmpty(text), unsafe.Slice((*float32)(unsafe.Pointer(out)), int(dim))))
+}
+
+// CacheGuardFn is the Go form of mlops_cache_guard_fn.
+//
+// The caller's second check on a semantic candidate before it is served.
+// @param query_prompt  the user's last turn of the request being looked up.
+// @param cached_prompt the last turn of the cached request that matched.
+// @param user_data     the pointer given to mlops_cache_set_guard().
+// @return 0 to allow serving the candidate; non-zero rejects it (the lookup goes on
+// with the next candidate or misses). Called from any thread, concurrently; it
+// must not call mlops_cache_* functions.
+type CacheGuardFn func(queryPrompt string, cachedPrompt string) int
+
+//export goTrampoline_mlops_cache_guard_fn
+func goTrampoline_mlops_cache_guard_fn(queryPrompt *C.char, cachedPrompt *C.char, userData unsafe.Pointer) C.int {
+	fn := callbackFromUser(userData).(CacheGuardFn)
+	return C.int(fn(goStringOrEmpty(queryPrompt), goStringOrEmpty(cachedPrompt)))
 }
 
 // EngineModel wraps the opaque mlops_engine_model_t.
@@ -2248,4 +2286,271 @@ func (r *Handle) GatewayStatus() (string, error) {
 		return "", err
 	}
 	return takeString(c_out), nil
+}
+
+// CacheLookup calls mlops_cache_lookup.
+//
+// Looks a request up: exact tier first, then the semantic tier in its partition.
+// @param h            the handle.
+// @param request_json the request (see the header comment for the two forms).
+// @param options_json NULL or {"threshold": 0..1 (overrides the partition's),
+// "semantic": bool (default true), "namespace": "...",
+// "prompt_version": "..."}.
+// @param out          receives JSON {"hit": "exact" | "semantic" | null,
+// "similarity": number (1 for exact, null on a miss), "entry_id":
+// integer or null, "response": the cached JSON value or null,
+// "partition": "..."}; release with mlops_free().
+// @return MLOPS_OK (also on a miss); MLOPS_EINVAL (NULL argument, empty prompt, no user
+// message); MLOPS_EPARSE (malformed JSON); MLOPS_ELIMIT (partition key or prompt
+// over the limit); MLOPS_ECANCELED (the embed callback refused);
+// MLOPS_EPROVIDER (the embeddings endpoint failed); MLOPS_EUNSUPPORTED (cache
+// disabled). Thread-safe.
+func (r *Handle) CacheLookup(requestJSON string, optionsJSON string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_requestJSON := cStringOrNil(requestJSON)
+	defer freeCString(c_requestJSON)
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_cache_lookup(r.ptr, c_requestJSON, c_optionsJSON, &c_out)
+		err = statusError("mlops_cache_lookup", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// CachePut calls mlops_cache_put.
+//
+// Stores a response for a request (replacing an entry with the same exact key).
+// @param h             the handle.
+// @param request_json  the request (see the header comment).
+// @param response_json the response as JSON (any value; an OpenAI chat completion
+// object usually).
+// @param options_json  NULL or {"ttl_s": seconds (0 = none), "namespace": "...",
+// "prompt_version": "..."}.
+// @param out_entry_id  receives the new entry's id (may be NULL).
+// @return MLOPS_OK; the errors of mlops_cache_lookup(); MLOPS_EPARSE (response not
+// JSON). Thread-safe. The entry is persisted by the next write-behind batch.
+func (r *Handle) CachePut(requestJSON string, responseJSON string, optionsJSON string) (int64, error) {
+	if r == nil {
+		return 0, ErrInvalid
+	}
+	c_requestJSON := cStringOrNil(requestJSON)
+	defer freeCString(c_requestJSON)
+	c_responseJSON := cStringOrNil(responseJSON)
+	defer freeCString(c_responseJSON)
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var c_outEntryID C.int64_t
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_cache_put(r.ptr, c_requestJSON, c_responseJSON, c_optionsJSON, &c_outEntryID)
+		err = statusError("mlops_cache_put", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return int64(c_outEntryID), err
+	}
+	return int64(c_outEntryID), nil
+}
+
+// CacheFeedback calls mlops_cache_feedback.
+//
+// Reports on a served entry.
+// @param h             the handle.
+// @param entry_id      the entry_id a lookup returned.
+// @param feedback_json {"verdict": "wrong" | "right"}. "wrong" removes the entry from
+// serving for good (persisted), counts a wrong-hit report and, when
+// the entry was last served as a semantic hit, raises its
+// partition's threshold above that hit's similarity (by at least
+// config "adapt_step", at most to "max_threshold").
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_EPARSE; MLOPS_ENOTFOUND (no such live entry).
+// Thread-safe.
+func (r *Handle) CacheFeedback(entryID int64, feedbackJSON string) error {
+	if r == nil {
+		return ErrInvalid
+	}
+	c_feedbackJSON := cStringOrNil(feedbackJSON)
+	defer freeCString(c_feedbackJSON)
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_cache_feedback(r.ptr, C.int64_t(entryID), c_feedbackJSON)
+		err = statusError("mlops_cache_feedback", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// CacheInvalidate calls mlops_cache_invalidate.
+//
+// Removes entries matching a selector; all given keys must match (AND).
+// @param h             the handle.
+// @param selector_json {"partition": "...", "namespace": "...", "model": "...",
+// "prompt_version": "...", "entry_id": N, "all": true}; at least
+// one key.
+// @param out_count     receives how many entries were removed (may be NULL).
+// @return MLOPS_OK (also when nothing matched); MLOPS_EINVAL; MLOPS_EPARSE.
+// Thread-safe.
+func (r *Handle) CacheInvalidate(selectorJSON string) (int64, error) {
+	if r == nil {
+		return 0, ErrInvalid
+	}
+	c_selectorJSON := cStringOrNil(selectorJSON)
+	defer freeCString(c_selectorJSON)
+	var c_outCount C.int64_t
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_cache_invalidate(r.ptr, c_selectorJSON, &c_outCount)
+		err = statusError("mlops_cache_invalidate", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return int64(c_outCount), err
+	}
+	return int64(c_outCount), nil
+}
+
+// CacheStats calls mlops_cache_stats.
+//
+// Counters since open and the cache's current size, as JSON:
+// {"entries", "bytes", "partitions", "hits": {"exact", "semantic"}, "misses", "puts",
+// "guard_rejections", "wrong_reports", "right_reports", "evictions", "expired",
+// "invalidated", "corrupt_rows", "pending_writes", "flushes", "threshold",
+// "embedder": {"kind", "dim", "id"}, "vectors": {"format", "rows", "tombstones"},
+// "adapted_partitions": [{"partition", "threshold", "wrong_reports"}...]}.
+// @param h   the handle.
+// @param out receives the JSON text; release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOMEM. Thread-safe.
+func (r *Handle) CacheStats() (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_cache_stats(r.ptr, &c_out)
+		err = statusError("mlops_cache_stats", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// CacheFlush calls mlops_cache_flush.
+//
+// Writes the pending write-behind batch to the store now (one transaction).
+// @param h the handle.
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_EBUSY; MLOPS_ESTORE (the batch stays queued).
+// Thread-safe.
+func (r *Handle) CacheFlush() error {
+	if r == nil {
+		return ErrInvalid
+	}
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_cache_flush(r.ptr)
+		err = statusError("mlops_cache_flush", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// CacheSetEmbedder calls mlops_cache_set_embedder.
+//
+// Installs the caller's embedder (config "embedder" must be "callback"). Every cached
+// prompt (including those loaded from the store) is re-embedded with it into fresh
+// vector stores, under the cache's write lock: call it at start-up. Until it is called,
+// a "callback" cache serves the exact tier only.
+// @param h         the handle.
+// @param name      1..128 bytes naming the vector space ("minilm-l6"), persisted with
+// the vectors.
+// @param dim       the embedding dimension, 16..8192.
+// @param fn        the embedder; NULL removes it (the semantic tier pauses).
+// @param user_data passed back to fn.
+// @return MLOPS_OK; MLOPS_EINVAL (bad name or dim); MLOPS_ESTATE (the configured
+// embedder is not "callback"); MLOPS_ECANCELED (fn refused a cached prompt).
+// Thread-safe.
+func (r *Handle) CacheSetEmbedder(name string, dim int, fn EmbedFn) error {
+	if r == nil {
+		return ErrInvalid
+	}
+	c_name := cString(name)
+	defer freeCString(c_name)
+	var c_fn C.mlops_embed_fn
+	var u_fn unsafe.Pointer
+	if fn != nil {
+		c_fn = C.mlops_embed_fn(C.goTrampoline_mlops_embed_fn)
+		u_fn = newCallbackUser(fn)
+	}
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_cache_set_embedder(r.ptr, c_name, C.size_t(dim), c_fn, u_fn)
+		err = statusError("mlops_cache_set_embedder", rc)
+	})
+	runtime.KeepAlive(r)
+	r.keepCallback(u_fn)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// CacheSetGuard calls mlops_cache_set_guard.
+//
+// Installs (or with fn NULL removes) the caller's second check on semantic candidates;
+// it runs after the lexical guard (when config "guard" is "lexical").
+// @param h         the handle.
+// @param fn        the check, or NULL.
+// @param user_data passed back to fn.
+// @return MLOPS_OK; MLOPS_EINVAL. Thread-safe.
+func (r *Handle) CacheSetGuard(fn CacheGuardFn) error {
+	if r == nil {
+		return ErrInvalid
+	}
+	var c_fn C.mlops_cache_guard_fn
+	var u_fn unsafe.Pointer
+	if fn != nil {
+		c_fn = C.mlops_cache_guard_fn(C.goTrampoline_mlops_cache_guard_fn)
+		u_fn = newCallbackUser(fn)
+	}
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_cache_set_guard(r.ptr, c_fn, u_fn)
+		err = statusError("mlops_cache_set_guard", rc)
+	})
+	runtime.KeepAlive(r)
+	r.keepCallback(u_fn)
+	if err != nil {
+		return err
+	}
+	return nil
 }

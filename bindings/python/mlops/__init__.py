@@ -23,7 +23,7 @@ headers use (int status + inputs + out-parameters, JSON text in and out):
 Inputs: ``str``/``bytes`` for text, ``dict``/``list`` are sent as JSON (a list for a
 ``*_jsonl`` parameter as JSON Lines), ``None`` is NULL, sequences of numbers for
 arrays, callables for callbacks (their return value goes back to C, ``None`` being 0;
-a callback that fills a buffer returns the values). The capacity of a caller buffer is
+a callback that fills a buffer gets its length in its place and returns the values). The capacity of a caller buffer is
 optional: it grows when the call answers MLOPS_ELIMIT with the size it needs.
 
 Outputs: the out-parameters in order; text is decoded (and parsed when it is a JSON
@@ -301,10 +301,10 @@ class _Call:
         arg_names = [n for n, _ in _ffi.CALLBACK_ARGS[type_name]]
         returns = cftype._restype_ is not None
         # A buffer the callback fills ("float *out, size_t dim"): the Python function
-        # gets neither; it returns the values, which are copied in (a wrong count
-        # cancels, as a non-zero return does).
-        bufs = getattr(_ffi, "CALLBACK_BUFFERS", {}).get(type_name, {})
-        hidden = set(bufs) | set(bufs.values()) | {"user_data"}
+        # gets its length in its place and returns the values, which are copied in (a
+        # wrong count raises ValueError, which cancels, as a non-zero return does).
+        bufs = _ffi.CALLBACK_BUFFERS.get(type_name, {})
+        hidden = set(bufs) | {"user_data"}
 
         def trampoline(*cargs):
             try:

@@ -85,16 +85,21 @@ CALLBACKS = {
     'mlops_log_fn': ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p),
     'mlops_token_fn': ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p),
     'mlops_chunk_fn': ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p),
+    'mlops_embed_fn': ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t, ctypes.c_void_p),
+    'mlops_cache_guard_fn': ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p),
 }
 
 CALLBACK_ARGS = {
     'mlops_log_fn': [('level', 'int'), ('message', 'const char *'), ('user_data', 'void *')],
     'mlops_token_fn': [('piece', 'const char *'), ('user_data', 'void *')],
     'mlops_chunk_fn': [('chunk_json', 'const char *'), ('user_data', 'void *')],
+    'mlops_embed_fn': [('text', 'const char *'), ('out', 'float *'), ('dim', 'size_t'), ('user_data', 'void *')],
+    'mlops_cache_guard_fn': [('query_prompt', 'const char *'), ('cached_prompt', 'const char *'), ('user_data', 'void *')],
 }
 
 # Buffers a callback fills, by callback: {buffer name: its length's name}.
 CALLBACK_BUFFERS = {
+    'mlops_embed_fn': {'out': 'dim'},
 }
 
 OBJECT_TYPES = ['mlops_engine_model_t', 'mlops_engine_session_t', 'mlops_t']
@@ -699,6 +704,80 @@ FUNCTIONS = {
             Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
         ],
         doc='Describes the gateway as JSON: the configuration generation, the pipeline stages and\ntheir switches, and per model each deployment\'s health:\n{"generation": N, "stages": [{"name": "routing", "enabled": true}, ...],\n "models": [{"name": "chat", "deployments": [{"id": "chat#0", "provider": "openai",\n    "base_url": "...", "model": "...", "in_flight": 0, "latency_ewma_ms": 12.3,\n    "state": "closed" | "open" | "half_open", "cooldown_remaining_ms": 0,\n    "requests": N, "successes": N, "failures": N, "cooldowns": N,\n    "minute_requests": N, "minute_tokens": N, "last_status": 200,\n    "last_error": "..."}]}]}\n@param h   the handle.\n@param out receives the JSON; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOMEM. Thread-safe.'),
+    'mlops_cache_lookup': Function(
+        name='mlops_cache_lookup', header='mlops/cache.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('request_json', 'in_str', ctypes.c_char_p, None),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Looks a request up: exact tier first, then the semantic tier in its partition.\n@param h            the handle.\n@param request_json the request (see the header comment for the two forms).\n@param options_json NULL or {"threshold": 0..1 (overrides the partition\'s),\n                    "semantic": bool (default true), "namespace": "...",\n                    "prompt_version": "..."}.\n@param out          receives JSON {"hit": "exact" | "semantic" | null,\n                    "similarity": number (1 for exact, null on a miss), "entry_id":\n                    integer or null, "response": the cached JSON value or null,\n                    "partition": "..."}; release with mlops_free().\n@return MLOPS_OK (also on a miss); MLOPS_EINVAL (NULL argument, empty prompt, no user\n        message); MLOPS_EPARSE (malformed JSON); MLOPS_ELIMIT (partition key or prompt\n        over the limit); MLOPS_ECANCELED (the embed callback refused);\n        MLOPS_EPROVIDER (the embeddings endpoint failed); MLOPS_EUNSUPPORTED (cache\n        disabled). Thread-safe.'),
+    'mlops_cache_put': Function(
+        name='mlops_cache_put', header='mlops/cache.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('request_json', 'in_str', ctypes.c_char_p, None),
+            Param('response_json', 'in_str', ctypes.c_char_p, None),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+            Param('out_entry_id', 'out_scalar', ctypes.POINTER(ctypes.c_int64), 'int64_t'),
+        ],
+        doc='Stores a response for a request (replacing an entry with the same exact key).\n@param h             the handle.\n@param request_json  the request (see the header comment).\n@param response_json the response as JSON (any value; an OpenAI chat completion\n                     object usually).\n@param options_json  NULL or {"ttl_s": seconds (0 = none), "namespace": "...",\n                     "prompt_version": "..."}.\n@param out_entry_id  receives the new entry\'s id (may be NULL).\n@return MLOPS_OK; the errors of mlops_cache_lookup(); MLOPS_EPARSE (response not\n        JSON). Thread-safe. The entry is persisted by the next write-behind batch.'),
+    'mlops_cache_feedback': Function(
+        name='mlops_cache_feedback', header='mlops/cache.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('entry_id', 'scalar', ctypes.c_int64, 'int64_t'),
+            Param('feedback_json', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc='Reports on a served entry.\n@param h             the handle.\n@param entry_id      the entry_id a lookup returned.\n@param feedback_json {"verdict": "wrong" | "right"}. "wrong" removes the entry from\n                     serving for good (persisted), counts a wrong-hit report and, when\n                     the entry was last served as a semantic hit, raises its\n                     partition\'s threshold above that hit\'s similarity (by at least\n                     config "adapt_step", at most to "max_threshold").\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_EPARSE; MLOPS_ENOTFOUND (no such live entry).\n        Thread-safe.'),
+    'mlops_cache_invalidate': Function(
+        name='mlops_cache_invalidate', header='mlops/cache.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('selector_json', 'in_str', ctypes.c_char_p, None),
+            Param('out_count', 'out_scalar', ctypes.POINTER(ctypes.c_int64), 'int64_t'),
+        ],
+        doc='Removes entries matching a selector; all given keys must match (AND).\n@param h             the handle.\n@param selector_json {"partition": "...", "namespace": "...", "model": "...",\n                     "prompt_version": "...", "entry_id": N, "all": true}; at least\n                     one key.\n@param out_count     receives how many entries were removed (may be NULL).\n@return MLOPS_OK (also when nothing matched); MLOPS_EINVAL; MLOPS_EPARSE.\n        Thread-safe.'),
+    'mlops_cache_stats': Function(
+        name='mlops_cache_stats', header='mlops/cache.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Counters since open and the cache\'s current size, as JSON:\n{"entries", "bytes", "partitions", "hits": {"exact", "semantic"}, "misses", "puts",\n "guard_rejections", "wrong_reports", "right_reports", "evictions", "expired",\n "invalidated", "corrupt_rows", "pending_writes", "flushes", "threshold",\n "embedder": {"kind", "dim", "id"}, "vectors": {"format", "rows", "tombstones"},\n "adapted_partitions": [{"partition", "threshold", "wrong_reports"}...]}.\n@param h   the handle.\n@param out receives the JSON text; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOMEM. Thread-safe.'),
+    'mlops_cache_flush': Function(
+        name='mlops_cache_flush', header='mlops/cache.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+        ],
+        doc='Writes the pending write-behind batch to the store now (one transaction).\n@param h the handle.\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_EBUSY; MLOPS_ESTORE (the batch stays queued).\n        Thread-safe.'),
+    'mlops_cache_set_embedder': Function(
+        name='mlops_cache_set_embedder', header='mlops/cache.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('dim', 'scalar', ctypes.c_size_t, 'size_t'),
+            Param('fn', 'callback', CALLBACKS['mlops_embed_fn'], 'mlops_embed_fn'),
+            Param('user_data', 'user_data', ctypes.c_void_p, None),
+        ],
+        doc='Installs the caller\'s embedder (config "embedder" must be "callback"). Every cached\nprompt (including those loaded from the store) is re-embedded with it into fresh\nvector stores, under the cache\'s write lock: call it at start-up. Until it is called,\na "callback" cache serves the exact tier only.\n@param h         the handle.\n@param name      1..128 bytes naming the vector space ("minilm-l6"), persisted with\n                 the vectors.\n@param dim       the embedding dimension, 16..8192.\n@param fn        the embedder; NULL removes it (the semantic tier pauses).\n@param user_data passed back to fn.\n@return MLOPS_OK; MLOPS_EINVAL (bad name or dim); MLOPS_ESTATE (the configured\n        embedder is not "callback"); MLOPS_ECANCELED (fn refused a cached prompt).\n        Thread-safe.'),
+    'mlops_cache_set_guard': Function(
+        name='mlops_cache_set_guard', header='mlops/cache.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('fn', 'callback', CALLBACKS['mlops_cache_guard_fn'], 'mlops_cache_guard_fn'),
+            Param('user_data', 'user_data', ctypes.c_void_p, None),
+        ],
+        doc='Installs (or with fn NULL removes) the caller\'s second check on semantic candidates;\nit runs after the lexical guard (when config "guard" is "lexical").\n@param h         the handle.\n@param fn        the check, or NULL.\n@param user_data passed back to fn.\n@return MLOPS_OK; MLOPS_EINVAL. Thread-safe.'),
 }
 
 

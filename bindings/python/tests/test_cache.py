@@ -59,9 +59,9 @@ class CacheTest(StoreTest):
         with mlops.open(self.path.replace(".db", "-cb.db"), {"cache": {"embedder": "callback"}}) as h:
             calls = []
 
-            def embed(text):
+            def embed(text, dim):  # a buffer callback gets the length, returns the values
                 calls.append(text)
-                return bag_of_words(text)
+                return bag_of_words(text, dim)
             h.cache.set_embedder("bow-32", 32, embed)
             h.cache.put(req("how do I reset my password"), {"a": "click reset"})
             hit = h.cache.lookup(req("how do I reset my password please"))
@@ -81,9 +81,9 @@ class CacheTest(StoreTest):
             # re-embedding of the cached prompts); an exception raised by the callback
             # during a call comes back out of that call.
             with self.assertRaises(mlops.CanceledError):
-                h.cache.set_embedder("bow-32", 32, lambda text: 1)
+                h.cache.set_embedder("bow-32", 32, lambda text, dim: 1)
             with self.assertRaises(ValueError):  # 2 values, not 32
-                h.cache.set_embedder("bad-dim", 32, lambda text: [1.0, 2.0])
+                h.cache.set_embedder("bad-dim", 32, lambda text, dim: [1.0, 2.0])
             # Threads looking up concurrently call the Python embedder concurrently.
             h.cache.set_embedder("bow-32", 32, embed)
 

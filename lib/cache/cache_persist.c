@@ -1,0 +1,507 @@
+/*
+ * Persistence of the cache in the SQLite store: the schema, a write-behind queue
+ * flushed in batched transactions (by a background flusher thread, every flush_every
+ * operations, on mlops_cache_flush and on close), and the loader that rebuilds the
+ * entries and vector matrices on open.
+ *
+ * Crash safety: a batch is one transaction, so a crash loses at most the operations
+ * queued since the last commit and never leaves a half-written row. Each row carries an
+ * xxh3 checksum of its fields; a row that fails its check on load is skipped with a
+ * warning and counted ("corrupt_rows"), the rest keeps serving.
+ */
+#include "cache_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const mlops__migration cache_migrations[] = {
+    {1, "CREATE TABLE cache_entries("
+        " id INTEGER PRIMARY KEY,"
+        " exact_key TEXT NOT NULL,"
+        " partition TEXT NOT NULL,"
+        " namespace TEXT NOT NULL,"
+        " model TEXT NOT NULL,"
+        " prompt_version TEXT NOT NULL,"
+        " prompt TEXT NOT NULL,"
+        " response TEXT NOT NULL,"
+        " embedder TEXT NOT NULL,"
+        " dim INTEGER NOT NULL,"
+        " vector BLOB,"
+        " created_ms INTEGER NOT NULL,"
+        " expires_ms INTEGER NOT NULL,"
+        " ttl_ms INTEGER NOT NULL,"
+        " wrong INTEGER NOT NULL DEFAULT 0,"
+        " checksum INTEGER NOT NULL);"
+        "CREATE INDEX cache_entries_partition ON cache_entries(partition);"
+        "CREATE TABLE cache_meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+        "CREATE TABLE cache_partitions("
+        " partition TEXT PRIMARY KEY,"
+        " threshold REAL NOT NULL,"
+        " wrong_reports INTEGER NOT NULL);"},
+};
+
+const mlops__schema mlops__cache_schema = {"cache", cache_migrations,
+                                           MLOPS__ARRAY_LEN(cache_migrations)};
+
+#define MAX_QUEUE 1000000 /* ops kept while the store refuses writes */
+
+/* ------------------------------------------------------------------ rows ---- */
+
+static void hash_str(mlops__hasher *h, const char *s)
+{
+    s = s ? s : "";
+    mlops__hasher_update(h, s, strlen(s) + 1); /* with the NUL: fields cannot run together */
+}
+
+static void hash_i64(mlops__hasher *h, int64_t v)
+{
+    mlops__hasher_update(h, &v, sizeof v);
+}
+
+int64_t mlops__cache_row_checksum(const mlops__cache_row *r)
+{
+    mlops__hasher *h = mlops__hasher_new(0xCAC4Eull);
+    if (!h)
+        return 0;
+    hash_i64(h, r->id);
+    hash_str(h, r->exact);
+    hash_str(h, r->partition);
+    hash_str(h, r->ns);
+    hash_str(h, r->model);
+    hash_str(h, r->version);
+    hash_str(h, r->prompt);
+    hash_str(h, r->response);
+    hash_str(h, r->embedder);
+    hash_i64(h, r->dim);
+    hash_i64(h, (int64_t)r->vector_bytes);
+    if (r->vector && r->vector_bytes)
+        mlops__hasher_update(h, r->vector, r->vector_bytes);
+    hash_i64(h, r->created_ms);
+    hash_i64(h, r->ttl_ms);
+    uint64_t d = mlops__hasher_digest(h);
+    mlops__hasher_free(h);
+    return (int64_t)(d >> 1);
+}
+
+int mlops__cache_row_check(const mlops__cache_row *r)
+{
+    if (!r->exact || strlen(r->exact) != 32 || strspn(r->exact, "0123456789abcdef") != 32)
+        return mlops__error(MLOPS_ECORRUPT, "cache row %lld: exact key is not 32 hex digits",
+                            (long long)r->id);
+    if (!r->partition || !*r->partition || !r->ns || !*r->ns || !r->model || !r->version ||
+        !r->embedder)
+        return mlops__error(MLOPS_ECORRUPT, "cache row %lld: a key field is missing",
+                            (long long)r->id);
+    if (!r->prompt || !*r->prompt)
+        return mlops__error(MLOPS_ECORRUPT, "cache row %lld: prompt is empty", (long long)r->id);
+    if (!r->response)
+        return mlops__error(MLOPS_ECORRUPT, "cache row %lld: response is missing",
+                            (long long)r->id);
+    if (r->dim < 0 || r->dim > 65536 || (r->dim > 0 && r->dim < 1))
+        return mlops__error(MLOPS_ECORRUPT, "cache row %lld: dimension %lld is out of range",
+                            (long long)r->id, (long long)r->dim);
+    if (r->vector_bytes != (size_t)r->dim * sizeof(float) || (r->dim > 0 && !r->vector))
+        return mlops__error(MLOPS_ECORRUPT,
+                            "cache row %lld: vector has %zu bytes, dimension %lld needs %zu",
+                            (long long)r->id, r->vector_bytes, (long long)r->dim,
+                            (size_t)r->dim * sizeof(float));
+    if (mlops__cache_row_checksum(r) != r->checksum)
+        return mlops__error(MLOPS_ECORRUPT, "cache row %lld: checksum mismatch", (long long)r->id);
+    json_error_t jerr;
+    json_t *resp = json_loads(r->response, JSON_DECODE_ANY, &jerr);
+    if (!resp)
+        return mlops__error(MLOPS_ECORRUPT, "cache row %lld: response is not JSON: %s",
+                            (long long)r->id, jerr.text);
+    json_decref(resp);
+    if (r->dim > 0) {
+        double s = 0;
+        float x;
+        for (int64_t i = 0; i < r->dim; i++) {
+            memcpy(&x, (const char *)r->vector + i * 4, 4);
+            if (!isfinite(x))
+                return mlops__error(MLOPS_ECORRUPT, "cache row %lld: vector has NaN or Inf",
+                                    (long long)r->id);
+            s += (double)x * x;
+        }
+        if (fabs(s - 1.0) > 1e-3)
+            return mlops__error(MLOPS_ECORRUPT, "cache row %lld: vector is not unit length",
+                                (long long)r->id);
+    }
+    return MLOPS_OK;
+}
+
+/* ------------------------------------------------------------------ queue --- */
+
+void mlops__cache_op_free(cache_op *op)
+{
+    free(op->exact);
+    free(op->partition);
+    free(op->ns);
+    free(op->model);
+    free(op->version);
+    free(op->prompt);
+    free(op->response);
+    free(op->embedder);
+    free(op->vector);
+    memset(op, 0, sizeof *op);
+}
+
+static void *flusher_main(void *arg);
+
+void mlops__cache_queue(mlops__cache *c, cache_op *op)
+{
+    if (!c->cfg.persist) {
+        mlops__cache_op_free(op);
+        return;
+    }
+    mlops__mutex_lock(&c->q_lock);
+    if (c->q_len == c->q_cap) {
+        size_t cap = c->q_cap ? c->q_cap * 2 : 64;
+        cache_op *q = c->q_len < MAX_QUEUE ? realloc(c->q, cap * sizeof *q) : NULL;
+        if (!q) {
+            mlops__mutex_unlock(&c->q_lock);
+            mlops__log(c->logger, MLOPS_LOG_ERROR,
+                       "cache: write-behind queue full (%zu ops): an operation on entry %lld "
+                       "will not be persisted",
+                       c->q_len, (long long)op->id);
+            mlops__cache_op_free(op);
+            return;
+        }
+        c->q = q;
+        c->q_cap = cap;
+    }
+    c->q[c->q_len++] = *op;
+    memset(op, 0, sizeof *op);
+    if (!atomic_load(&c->flusher_running) && !c->stop && c->cfg.flush_interval_ms > 0) {
+        /* Started on first use, so that a handle that never writes to the cache has no
+           background thread (and forks like a single-threaded program). */
+        if (pthread_create(&c->flusher, NULL, flusher_main, c) == 0)
+            atomic_store(&c->flusher_running, true);
+        else
+            mlops__log(c->logger, MLOPS_LOG_WARN,
+                       "cache: no write-behind thread; batches are written every %zu writes",
+                       c->cfg.flush_every);
+    }
+    if (c->q_len >= c->cfg.flush_every)
+        mlops__cond_signal(&c->q_cond);
+    mlops__mutex_unlock(&c->q_lock);
+}
+
+size_t mlops__cache_pending(mlops__cache *c)
+{
+    mlops__mutex_lock(&c->q_lock);
+    size_t n = c->q_len;
+    mlops__mutex_unlock(&c->q_lock);
+    return n;
+}
+
+static int step_done(mlops__store *st, sqlite3_stmt *s, const char *what)
+{
+    int src = sqlite3_step(s);
+    return src == SQLITE_DONE ? MLOPS_OK : mlops__store_error(st, src, what);
+}
+
+static int write_op(mlops__store *st, const cache_op *op)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+    switch (op->kind) {
+    case OP_PUT: {
+        rc = mlops__store_prepare(st,
+                                  "INSERT OR REPLACE INTO cache_entries(id, exact_key, partition,"
+                                  " namespace, model, prompt_version, prompt, response, embedder,"
+                                  " dim, vector, created_ms, expires_ms, ttl_ms, wrong, checksum)"
+                                  " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,0,?15)",
+                                  &s);
+        if (rc != MLOPS_OK)
+            return rc;
+        mlops__cache_row row = {op->id, op->exact, op->partition, op->ns, op->model, op->version,
+                                op->prompt, op->response, op->embedder, op->vector ? op->dim : 0,
+                                op->vector, op->vector ? (size_t)op->dim * sizeof(float) : 0,
+                                op->created_ms, op->expires_ms, op->ttl_ms, 0};
+        sqlite3_bind_int64(s, 1, op->id);
+        mlops__sql_bind_text(s, 2, op->exact);
+        mlops__sql_bind_text(s, 3, op->partition);
+        mlops__sql_bind_text(s, 4, op->ns);
+        mlops__sql_bind_text(s, 5, op->model);
+        mlops__sql_bind_text(s, 6, op->version);
+        mlops__sql_bind_text(s, 7, op->prompt);
+        mlops__sql_bind_text(s, 8, op->response);
+        mlops__sql_bind_text(s, 9, op->embedder);
+        sqlite3_bind_int64(s, 10, row.dim);
+        if (op->vector)
+            sqlite3_bind_blob(s, 11, op->vector, (int)row.vector_bytes, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(s, 11);
+        sqlite3_bind_int64(s, 12, op->created_ms);
+        sqlite3_bind_int64(s, 13, op->expires_ms);
+        sqlite3_bind_int64(s, 14, op->ttl_ms);
+        sqlite3_bind_int64(s, 15, mlops__cache_row_checksum(&row));
+        return step_done(st, s, "cache: writing an entry");
+    }
+    case OP_DELETE:
+        rc = mlops__store_prepare(st, "DELETE FROM cache_entries WHERE id = ?1", &s);
+        if (rc != MLOPS_OK)
+            return rc;
+        sqlite3_bind_int64(s, 1, op->id);
+        return step_done(st, s, "cache: deleting an entry");
+    case OP_WRONG:
+        rc = mlops__store_prepare(st, "UPDATE cache_entries SET wrong = 1 WHERE id = ?1", &s);
+        if (rc != MLOPS_OK)
+            return rc;
+        sqlite3_bind_int64(s, 1, op->id);
+        return step_done(st, s, "cache: marking an entry wrong");
+    case OP_TOUCH:
+        rc = mlops__store_prepare(st, "UPDATE cache_entries SET expires_ms = ?2 WHERE id = ?1",
+                                  &s);
+        if (rc != MLOPS_OK)
+            return rc;
+        sqlite3_bind_int64(s, 1, op->id);
+        sqlite3_bind_int64(s, 2, op->expires_ms);
+        return step_done(st, s, "cache: refreshing a TTL");
+    case OP_THRESHOLD:
+        rc = mlops__store_prepare(st,
+                                  "INSERT OR REPLACE INTO cache_partitions(partition, threshold,"
+                                  " wrong_reports) VALUES(?1, ?2, ?3)",
+                                  &s);
+        if (rc != MLOPS_OK)
+            return rc;
+        mlops__sql_bind_text(s, 1, op->partition);
+        sqlite3_bind_double(s, 2, op->threshold);
+        sqlite3_bind_int64(s, 3, op->wrong_reports);
+        return step_done(st, s, "cache: writing a partition threshold");
+    }
+    return mlops__error(MLOPS_EINTERNAL, "cache: unknown write-behind operation");
+}
+
+int mlops__cache_write_batch(mlops__cache *c)
+{
+    mlops__mutex_lock(&c->flush_lock);
+    mlops__mutex_lock(&c->q_lock);
+    cache_op *ops = c->q;
+    size_t n = c->q_len;
+    c->q = NULL;
+    c->q_len = c->q_cap = 0;
+    mlops__mutex_unlock(&c->q_lock);
+    int rc = MLOPS_OK;
+    if (n > 0) {
+        rc = mlops__store_begin(c->store);
+        for (size_t i = 0; rc == MLOPS_OK && i < n; i++) {
+            rc = write_op(c->store, &ops[i]);
+            if (rc != MLOPS_OK)
+                mlops__store_rollback(c->store);
+        }
+        if (rc == MLOPS_OK) {
+            /* Ids are never reused, even after their rows were deleted. */
+            sqlite3_stmt *s = NULL;
+            rc = mlops__store_prepare(c->store,
+                                      "INSERT INTO cache_meta(key, value) VALUES('next_id', ?1) "
+                                      "ON CONFLICT(key) DO UPDATE SET value = "
+                                      "max(value, excluded.value)",
+                                      &s);
+            if (rc == MLOPS_OK) {
+                sqlite3_bind_int64(s, 1, atomic_load(&c->next_id));
+                rc = step_done(c->store, s, "cache: recording the next id");
+            }
+            if (rc == MLOPS_OK)
+                rc = mlops__store_commit(c->store);
+            else
+                mlops__store_rollback(c->store);
+        }
+    }
+    if (rc == MLOPS_OK) {
+        for (size_t i = 0; i < n; i++)
+            mlops__cache_op_free(&ops[i]);
+        free(ops);
+        if (n > 0)
+            atomic_fetch_add(&c->flushes, 1);
+    } else {
+        /* Put the batch back in front of what was queued meanwhile; retried later. */
+        atomic_fetch_add(&c->flush_failures, 1);
+        mlops__log(c->logger, MLOPS_LOG_WARN, "cache: write-behind batch of %zu kept queued: %s",
+                   n, mlops__error_text());
+        mlops__mutex_lock(&c->q_lock);
+        cache_op *merged = realloc(ops, (n + c->q_len + 1) * sizeof *ops);
+        if (merged) {
+            if (c->q_len)
+                memcpy(merged + n, c->q, c->q_len * sizeof *ops);
+            free(c->q);
+            c->q = merged;
+            c->q_len += n;
+            c->q_cap = c->q_len + 1;
+        } else {
+            for (size_t i = 0; i < n; i++)
+                mlops__cache_op_free(&ops[i]);
+            free(ops);
+        }
+        mlops__mutex_unlock(&c->q_lock);
+    }
+    mlops__mutex_unlock(&c->flush_lock);
+    return rc;
+}
+
+static void *flusher_main(void *arg)
+{
+    mlops__cache *c = arg;
+    uint64_t interval_ns = (uint64_t)c->cfg.flush_interval_ms * 1000000ull;
+    for (;;) {
+        mlops__mutex_lock(&c->q_lock);
+        if (!c->stop && c->q_len < c->cfg.flush_every)
+            mlops__cond_timedwait(&c->q_cond, &c->q_lock, interval_ns);
+        bool stop = c->stop;
+        size_t pending = c->q_len;
+        mlops__mutex_unlock(&c->q_lock);
+        if (stop)
+            break;
+        if (pending)
+            (void)mlops__cache_write_batch(c);
+    }
+    return NULL;
+}
+
+void mlops__cache_after_write(mlops__cache *c)
+{
+    if (!c->cfg.persist || atomic_load(&c->flusher_running))
+        return;
+    if (mlops__cache_pending(c) >= c->cfg.flush_every)
+        (void)mlops__cache_write_batch(c);
+}
+
+int mlops__cache_persist_start(mlops__cache *c)
+{
+    (void)c; /* the flusher starts with the first queued operation */
+    return MLOPS_OK;
+}
+
+void mlops__cache_persist_stop(mlops__cache *c)
+{
+    mlops__mutex_lock(&c->q_lock);
+    c->stop = true;
+    mlops__cond_signal(&c->q_cond);
+    bool running = atomic_load(&c->flusher_running);
+    mlops__mutex_unlock(&c->q_lock);
+    if (running) {
+        pthread_join(c->flusher, NULL);
+        atomic_store(&c->flusher_running, false);
+    }
+    if (c->cfg.persist && mlops__cache_write_batch(c) != MLOPS_OK)
+        mlops__log(c->logger, MLOPS_LOG_ERROR, "cache: the last write-behind batch was lost: %s",
+                   mlops__error_text());
+    mlops__mutex_lock(&c->q_lock);
+    for (size_t i = 0; i < c->q_len; i++)
+        mlops__cache_op_free(&c->q[i]);
+    free(c->q);
+    c->q = NULL;
+    c->q_len = c->q_cap = 0;
+    mlops__mutex_unlock(&c->q_lock);
+}
+
+/* ------------------------------------------------------------------ loading - */
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+    return (const char *)sqlite3_column_text(s, i);
+}
+
+int mlops__cache_load(mlops__cache *c)
+{
+    mlops__store *st = c->store;
+    mlops__store_lock(st);
+    sqlite3_stmt *s = NULL;
+    int rc = mlops__store_prepare(st, "SELECT max(coalesce((SELECT max(id) FROM cache_entries), 0) "
+                                      "+ 1, coalesce((SELECT value FROM cache_meta WHERE key = "
+                                      "'next_id'), 1))",
+                                  &s);
+    if (rc == MLOPS_OK && sqlite3_step(s) == SQLITE_ROW)
+        atomic_store(&c->next_id, sqlite3_column_int64(s, 0));
+    if (s)
+        sqlite3_reset(s); /* a statement left mid-step would pin an old read snapshot */
+    if (rc == MLOPS_OK)
+        rc = mlops__store_prepare(st, "SELECT partition, threshold, wrong_reports "
+                                      "FROM cache_partitions", &s);
+    int src = SQLITE_DONE;
+    while (rc == MLOPS_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *key = col_text(s, 0);
+        if (!key)
+            continue;
+        cache_partition *p = mlops__cache_partition_get(c, key, "", "", "");
+        if (!p) {
+            rc = mlops__error_oom("cache partition");
+            sqlite3_reset(s);
+            break;
+        }
+        double t = sqlite3_column_double(s, 1);
+        if (t >= 0 && t <= 1)
+            p->threshold = t;
+        p->wrong_reports = sqlite3_column_int64(s, 2);
+    }
+    if (rc == MLOPS_OK)
+        rc = mlops__store_prepare(st,
+                                  "SELECT id, exact_key, partition, namespace, model,"
+                                  " prompt_version, prompt, response, embedder, dim, vector,"
+                                  " created_ms, expires_ms, ttl_ms, checksum"
+                                  " FROM cache_entries WHERE wrong = 0 ORDER BY id",
+                                  &s);
+    int64_t now = mlops__wall_ms();
+    size_t loaded = 0, expired = 0;
+    while (rc == MLOPS_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
+        mlops__cache_row r = {
+            .id = sqlite3_column_int64(s, 0),
+            .exact = col_text(s, 1),
+            .partition = col_text(s, 2),
+            .ns = col_text(s, 3),
+            .model = col_text(s, 4),
+            .version = col_text(s, 5),
+            .prompt = col_text(s, 6),
+            .response = col_text(s, 7),
+            .embedder = col_text(s, 8),
+            .dim = sqlite3_column_int64(s, 9),
+            .vector = sqlite3_column_blob(s, 10),
+            .vector_bytes = (size_t)sqlite3_column_bytes(s, 10),
+            .created_ms = sqlite3_column_int64(s, 11),
+            .expires_ms = sqlite3_column_int64(s, 12),
+            .ttl_ms = sqlite3_column_int64(s, 13),
+            .checksum = sqlite3_column_int64(s, 14),
+        };
+        if (mlops__cache_row_check(&r) != MLOPS_OK) {
+            atomic_fetch_add(&c->corrupt_rows, 1);
+            mlops__log(c->logger, MLOPS_LOG_WARN, "cache: skipped a damaged row: %s",
+                       mlops__error_text());
+            continue;
+        }
+        if (r.expires_ms > 0 && r.expires_ms <= now) {
+            expired++;
+            continue;
+        }
+        bool vec_ok = r.dim > 0 && r.dim == c->emb->dim && strcmp(r.embedder, c->emb->id) == 0;
+        rc = mlops__cache_insert_loaded(c, &r, vec_ok);
+        if (rc == MLOPS_OK)
+            loaded++;
+    }
+    if (rc == MLOPS_OK && src != SQLITE_DONE)
+        rc = mlops__store_error(st, src, "cache: loading entries");
+    if (s)
+        sqlite3_reset(s);
+    mlops__store_unlock(st);
+    if (rc == MLOPS_OK && expired) {
+        /* Expired rows are dropped from the store in the background batch. */
+        sqlite3_stmt *d = NULL;
+        if (mlops__store_begin(st) == MLOPS_OK) {
+            if (mlops__store_prepare(st, "DELETE FROM cache_entries WHERE expires_ms > 0 AND "
+                                         "expires_ms <= ?1",
+                                     &d) == MLOPS_OK) {
+                sqlite3_bind_int64(d, 1, now);
+                sqlite3_step(d);
+                sqlite3_reset(d);
+            }
+            mlops__store_commit(st);
+        }
+    }
+    if (rc == MLOPS_OK && (loaded || c->corrupt_rows))
+        mlops__log(c->logger, MLOPS_LOG_INFO,
+                   "cache: loaded %zu entries (%zu expired, %llu damaged rows skipped)", loaded,
+                   expired, (unsigned long long)atomic_load(&c->corrupt_rows));
+    return rc;
+}
