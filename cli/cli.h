@@ -56,5 +56,6 @@ void cli_print_free(char *text);
 int cmd_version(cli *c, int argc, char **argv);
 int cmd_init(cli *c, int argc, char **argv);
 int cmd_info(cli *c, int argc, char **argv);
+int cmd_guard(cli *c, int argc, char **argv);
 
 #endif

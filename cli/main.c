@@ -9,6 +9,7 @@ static const cli_command commands[] = {
     {"version", "print the library version", cmd_version},
     {"init", "create (or migrate) the store and print what it holds", cmd_init},
     {"info", "print the store's description as JSON", cmd_info},
+    {"guard", "check texts against guardrail policies; train classifiers", cmd_guard},
 };
 
 static void print_help(FILE *out)

@@ -9,5 +9,6 @@
 #define MLOPS_H
 
 #include "mlops/core.h"
+#include "mlops/guard.h"
 
 #endif /* MLOPS_H */

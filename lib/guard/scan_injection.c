@@ -1,0 +1,577 @@
+/*
+ * Prompt injection and jailbreak detection, in three layers (Rebuff's design):
+ *  1. heuristics over the normalised, leet-folded text: instruction override,
+ *     system-prompt extraction, persona/DAN attacks, fake role and delimiter injection,
+ *     compliance forcing; keyed on trigger words found with one hash lookup per word;
+ *  2. similarity (cosine over hashed n-gram vectors) to a built-in corpus of known
+ *     attacks (corpus.inc);
+ *  3. a logistic-regression classifier over the same hashed features, trained once per
+ *     process on the built-in labelled corpus (or loaded from a policy's model file).
+ */
+#include "guard.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "corpus.inc"
+
+/* ------------------------------------------------------------ trigger words --- */
+
+enum { T_NONE, T_OVERRIDE, T_EXTRACT, T_FOLLOW, T_ANYTHING, T_DAN, T_JAILBREAK, T_MODE,
+       T_UNFILTERED, T_NO, T_PRETEND, T_YOU, T_ACT, T_ROLEPLAY, T_CHARACTER, T_REFUSE,
+       T_INSTRUCTIONS, T_OVERRIDE_NOUN, T_EVIL, T_FROM };
+
+static const struct { const char *w; int id; } trigger_words[] = {
+    {"ignore", T_OVERRIDE}, {"disregard", T_OVERRIDE}, {"forget", T_OVERRIDE},
+    {"override", T_OVERRIDE}, {"bypass", T_OVERRIDE}, {"skip", T_OVERRIDE},
+    {"neglect", T_OVERRIDE}, {"discard", T_OVERRIDE}, {"abandon", T_OVERRIDE},
+    {"overlook", T_OVERRIDE}, {"omit", T_OVERRIDE}, {"drop", T_OVERRIDE},
+    {"erase", T_OVERRIDE}, {"delete", T_OVERRIDE}, {"unlearn", T_OVERRIDE},
+    {"aside", T_OVERRIDE}, {"attention", T_OVERRIDE}, {"throw", T_OVERRIDE},
+    {"reveal", T_EXTRACT}, {"show", T_EXTRACT}, {"print", T_EXTRACT}, {"repeat", T_EXTRACT},
+    {"output", T_EXTRACT}, {"display", T_EXTRACT}, {"tell", T_EXTRACT}, {"give", T_EXTRACT},
+    {"leak", T_EXTRACT}, {"dump", T_EXTRACT}, {"recite", T_EXTRACT}, {"disclose", T_EXTRACT},
+    {"expose", T_EXTRACT}, {"share", T_EXTRACT}, {"write", T_EXTRACT}, {"return", T_EXTRACT},
+    {"what", T_EXTRACT}, {"copy", T_EXTRACT}, {"translate", T_EXTRACT}, {"spell", T_EXTRACT},
+    {"quote", T_EXTRACT}, {"summarize", T_EXTRACT}, {"summarise", T_EXTRACT},
+    {"which", T_EXTRACT}, {"list", T_EXTRACT},
+    {"follow", T_FOLLOW}, {"following", T_FOLLOW}, {"obey", T_FOLLOW},
+    {"anything", T_ANYTHING}, {"dan", T_DAN}, {"stan", T_DAN}, {"aim", T_DAN},
+    {"jailbreak", T_JAILBREAK}, {"jailbroken", T_JAILBREAK}, {"jailbreaking", T_JAILBREAK},
+    {"mode", T_MODE}, {"unfiltered", T_UNFILTERED}, {"uncensored", T_UNFILTERED},
+    {"unrestricted", T_UNFILTERED}, {"unbound", T_UNFILTERED}, {"amoral", T_UNFILTERED},
+    {"no", T_NO}, {"without", T_NO}, {"pretend", T_PRETEND}, {"imagine", T_PRETEND},
+    {"you", T_YOU}, {"act", T_ACT}, {"roleplay", T_ROLEPLAY}, {"role", T_ROLEPLAY},
+    {"character", T_CHARACTER}, {"refuse", T_REFUSE}, {"comply", T_REFUSE},
+    {"instructions", T_INSTRUCTIONS}, {"prompt", T_INSTRUCTIONS},
+    {"evil", T_EVIL}, {"evilbot", T_EVIL}, {"villain", T_EVIL}, {"from", T_FROM},
+};
+
+#define TSLOTS 512
+typedef struct tslot {
+    uint64_t h;
+    int id;
+} tslot;
+static tslot ttable[TSLOTS];
+static pthread_once_t ttable_once = PTHREAD_ONCE_INIT;
+
+static uint64_t word_hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h | 1;
+}
+
+static void ttable_build(void)
+{
+    for (size_t i = 0; i < MLOPS__ARRAY_LEN(trigger_words); i++) {
+        uint64_t h = word_hash(trigger_words[i].w, strlen(trigger_words[i].w));
+        size_t k = h & (TSLOTS - 1);
+        while (ttable[k].h)
+            k = (k + 1) & (TSLOTS - 1);
+        ttable[k].h = h;
+        ttable[k].id = trigger_words[i].id;
+    }
+}
+
+static int trigger_of(const char *w, size_t n)
+{
+    if (n < 2 || n > 14)
+        return T_NONE;
+    uint64_t h = word_hash(w, n);
+    for (size_t k = h & (TSLOTS - 1); ttable[k].h; k = (k + 1) & (TSLOTS - 1))
+        if (ttable[k].h == h)
+            return ttable[k].id;
+    return T_NONE;
+}
+
+/* ------------------------------------------------------------ word windows ---- */
+
+#define WIN 12
+typedef struct words {
+    const char *t;
+    size_t n;
+    size_t s[WIN], e[WIN];
+    int count;
+} words;
+
+static inline bool wchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '\'' || c >= 0x80;
+}
+
+/* The next WIN words from offset p (stops at a paragraph break). */
+static void next_words(const char *t, size_t n, size_t p, words *w)
+{
+    w->t = t;
+    w->n = n;
+    w->count = 0;
+    while (p < n && w->count < WIN) {
+        while (p < n && !wchar((unsigned char)t[p])) {
+            if (t[p] == '\n' && p + 1 < n && t[p + 1] == '\n')
+                return;
+            p++;
+        }
+        size_t s = p;
+        while (p < n && wchar((unsigned char)t[p]))
+            p++;
+        if (p > s) {
+            w->s[w->count] = s;
+            w->e[w->count] = p;
+            w->count++;
+        }
+    }
+}
+
+static bool weq(const words *w, int i, const char *lit)
+{
+    size_t k = strlen(lit);
+    return i < w->count && w->e[i] - w->s[i] == k && memcmp(w->t + w->s[i], lit, k) == 0;
+}
+
+static bool win(const words *w, int i, const char *const *set)
+{
+    for (; *set; set++)
+        if (weq(w, i, *set))
+            return true;
+    return false;
+}
+
+/* Index of the first word in [from, to) that is in set, or -1. */
+static int find(const words *w, int from, int to, const char *const *set)
+{
+    for (int i = from; i < to && i < w->count; i++)
+        if (win(w, i, set))
+            return i;
+    return -1;
+}
+
+static const char *const strong_scope[] = {"previous", "prior", "above", "earlier",
+    "preceding", "initial", "original", "system", "all", "every", "any", "existing",
+    "old", "safety", "developer", "those", "these", "foregoing", NULL};
+static const char *const weak_scope[] = {"the", "your", "my", "its", "their", NULL};
+static const char *const targets[] = {"instructions", "instruction", "prompt", "prompts",
+    "rules", "rule", "directions", "guidelines", "guideline", "context", "commands",
+    "orders", "programming", "constraints", "restrictions", "policies", "policy",
+    "directives", "training", "guidance", "filters", "safeguards", "limitations",
+    "protocols", "boundaries", "everything", "conversation", "messages", "settings", NULL};
+static const char *const secret_mods[] = {"system", "initial", "hidden", "original",
+    "secret", "confidential", "developer", "pre", "internal", "first", NULL};
+static const char *const prompt_nouns[] = {"prompt", "instructions", "message",
+    "rules", "guidelines", "directives", "configuration", "preprompt", NULL};
+static const char *const above_nouns[] = {"text", "words", "everything", "prompt",
+    "instructions", "content", "message", "lines", NULL};
+static const char *const no_targets[] = {"restrictions", "limits", "limitations", "rules",
+    "filters", "filter", "guidelines", "ethical", "ethics", "moral", "morals", "censorship",
+    "boundaries", "constraints", "safety", "policy", "policies", "content", NULL};
+static const char *const mode_kinds[] = {"developer", "admin", "god", "sudo", "debug",
+    "maintenance", "unrestricted", "dan", "jailbreak", "evil", "opposite", "unfiltered",
+    "chaos", "override", "root", "uncensored", "superuser", NULL};
+static const char *const persona_words[] = {"ai", "model", "assistant", "bot", "chatbot",
+    "hacker", "villain", "persona", "character", "twin", "version", NULL};
+
+typedef struct heur {
+    mlops__gscan *sc;
+    double combined; /* 1 - prod(1 - s) */
+    double best;
+} heur;
+
+static void hit(heur *h, const char *type, size_t s, size_t e, double score)
+{
+    if (score <= 0)
+        return;
+    h->combined = 1.0 - (1.0 - h->combined) * (1.0 - score);
+    if (score > h->best)
+        h->best = score;
+    if (h->sc)
+        mlops__gscan_add(h->sc, "injection", type, s, e, score, "heuristic");
+}
+
+/* The word before offset s, into buf (lower-case already). */
+static bool prev_word_is(const char *t, size_t s, const char *lit)
+{
+    size_t k = strlen(lit);
+    size_t p = s;
+    while (p > 0 && !wchar((unsigned char)t[p - 1]))
+        p--;
+    size_t e = p;
+    while (p > 0 && wchar((unsigned char)t[p - 1]))
+        p--;
+    return e - p == k && memcmp(t + p, lit, k) == 0;
+}
+
+static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, size_t we)
+{
+    words w;
+    next_words(t, n, ws, &w); /* w.s[0] is the trigger itself */
+    size_t end = w.count ? w.e[w.count - 1] : we;
+    int k, j;
+    switch (id) {
+    case T_OVERRIDE: {
+        /* "pay no attention to", "set aside", "throw away/out" are verbs too */
+        if (weq(&w, 0, "attention") && !prev_word_is(t, ws, "no"))
+            return;
+        if (weq(&w, 0, "aside") && !prev_word_is(t, ws, "set"))
+            return;
+        if (weq(&w, 0, "throw") && !(weq(&w, 1, "away") || weq(&w, 1, "out")))
+            return;
+        k = find(&w, 1, 7, strong_scope);
+        int kw = find(&w, 1, 5, weak_scope);
+        j = find(&w, 1, 9, targets);
+        if (j < 0)
+            return;
+        if (k >= 0 && k < j)
+            hit(h, "INSTRUCTION_OVERRIDE", ws, w.e[j], 0.9);
+        else if (weq(&w, j, "everything") && j <= 2)
+            hit(h, "INSTRUCTION_OVERRIDE", ws, w.e[j], 0.7);
+        else if (kw >= 0 && kw < j && (weq(&w, j, "instructions") || weq(&w, j, "rules") ||
+                                       weq(&w, j, "guidelines") || weq(&w, j, "programming") ||
+                                       weq(&w, j, "restrictions") || weq(&w, j, "filters") ||
+                                       weq(&w, j, "policies") || weq(&w, j, "safeguards") ||
+                                       weq(&w, j, "training") || weq(&w, j, "directives")))
+            hit(h, "INSTRUCTION_OVERRIDE", ws, w.e[j], 0.5);
+        return;
+    }
+    case T_FOLLOW:
+        if (prev_word_is(t, ws, "not") || prev_word_is(t, ws, "don't") ||
+            prev_word_is(t, ws, "longer") || prev_word_is(t, ws, "stop") ||
+            prev_word_is(t, ws, "never")) {
+            j = find(&w, 1, 6, targets);
+            k = find(&w, 1, 5, strong_scope);
+            if (j >= 0 && ((k >= 0 && k < j) || find(&w, 1, 4, weak_scope) >= 0))
+                hit(h, "INSTRUCTION_OVERRIDE", ws, w.e[j], k >= 0 ? 0.85 : 0.5);
+        }
+        return;
+    case T_EXTRACT: {
+        k = find(&w, 1, 7, secret_mods);
+        j = k >= 0 ? find(&w, k + 1, k + 3, prompt_nouns) : -1;
+        if (k >= 0 && j >= 0) {
+            hit(h, "PROMPT_EXTRACTION", ws, w.e[j], 0.85);
+            return;
+        }
+        int a = find(&w, 1, 7, (const char *const[]){"above", NULL});
+        if (a >= 0 && (find(&w, 1, a, above_nouns) >= 0 || find(&w, a + 1, a + 3, above_nouns) >= 0 ||
+                       weq(&w, a + 1, "this") || weq(&w, a + 1, "verbatim"))) {
+            hit(h, "PROMPT_EXTRACTION", ws, w.e[a], 0.7);
+            return;
+        }
+        int y = find(&w, 1, 4, (const char *const[]){"your", NULL});
+        if (y >= 0 && (weq(&w, y + 1, "instructions") || weq(&w, y + 1, "prompt") ||
+                       weq(&w, y + 1, "rules") || weq(&w, y + 1, "guidelines") ||
+                       weq(&w, y + 1, "directives") || weq(&w, y + 1, "configuration"))) {
+            bool verbatim = find(&w, y + 2, WIN, (const char *const[]){"verbatim", "exactly",
+                                 "full", "word", "all", "quote", NULL}) >= 0;
+            hit(h, "PROMPT_EXTRACTION", ws, w.e[y + 1], verbatim ? 0.8 : 0.5);
+        }
+        return;
+    }
+    case T_ANYTHING:
+        if (prev_word_is(t, ws, "do") && weq(&w, 1, "now"))
+            hit(h, "JAILBREAK_PERSONA", ws, w.e[1], 0.9);
+        return;
+    case T_DAN: {
+        int c = find(&w, 1, WIN, (const char *const[]){"mode", "jailbreak", "anything",
+                     "restrictions", "never", "refuses", "persona", "character", "stands",
+                     "avoid", "norms", "machiavellian", "unfiltered", NULL});
+        bool before = prev_word_is(t, ws, "as") || prev_word_is(t, ws, "are") ||
+                      prev_word_is(t, ws, "be");
+        if (c >= 0 && before)
+            hit(h, "JAILBREAK_PERSONA", ws, w.e[c], 0.85);
+        else if (c >= 0 || (before && weq(&w, 0, "dan")))
+            hit(h, "JAILBREAK_PERSONA", ws, we, 0.4);
+        return;
+    }
+    case T_JAILBREAK:
+        if (find(&w, 1, 6, (const char *const[]){"iphone", "phone", "ios", "android",
+                 "console", "device", "kindle", "ps4", "switch", NULL}) >= 0)
+            return;
+        hit(h, "JAILBREAK_PERSONA", ws, we, 0.6);
+        return;
+    case T_MODE: {
+        size_t p = ws;
+        while (p > 0 && !wchar((unsigned char)t[p - 1]))
+            p--;
+        size_t pe = p;
+        while (p > 0 && wchar((unsigned char)t[p - 1]))
+            p--;
+        words pw;
+        next_words(t, n, p, &pw);
+        (void)pe;
+        if (pw.count && win(&pw, 0, mode_kinds)) {
+            double s = 0.6;
+            if (find(&w, 1, WIN, (const char *const[]){"enabled", "activated", "on",
+                     "restrictions", "ignore", "without", "no", "policies", "filters", NULL}) >= 0 ||
+                prev_word_is(t, p, "enable") || prev_word_is(t, p, "activate") ||
+                prev_word_is(t, p, "enter") || prev_word_is(t, p, "in"))
+                s = 0.8;
+            if (weq(&pw, 0, "developer") && find(&w, 1, 4, (const char *const[]){"chrome",
+                                                  "android", "phone", "settings", NULL}) >= 0)
+                s = 0.1;
+            if (weq(&pw, 0, "debug") && s < 0.8)
+                s = 0.2;
+            hit(h, "JAILBREAK_PERSONA", p, we, s);
+        }
+        return;
+    }
+    case T_UNFILTERED:
+        if (find(&w, 1, 4, persona_words) >= 0 || find(&w, 1, 3, (const char *const[]){
+                "mode", "version", "response", "responses", "answers", NULL}) >= 0)
+            hit(h, "JAILBREAK_PERSONA", ws, end, 0.6);
+        else
+            hit(h, "JAILBREAK_PERSONA", ws, we, 0.25);
+        return;
+    case T_NO:
+        if (w.count > 1 && win(&w, 1, no_targets)) {
+            if (weq(&w, 1, "ethical") || weq(&w, 1, "moral") || weq(&w, 1, "morals") ||
+                weq(&w, 1, "ethics") || weq(&w, 1, "censorship") || weq(&w, 1, "filters") ||
+                weq(&w, 1, "filter"))
+                hit(h, "JAILBREAK_PERSONA", ws, w.e[1], 0.5);
+            else if (weq(&w, 1, "restrictions") || weq(&w, 1, "limits") ||
+                     weq(&w, 1, "limitations") || weq(&w, 1, "rules") || weq(&w, 1, "guidelines") ||
+                     weq(&w, 1, "boundaries") || weq(&w, 1, "constraints"))
+                hit(h, "JAILBREAK_PERSONA", ws, w.e[1], 0.3);
+        } else if (w.count > 2 && (weq(&w, 1, "any") || weq(&w, 1, "all")) && win(&w, 2, no_targets))
+            hit(h, "JAILBREAK_PERSONA", ws, w.e[2], 0.35);
+        return;
+    case T_PRETEND:
+        if ((weq(&w, 1, "you") || weq(&w, 1, "you're") || weq(&w, 1, "to")) &&
+            find(&w, 2, WIN, (const char *const[]){"no", "unrestricted", "unfiltered", "evil",
+                 "jailbroken", "without", "ai", "model", "dan", NULL}) >= 0)
+            hit(h, "JAILBREAK_PERSONA", ws, end, 0.45);
+        return;
+    case T_YOU:
+        if (weq(&w, 1, "are") && weq(&w, 2, "now") && w.count > 3)
+            hit(h, "JAILBREAK_PERSONA", ws, w.e[3],
+                find(&w, 3, WIN, (const char *const[]){"dan", "unrestricted", "jailbroken",
+                     "uncensored", "evil", "free", "no", "mode", "unfiltered", NULL}) >= 0 ? 0.8 : 0.35);
+        else if ((weq(&w, 1, "must") || weq(&w, 1, "will") || weq(&w, 1, "cannot") ||
+                  weq(&w, 1, "can't")) && find(&w, 2, 5, (const char *const[]){"comply", "refuse",
+                  "obey", NULL}) >= 0)
+            hit(h, "COMPLIANCE_FORCING", ws, end, 0.45);
+        else if (weq(&w, 1, "are") && weq(&w, 2, "no") && weq(&w, 3, "longer"))
+            hit(h, "JAILBREAK_PERSONA", ws, w.e[3], 0.5);
+        return;
+    case T_ACT:
+        if (weq(&w, 1, "as") && find(&w, 2, 7, (const char *const[]){"unrestricted",
+                "unfiltered", "jailbroken", "evil", "dan", "uncensored", "no", NULL}) >= 0)
+            hit(h, "JAILBREAK_PERSONA", ws, end, 0.6);
+        return;
+    case T_CHARACTER:
+        if (prev_word_is(t, ws, "in")) {
+            size_t p = ws;
+            while (p > 0 && !wchar((unsigned char)t[p - 1]))
+                p--;
+            while (p > 0 && wchar((unsigned char)t[p - 1]))
+                p--;
+            if (prev_word_is(t, p, "stay") || prev_word_is(t, p, "remain"))
+                hit(h, "JAILBREAK_PERSONA", p, we, 0.5);
+        }
+        return;
+    case T_REFUSE:
+        if (prev_word_is(t, ws, "never") || prev_word_is(t, ws, "not") ||
+            prev_word_is(t, ws, "cannot") || prev_word_is(t, ws, "can't") ||
+            prev_word_is(t, ws, "don't") || prev_word_is(t, ws, "must") ||
+            prev_word_is(t, ws, "always"))
+            hit(h, "COMPLIANCE_FORCING", ws, we, 0.4);
+        return;
+    case T_INSTRUCTIONS:
+        if ((prev_word_is(t, ws, "new") || prev_word_is(t, ws, "updated") ||
+             prev_word_is(t, ws, "real") || prev_word_is(t, ws, "true")) &&
+            we < n && (t[we] == ':' || (we + 1 < n && t[we + 1] == ':')))
+            hit(h, "FAKE_ROLE", ws, we + 1, 0.7);
+        return;
+    case T_EVIL:
+        if (find(&w, 1, 3, persona_words) >= 0 || weq(&w, 0, "evilbot") ||
+            prev_word_is(t, ws, "the") || prev_word_is(t, ws, "an"))
+            hit(h, "JAILBREAK_PERSONA", ws, end, weq(&w, 0, "villain") ? 0.3 : 0.5);
+        return;
+    case T_FROM:
+        if (weq(&w, 1, "now") && weq(&w, 2, "on") &&
+            find(&w, 3, WIN, (const char *const[]){"you", "act", "answer", "respond", NULL}) >= 0)
+            hit(h, "JAILBREAK_PERSONA", ws, w.e[2], 0.3);
+        return;
+    default:
+        return;
+    }
+}
+
+/* Special tokens of chat templates and fake role labels. */
+static const struct { const char *tok; double score; } delims[] = {
+    {"<|im_start|>", 0.9}, {"<|im_end|>", 0.8}, {"<|system|>", 0.9}, {"<|endoftext|>", 0.85},
+    {"<|start_header_id|>", 0.9}, {"<|eot_id|>", 0.8}, {"[inst]", 0.7}, {"[/inst]", 0.7},
+    {"<<sys>>", 0.9}, {"<system>", 0.75}, {"</system>", 0.75}, {"[system]", 0.75},
+    {"### system", 0.75}, {"###system", 0.75}, {"### instruction", 0.6},
+    {"system override", 0.8}, {"end of user input", 0.7}, {"end of prompt", 0.6},
+    {"end context", 0.6}, {"</user>", 0.6}, {"<|user|>", 0.6}, {"<|assistant|>", 0.6},
+};
+
+static void check_delims(heur *h, const char *t, size_t n, size_t i)
+{
+    for (size_t k = 0; k < MLOPS__ARRAY_LEN(delims); k++) {
+        size_t L = strlen(delims[k].tok);
+        if (i + L <= n && t[i] == delims[k].tok[0] && memcmp(t + i, delims[k].tok, L) == 0) {
+            hit(h, "DELIMITER_INJECTION", i, i + L, delims[k].score);
+            return;
+        }
+    }
+}
+
+/* Role labels at the start of a line: "system:", "assistant:". */
+static void check_line_role(heur *h, const char *t, size_t n, size_t i)
+{
+    size_t p = i;
+    while (p < n && (t[p] == ' ' || t[p] == '\t' || t[p] == '#' || t[p] == '*' || t[p] == '>'))
+        p++;
+    static const struct { const char *w; double s; } roles[] = {
+        {"system:", 0.6}, {"system :", 0.6}, {"assistant:", 0.35}, {"developer:", 0.5},
+        {"system prompt:", 0.6}, {"admin:", 0.35}};
+    for (size_t k = 0; k < MLOPS__ARRAY_LEN(roles); k++) {
+        size_t L = strlen(roles[k].w);
+        if (p + L <= n && memcmp(t + p, roles[k].w, L) == 0) {
+            /* a role label followed by an actual instruction */
+            hit(h, "FAKE_ROLE", p, p + L, roles[k].s);
+            return;
+        }
+    }
+}
+
+double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *f)
+{
+    pthread_once(&ttable_once, ttable_build);
+    heur h = {sc, 0, 0};
+    size_t n = sc ? sc->norm->len : 0;
+    size_t i = 0;
+    bool line_start = true;
+    while (i < n) {
+        unsigned char c = (unsigned char)f[i];
+        if (wchar(c)) {
+            size_t s = i;
+            while (i < n && wchar((unsigned char)f[i]))
+                i++;
+            if (f[s] == 's' || f[s] == 'e')
+                check_delims(&h, f, n, s);
+            int id = trigger_of(f + s, i - s);
+            if (id != T_NONE)
+                check_trigger(&h, id, f, n, s, i);
+            else if (line_start && (f[s] == 's' || f[s] == 'a' || f[s] == 'd'))
+                check_line_role(&h, f, n, s);
+            line_start = false;
+            continue;
+        }
+        if (c == '\n') {
+            line_start = true;
+            i++;
+            continue;
+        }
+        if (c == '<' || c == '[' || c == '#')
+            check_delims(&h, f, n, i);
+        i++;
+    }
+    /* obfuscation markers: invisible characters or look-alike letters inside words */
+    if (sc && (sc->norm->invisible > 0 || sc->norm->confusable > 2)) {
+        double s = sc->norm->invisible > 0 ? 0.3 : 0.2;
+        hit(&h, "OBFUSCATION", 0, n, s);
+    }
+    return h.combined;
+}
+
+/* ------------------------------------------------------------ models ---------- */
+
+#define DEFAULT_DIM 1024
+#define SIM_DIM 512
+
+typedef struct defaults {
+    mlops__glinear injection, toxicity;
+    float *attacks; /* attacks_count x SIM_DIM unit rows */
+    size_t nattacks;
+    int ok;
+} defaults;
+
+static defaults dflt;
+static pthread_once_t dflt_once = PTHREAD_ONCE_INIT;
+
+static void train_pair(const char *const *pos, size_t npos, const char *const *neg,
+                       size_t nneg, const char *kind, mlops__glinear *out)
+{
+    mlops__gexample *ex = malloc((npos + nneg) * sizeof *ex);
+    if (!ex)
+        return;
+    for (size_t i = 0; i < npos; i++)
+        ex[i] = (mlops__gexample){pos[i], 1};
+    for (size_t i = 0; i < nneg; i++)
+        ex[npos + i] = (mlops__gexample){neg[i], 0};
+    if (mlops__glinear_train(ex, npos + nneg, DEFAULT_DIM, 150, out) == MLOPS_OK)
+        snprintf(out->kind, sizeof out->kind, "%s", kind);
+    free(ex);
+}
+
+static void sim_opts(mlops__hashvec_opts *o)
+{
+    mlops__hashvec_defaults(o, SIM_DIM);
+    o->seed = 0x61747461636bull; /* "attack" */
+}
+
+static void defaults_build(void)
+{
+    /* Process-wide singleton (documented in guard.h): built once, read-only after. */
+    train_pair(mlops__guard_attacks, mlops__guard_attacks_count, mlops__guard_benign,
+               mlops__guard_benign_count, "injection", &dflt.injection);
+    train_pair(mlops__guard_toxic, mlops__guard_toxic_count, mlops__guard_clean,
+               mlops__guard_clean_count, "toxicity", &dflt.toxicity);
+    dflt.attacks = malloc(mlops__guard_attacks_count * SIM_DIM * sizeof(float));
+    if (dflt.attacks) {
+        mlops__hashvec_opts o;
+        sim_opts(&o);
+        for (size_t i = 0; i < mlops__guard_attacks_count; i++)
+            mlops__hashvec_embed(&o, mlops__guard_attacks[i], strlen(mlops__guard_attacks[i]),
+                                 dflt.attacks + i * SIM_DIM, NULL);
+        dflt.nattacks = mlops__guard_attacks_count;
+    }
+    dflt.ok = 1;
+}
+
+const mlops__glinear *mlops__guard_default_model(const char *kind)
+{
+    pthread_once(&dflt_once, defaults_build);
+    const mlops__glinear *m = strcmp(kind, "toxicity") == 0 ? &dflt.toxicity : &dflt.injection;
+    return m->w ? m : NULL;
+}
+
+void mlops__scan_injection_models(const mlops__gpolicy *pol, const mlops__glinear *model,
+                                  const char *text, size_t len, double *sim, int *sim_idx,
+                                  double *clf)
+{
+    pthread_once(&dflt_once, defaults_build);
+    *sim = 0;
+    *sim_idx = -1;
+    *clf = 0;
+    if (pol->use_similarity && dflt.attacks) {
+        mlops__hashvec_opts o;
+        sim_opts(&o);
+        float q[SIM_DIM];
+        bool empty = true;
+        if (mlops__hashvec_embed(&o, text, len, q, &empty) == MLOPS_OK && !empty) {
+            int64_t idx;
+            float sc;
+            if (mlops__vec_topk(dflt.attacks, dflt.nattacks, SIM_DIM, q, 1, -1.0f, &idx, &sc) == 1) {
+                *sim = sc;
+                *sim_idx = (int)idx;
+            }
+        }
+    }
+    if (pol->use_classifier) {
+        const mlops__glinear *m = pol->injection_model ? pol->injection_model
+                                  : model ? model : mlops__guard_default_model("injection");
+        if (m)
+            *clf = mlops__glinear_predict(m, text, len);
+    }
+}
+
+double mlops__toxicity_model(const mlops__glinear *model, const char *text, size_t len)
+{
+    const mlops__glinear *m = model ? model : mlops__guard_default_model("toxicity");
+    return m ? mlops__glinear_predict(m, text, len) : 0;
+}
