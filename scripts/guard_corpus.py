@@ -160,6 +160,34 @@ bn = ["password", "system settings", "previous results", "instructions", "rules"
 bd = ["report", "essay", "spreadsheet", "last email", "code review", "notes"]
 bt = ["Linux", "Python", "Excel", "Kubernetes", "PostgreSQL", "React", "macOS", "my router", "Git", "Docker"]
 
+everyday_t = ["How do I {task}?", "What is {thing}?", "Write a {form} about {topic}.",
+              "Can you explain {thing} to a beginner?", "Give me three tips to {task}.",
+              "Hello! Could you help me {task}?", "Summarize this article about {topic}.",
+              "What are the pros and cons of {thing}?", "Hi, how are you today?",
+              "Thanks! One more question: how do I {task}?", "Compare {thing} and {thing2}.",
+              "I need a {form} for my colleague about {topic}.", "Why is {thing} important?",
+              "Translate 'good morning' into {lang}.", "Draft a {form} announcing {topic}.",
+              "Is it a good idea to {task} this weekend?"]
+tasks = ["bake sourdough bread", "learn Rust", "improve my sleep", "train for a marathon",
+         "write a cover letter", "set up a home network", "save money on groceries",
+         "clean a cast iron pan", "plan a wedding", "study for an exam", "fix a flat tire",
+         "grow tomatoes", "speed up my laptop", "negotiate a salary", "paint a room"]
+things = ["photosynthesis", "a hash map", "inflation", "quantum computing", "the stock market",
+          "machine learning", "a mortgage", "the French revolution", "climate change",
+          "a neural network", "Kubernetes", "vitamin D", "compound interest", "TCP", "jazz"]
+forms = ["poem", "short story", "limerick", "blog post", "email", "haiku", "speech", "memo"]
+topics = ["the ocean", "our product launch", "autumn", "teamwork", "space exploration",
+          "a new office", "coffee", "friendship", "the holiday schedule", "recycling"]
+langs = ["Spanish", "German", "Japanese", "Italian", "Portuguese"]
+
+def fill_everyday(templates, n):
+    out = []
+    for t in templates:
+        for _ in range(n):
+            out.append(t.format(task=R.choice(tasks), thing=R.choice(things), thing2=R.choice(things),
+                                form=R.choice(forms), topic=R.choice(topics), lang=R.choice(langs)))
+    return out
+
 def fill_attacks(templates):
     out = []
     for t in templates:
@@ -193,8 +221,9 @@ bt_tr, bt_te = split(benign_templates, 0.6)
 
 attacks_train = sorted(set(fill_attacks(tr_t) + ex_tr + pe_tr + de_tr + ob_tr))
 attacks_test = sorted(set(fill_attacks(te_t) + ex_te + pe_te + de_te + ob_te))
-benign_train = sorted(set(be_tr + fill_benign(bt_tr, 14)))
-benign_test = sorted(set(be_te + fill_benign(bt_te, 14)))
+ev_tr, ev_te = split(everyday_t, 0.6)
+benign_train = sorted(set(be_tr + fill_benign(bt_tr, 14) + fill_everyday(ev_tr, 8)))
+benign_test = sorted(set(be_te + fill_benign(bt_te, 14) + fill_everyday(ev_te, 8)))
 
 # ---------------------------------------------------------------- toxicity
 insults = ["idiot", "moron", "stupid", "loser", "dumb", "pathetic", "worthless", "imbecile", "jerk", "scum"]
@@ -296,7 +325,7 @@ for v in ["192.168.1.20", "10.0.0.1", "2001:db8::8a2e:370:7334", "8.8.8.8"]:
     row("The server at ", v, "IP_ADDRESS", " is down.")
 for v in ["https://example.com/reset?token=abc", "http://intranet.corp.io/wiki", "www.example.org"]:
     row("See ", v, "URL", " for details.")
-for v in ["AB 12 34 56 C", "QQ123456A"]:
+for v in ["AB 12 34 56 C", "JG103759A"]:
     row("My NI number is ", v, "UK_NINO", ".")
 row("NHS number ", "943 476 5919", "UK_NHS", " on file.")
 row("Send BTC to ", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "CRYPTO", " please.")

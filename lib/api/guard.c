@@ -25,6 +25,16 @@ const mlops__module mlops__api_guard_module = {
     "guard", &mlops__guard_schema, guard_check_config, guard_open, guard_close,
 };
 
+/* Reports carry scores: print reals with 6 significant digits, not 17. */
+static int dump_report(json_t *report, char **out)
+{
+    if (!report)
+        return mlops__error_oom("report");
+    *out = json_dumps(report, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
+    json_decref(report);
+    return *out ? MLOPS_OK : mlops__error_oom("report text");
+}
+
 static int check2(mlops_t *h, const char *fn, const void *a, const char *an, const void *b,
                   const char *bn)
 {
@@ -60,7 +70,7 @@ MLOPS_API int mlops_guard_check(mlops_t *h, const char *policy_json, const char 
     mlops__guard_policy_release(h->guard, pol);
     if (rc != MLOPS_OK)
         return rc;
-    return mlops__json_dump_steal(report, out_report_json);
+    return dump_report(report, out_report_json);
 }
 
 MLOPS_API int mlops_guard_policy_put(mlops_t *h, const char *name, const char *policy_json)
@@ -108,7 +118,7 @@ MLOPS_API int mlops_guard_train(mlops_t *h, const char *kind, const char *data_j
     json_t *report = NULL;
     if ((rc = mlops__guard_train(kind, data_jsonl_path, out_model_path, &report)) != MLOPS_OK)
         return rc;
-    return mlops__json_dump_steal(report, out_report_json);
+    return dump_report(report, out_report_json);
 }
 
 MLOPS_API int mlops_guard_canary(mlops_t *h, const char *system_prompt, char **out_json)

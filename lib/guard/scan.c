@@ -155,11 +155,17 @@ static int scan_piece(run *r, const char *text, size_t len, size_t base, bool ov
         size_t ml = norm.len < MODEL_BYTES ? norm.len : MODEL_BYTES;
         mlops__scan_injection_models(pol, r->inj_model, norm.text, ml, &sim, &idx, &clf);
         double simscore = sim >= pol->similarity_threshold ? sim : 0;
-        /* the heuristics and the classifier reinforce each other; either alone may decide */
-        double both = 1.0 - (1.0 - heur) * (1.0 - clf);
-        double fin = heur > clf ? heur : clf;
-        if (heur >= 0.25 && clf >= 0.25 && both > fin)
-            fin = both;
+        /* The classifier decides alone only when it is confident; below that it
+         * reinforces the heuristics (a weak heuristic hit plus a likely classifier
+         * verdict is an attack). Similarity to a known attack decides above its threshold. */
+        double fin = heur;
+        if (clf >= 0.9 && clf > fin)
+            fin = clf;
+        if (heur >= 0.2 && clf >= 0.5) {
+            double both = 1.0 - (1.0 - heur) * (1.0 - clf);
+            if (both > fin)
+                fin = both;
+        }
         if (simscore > fin)
             fin = simscore;
         if (fin > r->s_inj)

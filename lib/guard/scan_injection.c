@@ -285,8 +285,9 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         return;
     }
     case T_JAILBREAK:
-        if (find(&w, 1, 6, (const char *const[]){"iphone", "phone", "ios", "android",
-                 "console", "device", "kindle", "ps4", "switch", NULL}) >= 0)
+        if (find(&w, 1, 6, (const char *const[]){"iphone", "iphones", "phone", "phones",
+                 "ios", "android", "console", "consoles", "device", "devices", "kindle", "ps4",
+                 "switch", "ipad", "firestick", "router", NULL}) >= 0)
             return;
         hit(h, "JAILBREAK_PERSONA", ws, we, 0.6);
         return;

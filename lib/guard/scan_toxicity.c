@@ -25,9 +25,9 @@ static const char *cat_name(int c)
 
 /* Words (a trailing '*' matches any ending). */
 static const struct { const char *w; int cat; double s; } lexicon[] = {
-    {"idiot*", C_INSULT, 0.7}, {"moron*", C_INSULT, 0.7}, {"stupid", C_INSULT, 0.45},
-    {"loser*", C_INSULT, 0.6}, {"dumbass", C_INSULT, 0.75}, {"pathetic", C_INSULT, 0.5},
-    {"worthless", C_INSULT, 0.6}, {"imbecile*", C_INSULT, 0.75}, {"jerk", C_INSULT, 0.5},
+    {"idiot*", C_INSULT, 0.7}, {"moron*", C_INSULT, 0.7}, {"stupid", C_INSULT, 0.5},
+    {"loser*", C_INSULT, 0.6}, {"dumbass", C_INSULT, 0.75}, {"pathetic", C_INSULT, 0.55},
+    {"worthless", C_INSULT, 0.6}, {"imbecile*", C_INSULT, 0.75}, {"jerk", C_INSULT, 0.55},
     {"scum*", C_INSULT, 0.7}, {"retard*", C_INSULT, 0.8}, {"cretin*", C_INSULT, 0.7},
     {"dumb", C_INSULT, 0.4}, {"ugly", C_INSULT, 0.35}, {"trash", C_INSULT, 0.3},
     {"idiota*", C_INSULT, 0.7}, {"imbécil*", C_INSULT, 0.7}, {"imbecil*", C_INSULT, 0.7},
@@ -80,6 +80,11 @@ static bool word_match(const char *w, size_t n, const char *pat)
 
 static bool near_you(const char *t, size_t n, size_t s, size_t e)
 {
+    /* vocative ("go away, idiot") or a noun phrase ("only a jerk", "such an idiot") */
+    if ((s >= 2 && t[s - 1] == ' ' && t[s - 2] == ',') ||
+        (s >= 2 && t[s - 1] == ' ' && t[s - 2] == 'a' && (s == 2 || t[s - 3] == ' ')) ||
+        (s >= 3 && t[s - 1] == ' ' && t[s - 2] == 'n' && t[s - 3] == 'a' && (s == 3 || t[s - 4] == ' ')))
+        return true;
     size_t a = s > 24 ? s - 24 : 0, b = e + 16 < n ? e + 16 : n;
     for (size_t i = a; i + 3 <= b; i++)
         if ((t[i] == 'y' && t[i + 1] == 'o' && t[i + 2] == 'u') ||
