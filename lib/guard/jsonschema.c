@@ -156,20 +156,66 @@ static int hexv(char c)
     return -1;
 }
 
+/* A subschema whose $id is `base` or ends with "/" + base (relative references). */
+static const json_t *find_id(const json_t *s, const char *base, size_t n, int depth)
+{
+    if (depth > 32)
+        return NULL;
+    if (json_is_object(s)) {
+        const char *id = json_string_value(json_object_get(s, "$id"));
+        if (id) {
+            size_t il = strlen(id);
+            while (il > 0 && id[il - 1] == '#')
+                il--;
+            if ((il == n && memcmp(id, base, n) == 0) ||
+                (il > n && memcmp(id + il - n, base, n) == 0 && id[il - n - 1] == '/'))
+                return s;
+        }
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)s, k, x) {
+            if (strcmp(k, "enum") == 0 || strcmp(k, "const") == 0)
+                continue;
+            const json_t *r = find_id(x, base, n, depth + 1);
+            if (r)
+                return r;
+        }
+    } else if (json_is_array(s)) {
+        for (size_t i = 0; i < json_array_size(s); i++) {
+            const json_t *r = find_id(json_array_get(s, i), base, n, depth + 1);
+            if (r)
+                return r;
+        }
+    }
+    return NULL;
+}
+
 static const json_t *resolve(vctx *c, const char *ref)
 {
     const char *hash = strchr(ref, '#');
-    if (!hash || hash != ref) {
-        /* only document-local references: "" or a base that is this document */
-        if (!hash)
+    const json_t *doc = c->root;
+    if (hash != ref) {
+        /* "other.json#/x" or "urn:...": a subschema of this document with that $id */
+        size_t n = hash ? (size_t)(hash - ref) : strlen(ref);
+        const char *base = ref;
+        const char *slash = NULL;
+        for (const char *q = ref; q < ref + n; q++)
+            if (*q == '/')
+                slash = q;
+        doc = find_id(c->root, base, n, 0);
+        if (!doc && slash)
+            doc = find_id(c->root, slash + 1, n - (size_t)(slash + 1 - ref), 0);
+        if (!doc)
             return NULL;
+        if (!hash)
+            return doc;
     }
     const char *frag = hash + 1;
     if (!*frag)
-        return c->root;
+        return doc;
     if (*frag != '/')
-        return find_anchor(c->root, frag, 0);
-    const json_t *cur = c->root;
+        return find_anchor(doc, frag, 0);
+    const json_t *cur = doc;
     const char *p = frag;
     while (*p == '/' && cur) {
         p++;

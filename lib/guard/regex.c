@@ -623,7 +623,7 @@ bool mlops__regex_search(const mlops__regex *re, const char *s, size_t n, size_t
                          size_t *ms, size_t *me)
 {
     int np = re->n;
-    thread_list cur, nxt;
+    thread_list cur = {0}, nxt = {0};
     int *pcs = malloc((size_t)np * 2 * sizeof(int));
     size_t *sts = malloc((size_t)np * 2 * sizeof(size_t));
     unsigned *mark = calloc((size_t)np, sizeof(unsigned));

@@ -107,8 +107,7 @@ static const char *const gtlds[] = {
     "finance", "capital", "ventures", "partners", "consulting", "academy", "school",
     "university", "science", "social", "team", "zone", "works", "center", "support",
     "software", "codes", "host", "hosting", "link", "top", "win", "vip", "icu", "fun",
-    "one", "run", "new", "google", "microsoft", "apple", "amazon", "local", "test",
-    "example", "invalid", "localhost", NULL};
+    "one", "run", "new", "local", "test", "example", "invalid", NULL};
 static const char cctlds[] =
     "ac ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bm bn bo "
     "br bs bt bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm "
@@ -290,6 +289,8 @@ static bool card_prefix(const int *d, size_t n)
     int p2 = d[0] * 10 + d[1], p4 = p2 * 100 + d[2] * 10 + d[3];
     if (d[0] == 4)
         return n == 13 || n == 16 || n == 19;
+    if (d[0] == 1)
+        return n == 15; /* UATP */
     if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720))
         return n == 16;
     if (p2 == 34 || p2 == 37)
@@ -364,10 +365,15 @@ static void read_run(const ctx *c, size_t i, numrun *r)
             sep = ')';
             if (q < c->n && (c->t[q] == ' ' || c->t[q] == '-'))
                 q++;
-        } else if (q < c->n && num_sep(c->t[q])) {
+        } else if (q < c->n && num_sep(c->t[q]) &&
+                   (c->t[q] != ' ' || r->groups[r->ng - 1] <= 5)) {
+            /* a space after a long group ends the number: "4111...1111 4012-..." */
             sep = (char)c->t[q];
             q++;
         }
+        /* a change of separator after the second group ends the number */
+        if (sep && r->ng >= 2 && r->seps[r->ng - 1] && sep != r->seps[r->ng - 1] && sep != ')')
+            break;
         if (sep && q < c->n && is_digit(c->t[q]))
             p = q;
         else
@@ -455,7 +461,7 @@ static bool ipv4(const ctx *c, size_t i, size_t *end)
             p++;
         }
     }
-    if (p < c->n && (is_alnum(c->t[p]) || (c->t[p] == '.' && p + 1 < c->n && is_digit(c->t[p + 1]))))
+    if (p < c->n && is_alnum(c->t[p]))
         return false;
     /* an optional CIDR suffix */
     if (p + 1 < c->n && c->t[p] == '/' && is_digit(c->t[p + 1])) {
@@ -504,7 +510,7 @@ static size_t iso_time(const ctx *c, size_t p)
     }
     if (q < c->n && c->t[q] == 'Z')
         q++;
-    else if (q + 5 < c->n + 0 && (c->t[q] == '+' || c->t[q] == '-') && is_digit(c->t[q + 1]) &&
+    else if (q + 5 < c->n && (c->t[q] == '+' || c->t[q] == '-') && is_digit(c->t[q + 1]) &&
              is_digit(c->t[q + 2]) && c->t[q + 3] == ':' && is_digit(c->t[q + 4]) &&
              is_digit(c->t[q + 5]))
         q += 6;
@@ -541,6 +547,11 @@ static bool date_like(const numrun *r, size_t *end_digits)
 static size_t scan_number(ctx *c, size_t i)
 {
     size_t e;
+    if (c->t[i] == '(' && i + 1 < c->n && ipv4(c, i + 1, &e)) {
+        if (enabled(c, E_IP))
+            add(c, E_IP, i + 1, e, 0.95);
+        return e;
+    }
     if (is_digit(c->t[i]) && ipv4(c, i, &e)) {
         if (enabled(c, E_IP))
             add(c, E_IP, i, e, 0.95);
@@ -550,6 +561,15 @@ static size_t scan_number(ctx *c, size_t i)
     read_run(c, i, &r);
     if (r.nd == 0)
         return i + 1;
+    /* ISO 8601 date-times: 2024-03-15T14:30:00Z */
+    if (enabled(c, E_DATE) && r.ng == 3 && r.groups[0] == 4 && r.seps[1] == '-' &&
+        r.seps[2] == '-' && r.end < c->n && c->t[r.end] == 'T') {
+        size_t de = iso_time(c, r.end);
+        if (de > r.end && word_end(c, de)) {
+            add(c, E_DATE, i, de, near(c, i, de, ctx_dob) ? 0.85 : 0.3);
+            return de;
+        }
+    }
     /* the run must end at a word boundary (not "123abc") */
     if (!word_end(c, r.end)) {
         /* dates with a month name: 5-May-2021, 21-May */
@@ -600,9 +620,8 @@ static size_t scan_number(ctx *c, size_t i)
         return e;
     }
     if (!r.plus && !r.paren && ssn_layout(&r)) {
-        if (itin_valid(r.d)) {
-            if (enabled(c, E_ITIN))
-                add(c, E_ITIN, i, e, (r.ng > 1 ? 0.85 : 0.3) + (near(c, i, e, ctx_itin) ? 0.3 : 0));
+        if (itin_valid(r.d) && enabled(c, E_ITIN)) {
+            add(c, E_ITIN, i, e, (r.ng > 1 ? 0.85 : 0.3) + (near(c, i, e, ctx_itin) ? 0.3 : 0));
             return e;
         }
         bool sv = ssn_valid(r.d);
@@ -627,10 +646,8 @@ static size_t scan_number(ctx *c, size_t i)
         (r.ng == 1 || (groups_are(&r, 3, 3, 4) && (all_seps(&r, ' ') || all_seps(&r, '-')))) &&
         nhs_valid(r.d)) {
         bool ctxw = near(c, i, e, ctx_nhs);
-        if (ctxw || r.ng == 1 || r.d[0] < 2) {
-            add(c, E_NHS, i, e, ctxw ? 1.0 : (r.ng == 1 ? 0.5 : 0.6));
-            return e;
-        }
+        add(c, E_NHS, i, e, ctxw ? 1.0 : (r.ng == 1 ? 0.5 : 0.6));
+        return e;
     }
     /* US driver licences: digits-only states (7..14 digits) score low without context */
     if (enabled(c, E_DL) && r.ng == 1 && !r.plus && r.nd >= 9 && r.nd <= 13 &&
@@ -726,6 +743,11 @@ static size_t scan_iban(ctx *c, size_t i)
     }
     if (k != (size_t)want || !word_end(c, end))
         return 0;
+    bool lo = false;
+    for (size_t j = i; j < end; j++)
+        lo = lo || is_lower(c->t[j]);
+    if (lo)
+        return 0; /* IBANs are written in capitals; "LV80 bANK ..." is not one */
     /* ISO 13616: move the first four characters to the end, letters A=10..Z=35, mod 97 */
     unsigned rem = 0;
     for (size_t j = 0; j < k; j++) {
@@ -756,10 +778,11 @@ static size_t scan_nino(ctx *c, size_t i)
     if (is_upper(c->t[i]) != is_upper(c->t[i + 1]))
         return 0;
     size_t p = i + 2;
-    bool spaced = p < c->n && c->t[p] == ' ';
-    int digits = 0;
-    while (digits < 6) {
-        if (spaced && digits % 2 == 0) {
+    if (p < c->n && c->t[p] == ' ')
+        p++;
+    bool pairs = p + 2 < c->n && c->t[p + 2] == ' ';
+    for (int digits = 0; digits < 6; digits++) {
+        if (pairs && digits > 0 && digits % 2 == 0) {
             if (p >= c->n || c->t[p] != ' ')
                 return 0;
             p++;
@@ -767,9 +790,8 @@ static size_t scan_nino(ctx *c, size_t i)
         if (p >= c->n || !is_digit(c->t[p]))
             return 0;
         p++;
-        digits++;
     }
-    if (spaced && p < c->n && c->t[p] == ' ')
+    if (p < c->n && c->t[p] == ' ')
         p++;
     if (p >= c->n)
         return 0;
@@ -839,6 +861,7 @@ static size_t scan_mac(ctx *c, size_t i)
     return i + 17;
 }
 
+/* RFC 4291 section 2.2 text forms: 8 groups, "::" compression, an IPv4 tail. */
 static size_t scan_ipv6(ctx *c, size_t i)
 {
     size_t p = i, groups = 0, end = i;
@@ -850,13 +873,20 @@ static size_t scan_ipv6(ctx *c, size_t i)
     }
     while (p < c->n) {
         size_t s = p;
-        while (p < c->n && is_hex(c->t[p]) && p - s < 5)
-            p++;
-        if (p == s || p - s > 4) {
-            if (p - s > 4)
-                return 0;
+        /* an embedded IPv4 address ends the address and counts as two groups */
+        size_t v4e;
+        if ((dbl || groups == 6) && is_digit(c->t[p]) && ipv4(c, p, &v4e)) {
+            groups += 2;
+            end = v4e;
+            p = v4e;
             break;
         }
+        while (p < c->n && is_hex(c->t[p]) && p - s < 5)
+            p++;
+        if (p == s)
+            break;
+        if (p - s > 4)
+            return 0;
         groups++;
         end = p;
         if (p + 1 < c->n && c->t[p] == ':' && c->t[p + 1] == ':') {
@@ -870,12 +900,19 @@ static size_t scan_ipv6(ctx *c, size_t i)
         else
             break;
     }
-    if (!(groups == 8 && !dbl) && !(dbl && groups >= 1 && groups <= 7))
+    if (groups > 8 || (!dbl && groups != 8) || (dbl && groups > 7))
         return 0;
-    if (end < c->n && (is_alnum(c->t[end]) || c->t[end] == ':'))
+    if (end < c->n && (is_alnum(c->t[end]) || c->t[end] == ':' ||
+                       (c->t[end] == '.' && end + 1 < c->n && is_digit(c->t[end + 1]))))
         return 0;
+    /* a zone index: fe80::1%eth0 */
+    if (end + 1 < c->n && c->t[end] == '%' && is_alnum(c->t[end + 1])) {
+        end++;
+        while (end < c->n && is_alnum(c->t[end]))
+            end++;
+    }
     if (enabled(c, E_IP))
-        add(c, E_IP, i, end, dbl ? 0.75 : 0.9);
+        add(c, E_IP, i, end, groups == 0 ? 0.5 : dbl ? 0.75 : 0.9);
     return end;
 }
 
@@ -1002,8 +1039,10 @@ void mlops__scan_pii(mlops__gscan *sc)
             i++;
             continue;
         }
-        if (!word_start(&c, i) && ch != ':') {
+        if (!word_start(&c, i)) {
             /* inside a word: skip to its end, but stop at '@' (emails) */
+            if (!is_alnum(t[i]))
+                i++;
             while (i < n && is_alnum(t[i]))
                 i++;
             continue;
@@ -1012,16 +1051,29 @@ void mlops__scan_pii(mlops__gscan *sc)
         if (enabled(&c, E_MAC) && (is_hex(ch)) && i + 4 < n &&
             (t[i + 2] == ':' || t[i + 2] == '-' || t[i + 4] == '.'))
             e = scan_mac(&c, i);
-        if (!e && enabled(&c, E_IP) && (is_hex(ch) || ch == ':') && i + 2 < n &&
-            (t[i + 1] == ':' || t[i + 2] == ':' || t[i + 3] == ':' || t[i + 4] == ':' ||
-             (i + 5 < n && t[i + 5] == ':')))
+        if (!e && enabled(&c, E_IP) && (is_hex(ch) || ch == ':') && i + 1 < n &&
+            (t[i + 1] == ':' || (i + 2 < n && t[i + 2] == ':') || (i + 3 < n && t[i + 3] == ':') ||
+             (i + 4 < n && t[i + 4] == ':') || (i + 5 < n && t[i + 5] == ':'))) {
             e = scan_ipv6(&c, i);
+            bool colon = ch == ':';
+            for (size_t k = i + 1; k < n && k <= i + 4; k++)
+                colon = colon || t[k] == ':';
+            if (!e && colon) {
+                /* not an address: skip the whole hex-and-colon run ("2001::db8::1") */
+                size_t k = i;
+                while (k < n && (is_hex(t[k]) || t[k] == ':'))
+                    k++;
+                if (k < n && is_alnum(t[k]))
+                    k = i; /* "12:30pm" and the like: leave them to the other scanners */
+                e = k;
+            }
+        }
         if (!e && ch == ':') {
             i++;
             continue;
         }
         if (!e && is_upper(ch) && i + 1 < n && is_alpha(t[i + 1])) {
-            if (enabled(&c, E_IBAN) && is_upper(t[i + 1]) && i + 15 < n)
+            if (enabled(&c, E_IBAN) && is_upper(t[i + 1]) && i + 15 <= n)
                 e = scan_iban(&c, i);
             if (!e && enabled(&c, E_NINO) && i + 8 < n && (is_digit(t[i + 2]) || t[i + 2] == ' '))
                 e = scan_nino(&c, i);
@@ -1052,7 +1104,7 @@ void mlops__scan_pii(mlops__gscan *sc)
             i = e;
             continue;
         }
-        if (ch == '+' || ch == '(') {
+        if (!is_alnum(ch)) {
             i++;
             continue;
         }
