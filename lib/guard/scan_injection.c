@@ -248,7 +248,13 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
     case T_EXTRACT: {
         k = find(&w, 1, 7, secret_mods);
         j = k >= 0 ? find(&w, k + 1, k + 3, prompt_nouns) : -1;
-        if (k >= 0 && j >= 0) {
+        /* "explain what a system prompt is" asks about the concept, not for ours */
+        bool generic = k >= 1 && (weq(&w, k - 1, "a") || weq(&w, k - 1, "an"));
+        bool question = weq(&w, 0, "what") || weq(&w, 0, "which") || weq(&w, 0, "list") ||
+                        weq(&w, 0, "write") || weq(&w, 0, "summarize") || weq(&w, 0, "summarise");
+        if (question && find(&w, 1, 8, (const char *const[]){"your", "you", "you're", NULL}) < 0)
+            generic = true;
+        if (k >= 0 && j >= 0 && !generic) {
             hit(h, "PROMPT_EXTRACTION", ws, w.e[j], 0.85);
             return;
         }

@@ -327,7 +327,7 @@ typedef struct numrun {
     char seps[40]; /* separator before each digit group after the first */
     int groups[40]; /* digits per group */
     size_t ng;
-    bool plus, paren;
+    bool plus, paren, closed;
 } numrun;
 
 static bool num_sep(unsigned char c) { return c == ' ' || c == '-' || c == '.' || c == '/'; }
@@ -357,22 +357,26 @@ static void read_run(const ctx *c, size_t i, numrun *r)
         r->end = p;
         if (r->ng >= 39 || r->nd >= 39)
             break;
-        /* one separator (or ") ", ")") followed by a digit continues the run */
+        /* a separator of at most two bytes from " -./()" followed by a digit continues
+         * the run: "555-0132", "(415) 555", "1 (415)", "12/03" */
         size_t q = p;
         sep = 0;
-        if (q < c->n && c->t[q] == ')' && r->paren && r->ng == 1) {
+        int k = 0;
+        while (q < c->n && k < 2 && (num_sep(c->t[q]) || c->t[q] == '(' || c->t[q] == ')')) {
+            char ch = (char)c->t[q];
+            if (ch == ')' && r->ng == 1)
+                r->closed = true;
+            if (ch == ' ' && r->groups[r->ng - 1] > 5)
+                break; /* a space after a long group ends the number: "4111...1111 4012-..." */
+            if (!sep || sep == '(' || sep == ')')
+                sep = ch == '(' ? (sep ? sep : '(') : ch;
             q++;
-            sep = ')';
-            if (q < c->n && (c->t[q] == ' ' || c->t[q] == '-'))
-                q++;
-        } else if (q < c->n && num_sep(c->t[q]) &&
-                   (c->t[q] != ' ' || r->groups[r->ng - 1] <= 5)) {
-            /* a space after a long group ends the number: "4111...1111 4012-..." */
-            sep = (char)c->t[q];
-            q++;
+            k++;
         }
+        if (sep == '(')
+            sep = ' ';
         /* a change of separator after the second group ends the number */
-        if (sep && r->ng >= 2 && r->seps[r->ng - 1] && sep != r->seps[r->ng - 1] && sep != ')')
+        if (sep && r->ng >= 4 && r->seps[r->ng - 1] && sep != r->seps[r->ng - 1])
             break;
         if (sep && q < c->n && is_digit(c->t[q]))
             p = q;
@@ -582,7 +586,7 @@ static size_t scan_number(ctx *c, size_t i)
         return p;
     }
     e = r.end;
-    if (r.paren && !(r.ng >= 2 && r.seps[1] == ')'))
+    if (r.paren && !r.closed)
         return e; /* "(123" without its ")" is not a phone */
 
     /* dates (with an optional ISO time), and month-name dates "5-May-2021", "21-May" */
@@ -622,7 +626,8 @@ static size_t scan_number(ctx *c, size_t i)
     if (!r.plus && !r.paren && ssn_layout(&r)) {
         if (itin_valid(r.d) && enabled(c, E_ITIN)) {
             add(c, E_ITIN, i, e, (r.ng > 1 ? 0.85 : 0.3) + (near(c, i, e, ctx_itin) ? 0.3 : 0));
-            return e;
+            if (r.ng > 1)
+                return e;
         }
         bool sv = ssn_valid(r.d);
         bool dashed = r.ng == 3;
@@ -631,7 +636,7 @@ static size_t scan_number(ctx *c, size_t i)
             if (near(c, i, e, ctx_ssn))
                 s += 0.35;
             add(c, E_SSN, i, e, s);
-            if (dashed || s >= 0.5)
+            if (dashed)
                 return e;
         }
         if (r.ng == 1 && enabled(c, E_PASSPORT))
