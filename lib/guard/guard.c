@@ -271,7 +271,7 @@ int mlops__guard_policy_resolve(mlops__guard *g, const char *arg, mlops__gpolicy
         *out = g->dflt;
         return MLOPS_OK;
     }
-    bool inline_json = *p == '{';
+    bool inline_json = *p == '{' || *p == '[';
     char key[MLOPS__NAME_MAX + 2];
     uint64_t counter = 0;
     if (inline_json) {
@@ -488,7 +488,8 @@ int mlops__guard_deanonymize(mlops__guard *g, const char *vault, const char *tex
         /* <TYPE_hhhhhhhh> */
         size_t j = i + 1;
         while (j < n && ((text[j] >= 'A' && text[j] <= 'Z') || text[j] == '_' ||
-                         (text[j] >= '0' && text[j] <= '9')) && j - i < 60)
+                         (text[j] >= '0' && text[j] <= '9') || (text[j] >= 'a' && text[j] <= 'f')) &&
+               j - i < 60)
             j++;
         if (j >= n || text[j] != '>' || j - i < 11 || text[j - 9] != '_')
             continue;
