@@ -6,6 +6,7 @@
  */
 #include "guard.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,14 +133,32 @@ static bool mentions_rot13(const char *t, size_t n)
     return false;
 }
 
+/* Bytes that can be part of an encoded run (base64 alphabets, '=', '%'). */
+static bool run_byte[256];
+static pthread_once_t run_once = PTHREAD_ONCE_INIT;
+
+static void run_init(void)
+{
+    for (int c = 0; c < 256; c++)
+        run_byte[c] = b64v((unsigned char)c) >= 0 || c == '=' || c == '%';
+}
+
 size_t mlops__gdecode_find(const char *text, size_t n, mlops__gpayload *out, size_t max)
 {
+    pthread_once(&run_once, run_init);
     size_t k = 0;
     const unsigned char *t = (const unsigned char *)text;
     for (size_t i = 0; i < n && k < max;) {
-        unsigned char c = t[i];
-        if (b64v(c) < 0 && c != '%') {
+        /* skip short runs fast: an encoded payload is at least 16 bytes */
+        if (!run_byte[t[i]]) {
             i++;
+            continue;
+        }
+        size_t q = i;
+        while (q < n && run_byte[t[q]])
+            q++;
+        if (q - i < 16) {
+            i = q;
             continue;
         }
         /* a run of base64/hex characters (and %XX escapes) */

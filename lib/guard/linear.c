@@ -17,6 +17,10 @@ void mlops__glinear_features(int dim, const char *text, size_t len, float *out)
     mlops__hashvec_opts o;
     mlops__hashvec_defaults(&o, dim);
     o.seed = 0x6775617264ull; /* "guard" */
+    /* character 4-grams only: a third of the cost of 3..5-grams for the same accuracy
+     * on our corpora (obfuscation is undone by the normaliser before this point) */
+    o.char_min = 4;
+    o.char_max = 4;
     if (mlops__hashvec_embed(&o, text, len, out, NULL) != MLOPS_OK)
         memset(out, 0, (size_t)dim * sizeof *out);
 }

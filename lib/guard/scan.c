@@ -10,7 +10,7 @@
 #include <string.h>
 
 #define WINDOW (1u << 20)
-#define MODEL_BYTES 8192
+#define MODEL_BYTES 4096
 #define MAX_PAYLOADS 8
 
 typedef struct run {

@@ -203,8 +203,50 @@ static bool prev_word_is(const char *t, size_t s, const char *lit)
     return e - p == k && memcmp(t + p, lit, k) == 0;
 }
 
+/* The word after offset p (lower-case already) equals one of `set`. */
+static bool next_is(const char *t, size_t n, size_t p, const char *const *set)
+{
+    while (p < n && !wchar((unsigned char)t[p]))
+        p++;
+    size_t s = p;
+    while (p < n && wchar((unsigned char)t[p]))
+        p++;
+    for (; *set; set++)
+        if (strlen(*set) == p - s && memcmp(t + s, *set, p - s) == 0)
+            return true;
+    return false;
+}
+
 static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, size_t we)
 {
+    /* cheap rejections for very common trigger words before the window is built */
+    switch (id) {
+    case T_YOU:
+        if (!next_is(t, n, we, (const char *const[]){"are", "must", "will", "cannot", "can't", NULL}))
+            return;
+        break;
+    case T_NO:
+        if (!next_is(t, n, we, no_targets) &&
+            !next_is(t, n, we, (const char *const[]){"any", "all", NULL}))
+            return;
+        break;
+    case T_FROM:
+        if (!next_is(t, n, we, (const char *const[]){"now", NULL}))
+            return;
+        break;
+    case T_ACT:
+        if (!next_is(t, n, we, (const char *const[]){"as", NULL}))
+            return;
+        break;
+    case T_ANYTHING:
+    case T_REFUSE:
+    case T_CHARACTER:
+    case T_INSTRUCTIONS:
+    case T_ROLEPLAY:
+        break;
+    default:
+        break;
+    }
     words w;
     next_words(t, n, ws, &w); /* w.s[0] is the trigger itself */
     size_t end = w.count ? w.e[w.count - 1] : we;
@@ -488,7 +530,7 @@ double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *f)
 /* ------------------------------------------------------------ models ---------- */
 
 #define DEFAULT_DIM 1024
-#define SIM_DIM 512
+#define SIM_DIM DEFAULT_DIM
 
 typedef struct defaults {
     mlops__glinear injection, toxicity;
@@ -515,12 +557,6 @@ static void train_pair(const char *const *pos, size_t npos, const char *const *n
     free(ex);
 }
 
-static void sim_opts(mlops__hashvec_opts *o)
-{
-    mlops__hashvec_defaults(o, SIM_DIM);
-    o->seed = 0x61747461636bull; /* "attack" */
-}
-
 static void defaults_build(void)
 {
     /* Process-wide singleton (documented in guard.h): built once, read-only after. */
@@ -530,11 +566,10 @@ static void defaults_build(void)
                mlops__guard_clean_count, "toxicity", &dflt.toxicity);
     dflt.attacks = malloc(mlops__guard_attacks_count * SIM_DIM * sizeof(float));
     if (dflt.attacks) {
-        mlops__hashvec_opts o;
-        sim_opts(&o);
+        /* the same features as the classifier's, so one embedding serves both */
         for (size_t i = 0; i < mlops__guard_attacks_count; i++)
-            mlops__hashvec_embed(&o, mlops__guard_attacks[i], strlen(mlops__guard_attacks[i]),
-                                 dflt.attacks + i * SIM_DIM, NULL);
+            mlops__glinear_features(SIM_DIM, mlops__guard_attacks[i], strlen(mlops__guard_attacks[i]),
+                                    dflt.attacks + i * SIM_DIM);
         dflt.nattacks = mlops__guard_attacks_count;
     }
     dflt.ok = 1;
@@ -555,26 +590,26 @@ void mlops__scan_injection_models(const mlops__gpolicy *pol, const mlops__glinea
     *sim = 0;
     *sim_idx = -1;
     *clf = 0;
-    if (pol->use_similarity && dflt.attacks) {
-        mlops__hashvec_opts o;
-        sim_opts(&o);
-        float q[SIM_DIM];
-        bool empty = true;
-        if (mlops__hashvec_embed(&o, text, len, q, &empty) == MLOPS_OK && !empty) {
-            int64_t idx;
-            float sc;
-            if (mlops__vec_topk(dflt.attacks, dflt.nattacks, SIM_DIM, q, 1, -1.0f, &idx, &sc) == 1) {
-                *sim = sc;
-                *sim_idx = (int)idx;
-            }
+    const mlops__glinear *m = pol->injection_model ? pol->injection_model
+                              : model ? model : mlops__guard_default_model("injection");
+    if (!pol->use_similarity && !(pol->use_classifier && m))
+        return;
+    float x[SIM_DIM];
+    mlops__glinear_features(SIM_DIM, text, len, x);
+    float norm2 = 0;
+    for (int i = 0; i < SIM_DIM; i++)
+        norm2 += x[i] * x[i];
+    if (pol->use_similarity && dflt.attacks && norm2 > 0) {
+        int64_t idx;
+        float sc;
+        if (mlops__vec_topk(dflt.attacks, dflt.nattacks, SIM_DIM, x, 1, -1.0f, &idx, &sc) == 1) {
+            *sim = sc;
+            *sim_idx = (int)idx;
         }
     }
-    if (pol->use_classifier) {
-        const mlops__glinear *m = pol->injection_model ? pol->injection_model
-                                  : model ? model : mlops__guard_default_model("injection");
-        if (m)
-            *clf = mlops__glinear_predict(m, text, len);
-    }
+    if (pol->use_classifier && m)
+        *clf = m->dim == SIM_DIM ? mlops__glinear_predict_vec(m, x)
+                                 : mlops__glinear_predict(m, text, len);
 }
 
 double mlops__toxicity_model(const mlops__glinear *model, const char *text, size_t len)

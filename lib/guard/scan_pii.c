@@ -1053,12 +1053,17 @@ void mlops__scan_pii(mlops__gscan *sc)
             continue;
         }
         size_t e = 0;
-        if (enabled(&c, E_MAC) && (is_hex(ch)) && i + 4 < n &&
+        /* the word's extent and the byte after it decide which scanners can match */
+        size_t we = i;
+        while (we < n && is_alnum(t[we]))
+            we++;
+        size_t wl = we - i;
+        unsigned char nc = we < n ? t[we] : 0;
+        if (enabled(&c, E_MAC) && is_hex(ch) && i + 4 < n &&
             (t[i + 2] == ':' || t[i + 2] == '-' || t[i + 4] == '.'))
             e = scan_mac(&c, i);
-        if (!e && enabled(&c, E_IP) && (is_hex(ch) || ch == ':') && i + 1 < n &&
-            (t[i + 1] == ':' || (i + 2 < n && t[i + 2] == ':') || (i + 3 < n && t[i + 3] == ':') ||
-             (i + 4 < n && t[i + 4] == ':') || (i + 5 < n && t[i + 5] == ':'))) {
+        if (!e && enabled(&c, E_IP) && (is_hex(ch) || ch == ':') && (nc == ':' || ch == ':') &&
+            wl <= 4) {
             e = scan_ipv6(&c, i);
             bool colon = ch == ':';
             for (size_t k = i + 1; k < n && k <= i + 4; k++)
@@ -1077,15 +1082,16 @@ void mlops__scan_pii(mlops__gscan *sc)
             i++;
             continue;
         }
-        if (!e && is_upper(ch) && i + 1 < n && is_alpha(t[i + 1])) {
-            if (enabled(&c, E_IBAN) && is_upper(t[i + 1]) && i + 15 <= n)
+        if (!e && is_upper(ch) && i + 3 < n && is_alpha(t[i + 1])) {
+            if (enabled(&c, E_IBAN) && is_upper(t[i + 1]) && is_digit(t[i + 2]) &&
+                is_digit(t[i + 3]) && i + 15 <= n)
                 e = scan_iban(&c, i);
-            if (!e && enabled(&c, E_NINO) && i + 8 < n && (is_digit(t[i + 2]) || t[i + 2] == ' '))
+            if (!e && enabled(&c, E_NINO) && i + 8 < n && (is_digit(t[i + 2]) || (wl == 2 && nc == ' ')))
                 e = scan_nino(&c, i);
-        } else if (!e && is_lower(ch) && i + 1 < n && is_lower(t[i + 1]) && enabled(&c, E_NINO) &&
-                   i + 8 < n && (is_digit(t[i + 2]) || (t[i + 2] == ' ' && is_digit(t[i + 3]))))
+        } else if (!e && is_lower(ch) && i + 8 < n && is_lower(t[i + 1]) && enabled(&c, E_NINO) &&
+                   (is_digit(t[i + 2]) || (wl == 2 && nc == ' ' && is_digit(t[i + 3]))))
             e = scan_nino(&c, i);
-        if (!e && (ch == '1' || ch == '3' || ch == 'b') && enabled(&c, E_CRYPTO) && i + 25 < n)
+        if (!e && wl >= 14 && (ch == '1' || ch == '3' || ch == 'b') && enabled(&c, E_CRYPTO))
             e = scan_crypto(&c, i);
         if (!e && is_alpha(ch) && i + 1 < n && is_digit(t[i + 1]) &&
             (enabled(&c, E_PASSPORT) || enabled(&c, E_DL)))
@@ -1101,9 +1107,9 @@ void mlops__scan_pii(mlops__gscan *sc)
             }
             e = scan_number(&c, i);
         }
-        if (!e && is_alpha(ch) && enabled(&c, E_DATE))
+        if (!e && nc == '-' && wl >= 3 && wl <= 9 && is_alpha(ch) && enabled(&c, E_DATE))
             e = scan_month_date(&c, i);
-        if (!e && is_alpha(ch) && enabled(&c, E_URL))
+        if (!e && (nc == '.' || nc == ':') && is_alpha(ch) && enabled(&c, E_URL))
             e = scan_url(&c, i);
         if (e > i) {
             i = e;

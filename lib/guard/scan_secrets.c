@@ -181,6 +181,15 @@ void mlops__scan_secrets(mlops__gscan *sc)
             continue;
         }
         size_t e = 0, r;
+        /* every token format below is at least 20 bytes of token characters */
+        size_t tl = 0;
+        while (i + tl < n && (tok_char(t[i + tl]) || t[i + tl] == '.') && tl < 20)
+            tl++;
+        if (tl < 20 && ch != 'h') {
+            while (i < n && alnum(t[i]))
+                i++;
+            continue;
+        }
         switch (ch) {
         case 'A':
             if (i + 20 <= n && (starts(&c, i, "AKIA") || starts(&c, i, "ASIA") ||
