@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 #include "guard/guard.h"
@@ -107,6 +108,14 @@ static void call_posix(void *p)
     bench_sink(posix_scan(a->posix, a->text));
 }
 
+/* CPU time of this thread: the machine is shared, so wall time over-counts. */
+static uint64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static double mbps(size_t bytes, uint64_t ns) { return (double)bytes / 1e6 / ((double)ns / 1e9); }
 
 int main(int argc, char **argv)
@@ -137,25 +146,25 @@ int main(int argc, char **argv)
     mlops__gpolicy_parse(pj, &pii);
     json_decref(pj);
 
-    bench_table_begin("guard throughput on English text (MB/s, higher is better)", "POSIX regex");
+    bench_table_begin("guard throughput on English text, one core (MB/s of CPU time, higher is better)", "POSIX regex");
     /* ours: the default input policy through the internal pipeline (report included) */
-    uint64_t t0 = bench_now_ns();
+    uint64_t t0 = cpu_ns();
     json_t *rep = NULL;
     mlops__guard_scan_ex(NULL, def, NULL, NULL, 100000, MLOPS__GSTAGE_INPUT, text, n, NULL, &rep);
-    uint64_t t_def = bench_now_ns() - t0;
+    uint64_t t_def = cpu_ns() - t0;
     size_t nf = json_array_size(json_object_get(rep, "findings"));
     json_decref(rep);
-    t0 = bench_now_ns();
+    t0 = cpu_ns();
     mlops__guard_scan_ex(NULL, pii, NULL, NULL, 100000, MLOPS__GSTAGE_INPUT, text, n, NULL, &rep);
-    uint64_t t_pii = bench_now_ns() - t0;
+    uint64_t t_pii = cpu_ns() - t0;
     json_decref(rep);
     /* the baseline on 1 MB (it is slow), same text */
     size_t bn = n < (1u << 20) ? n : (1u << 20);
     char save = text[bn];
     text[bn] = '\0';
-    t0 = bench_now_ns();
+    t0 = cpu_ns();
     size_t pf = posix_scan(&ps, text);
-    uint64_t t_posix = bench_now_ns() - t0;
+    uint64_t t_posix = cpu_ns() - t0;
     text[bn] = save;
     bench_table_note("default input policy (PII+secrets+injection+decoders)", "%.1f MB/s over %zu MB, %zu findings",
                      mbps(n, t_def), mb, nf);

@@ -233,29 +233,35 @@ void mlops__gnorm_span(const mlops__gnorm *g, size_t s, size_t e, size_t *os, si
     *oe = last + (k ? k : 1);
 }
 
+static inline bool ascii_letter(unsigned char c) { return ((c | 32) >= 'a' && (c | 32) <= 'z'); }
+
 void mlops__gnorm_fold(const char *in, size_t n, char *out)
 {
+    const unsigned char *s = (const unsigned char *)in;
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c + 32);
-        else if (c < 'A') {
-            /* leetspeak only between letters or at a word edge next to a letter */
-            bool letter_near = (i > 0 && ((in[i - 1] | 32) >= 'a' && (in[i - 1] | 32) <= 'z')) ||
-                               (i + 1 < n && ((in[i + 1] | 32) >= 'a' && (in[i + 1] | 32) <= 'z'));
-            if (letter_near) {
-                switch (c) {
-                case '0': c = 'o'; break;
-                case '1': c = 'i'; break;
-                case '3': c = 'e'; break;
-                case '4': c = 'a'; break;
-                case '5': c = 's'; break;
-                case '7': c = 't'; break;
-                case '@': c = 'a'; break;
-                case '$': c = 's'; break;
-                case '!': c = (i + 1 < n && (in[i + 1] | 32) >= 'a' && (in[i + 1] | 32) <= 'z') ? 'i' : '!'; break;
-                default: break;
-                }
+        unsigned char c = s[i];
+        if (c >= 'a' || c == ' ') { /* the common case: lower-case letters and spaces */
+            out[i] = (char)c;
+            continue;
+        }
+        if (c >= 'A' && c <= 'Z') {
+            out[i] = (char)(c + 32);
+            continue;
+        }
+        /* leetspeak only next to a letter */
+        bool letter_near = (i > 0 && ascii_letter(s[i - 1])) || (i + 1 < n && ascii_letter(s[i + 1]));
+        if (letter_near) {
+            switch (c) {
+            case '0': c = 'o'; break;
+            case '1': c = 'i'; break;
+            case '3': c = 'e'; break;
+            case '4': c = 'a'; break;
+            case '5': c = 's'; break;
+            case '7': c = 't'; break;
+            case '@': c = 'a'; break;
+            case '$': c = 's'; break;
+            case '!': c = (i + 1 < n && ascii_letter(s[i + 1])) ? 'i' : '!'; break;
+            default: break;
             }
         }
         out[i] = (char)c;

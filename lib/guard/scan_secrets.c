@@ -8,6 +8,7 @@
 #include "guard.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 static inline bool tok_char(unsigned char c)
@@ -159,18 +160,40 @@ static size_t generic(sctx *c, size_t i)
     return 0;
 }
 
+/* Bytes of a token run (letters, digits, "_-."); set once per process. */
+static bool tok_run[256];
+static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
+
+static void tok_init(void)
+{
+    for (int c = 0; c < 256; c++)
+        tok_run[c] = tok_char((unsigned char)c) || c == '.';
+}
+
 void mlops__scan_secrets(mlops__gscan *sc)
 {
+    pthread_once(&tok_once, tok_init);
     sctx c = {sc, (const unsigned char *)sc->norm->text, sc->norm->len};
     const unsigned char *t = c.t;
     size_t n = c.n;
     for (size_t i = 0; i < n;) {
         unsigned char ch = t[i];
-        if (ch == ':' || ch == '=') {
-            size_t e = generic(&c, i);
-            i = e > i ? e : i + 1;
+        if (!tok_run[ch]) {
+            if (ch == ':' || ch == '=') {
+                size_t e = generic(&c, i);
+                i = e > i ? e : i + 1;
+            } else
+                i++;
             continue;
         }
+        /* a run of token bytes: every format below needs 20 of them (PEM's dashes and
+         * Slack's webhook host excepted) */
+        size_t rs = i;
+        while (i < n && tok_run[t[i]])
+            i++;
+        if (i - rs < 20 && t[rs] != '-' && t[rs] != 'h')
+            continue;
+        i = rs;
         if (ch == '-' && starts(&c, i, "-----BEGIN ")) {
             size_t e = pem_block(&c, i);
             i = e > i ? e : i + 1;
@@ -181,15 +204,6 @@ void mlops__scan_secrets(mlops__gscan *sc)
             continue;
         }
         size_t e = 0, r;
-        /* every token format below is at least 20 bytes of token characters */
-        size_t tl = 0;
-        while (i + tl < n && (tok_char(t[i + tl]) || t[i + tl] == '.') && tl < 20)
-            tl++;
-        if (tl < 20 && ch != 'h') {
-            while (i < n && alnum(t[i]))
-                i++;
-            continue;
-        }
         switch (ch) {
         case 'A':
             if (i + 20 <= n && (starts(&c, i, "AKIA") || starts(&c, i, "ASIA") ||
