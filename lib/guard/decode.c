@@ -126,10 +126,15 @@ static bool push(mlops__gpayload *out, size_t *k, size_t max, int kind, size_t s
 /* rot13 is only worth decoding when the text says so or looks like nonsense words. */
 static bool mentions_rot13(const char *t, size_t n)
 {
-    for (size_t i = 0; i + 5 <= n; i++)
-        if ((t[i] | 32) == 'r' && (t[i + 1] | 32) == 'o' && (t[i + 2] | 32) == 't' &&
-            t[i + 3] == '1' && t[i + 4] == '3')
+    /* one scan for "13", then look back for "rot" or "rot-" in any case */
+    for (const char *p = t; (p = memmem(p, n - (size_t)(p - t), "13", 2)) != NULL; p++) {
+        size_t at = (size_t)(p - t);
+        size_t b = at >= 1 && t[at - 1] == '-' ? at - 1 : at;
+        if (b >= 3 && (t[b - 3] | 32) == 'r' && (t[b - 2] | 32) == 'o' && (t[b - 1] | 32) == 't')
             return true;
+        if ((size_t)(p - t) + 2 >= n)
+            break;
+    }
     return false;
 }
 

@@ -128,6 +128,8 @@ static void next_words(const char *t, size_t n, size_t p, words *w)
 
 static bool weq(const words *w, int i, const char *lit)
 {
+    if (i >= w->count || w->t[w->s[i]] != lit[0])
+        return false;
     size_t k = strlen(lit);
     return i < w->count && w->e[i] - w->s[i] == k && memcmp(w->t + w->s[i], lit, k) == 0;
 }
@@ -212,7 +214,7 @@ static bool next_is(const char *t, size_t n, size_t p, const char *const *set)
     while (p < n && wchar((unsigned char)t[p]))
         p++;
     for (; *set; set++)
-        if (strlen(*set) == p - s && memcmp(t + s, *set, p - s) == 0)
+        if (p > s && (*set)[0] == t[s] && strlen(*set) == p - s && memcmp(t + s, *set, p - s) == 0)
             return true;
     return false;
 }
@@ -460,8 +462,10 @@ static const struct { const char *tok; double score; } delims[] = {
 static void check_delims(heur *h, const char *t, size_t n, size_t i)
 {
     for (size_t k = 0; k < MLOPS__ARRAY_LEN(delims); k++) {
+        if (t[i] != delims[k].tok[0] || i + 1 >= n || t[i + 1] != delims[k].tok[1])
+            continue;
         size_t L = strlen(delims[k].tok);
-        if (i + L <= n && t[i] == delims[k].tok[0] && memcmp(t + i, delims[k].tok, L) == 0) {
+        if (i + L <= n && memcmp(t + i, delims[k].tok, L) == 0) {
             hit(h, "DELIMITER_INJECTION", i, i + L, delims[k].score);
             return;
         }
