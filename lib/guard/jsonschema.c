@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_DEPTH 64
+#define MAX_DEPTH 256
 #define MAX_ERRORS 50
 
 typedef struct vctx {
@@ -516,8 +516,8 @@ static bool validate(vctx *c, const json_t *s, const json_t *v, const char *path
     if (++c->depth > MAX_DEPTH) {
         c->depth--;
         if (!c->err)
-            c->err = mlops__error(MLOPS_ELIMIT, "schema: $ref recursion deeper than %d at %s",
-                                  MAX_DEPTH, *path ? path : "/");
+            c->err = mlops__error(MLOPS_ELIMIT, "schema: recursion deeper than %d levels "
+                                  "(nested $ref or instance) at %s", MAX_DEPTH, *path ? path : "/");
         return false;
     }
     bool ok = true;

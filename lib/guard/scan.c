@@ -440,7 +440,8 @@ int mlops__guard_scan_ex(mlops__guard *g, const mlops__gpolicy *pol,
         f.v[kept++] = *x;
     }
     f.n = kept;
-    qsort(f.v, f.n, sizeof *f.v, cmp_start);
+    if (f.n > 1)
+        qsort(f.v, f.n, sizeof *f.v, cmp_start);
     char *clean = NULL;
     size_t clean_len = len;
     if (verdict >= MLOPS__GA_REDACT) {
