@@ -1109,7 +1109,9 @@ void mlops__scan_pii(mlops__gscan *sc)
         }
         if (!e && nc == '-' && wl >= 3 && wl <= 9 && is_alpha(ch) && enabled(&c, E_DATE))
             e = scan_month_date(&c, i);
-        if (!e && (nc == '.' || nc == ':') && is_alpha(ch) && enabled(&c, E_URL))
+        if (!e && ((nc == '.' && we + 1 < n && is_alnum(t[we + 1])) ||
+                   (nc == ':' && we + 1 < n && t[we + 1] == '/')) &&
+            is_alpha(ch) && enabled(&c, E_URL))
             e = scan_url(&c, i);
         if (e > i) {
             i = e;
