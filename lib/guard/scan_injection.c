@@ -30,6 +30,14 @@ static const struct { const char *w; int id; } trigger_words[] = {
     {"overlook", T_OVERRIDE}, {"omit", T_OVERRIDE}, {"drop", T_OVERRIDE},
     {"erase", T_OVERRIDE}, {"delete", T_OVERRIDE}, {"unlearn", T_OVERRIDE},
     {"aside", T_OVERRIDE}, {"attention", T_OVERRIDE}, {"throw", T_OVERRIDE},
+    /* German, Spanish, French, Italian, Portuguese (accents are folded away) */
+    {"ignoriere", T_OVERRIDE}, {"ignoriert", T_OVERRIDE}, {"ignorieren", T_OVERRIDE},
+    {"vergiss", T_OVERRIDE}, {"vergesse", T_OVERRIDE}, {"vergessen", T_OVERRIDE},
+    {"missachte", T_OVERRIDE}, {"ignora", T_OVERRIDE}, {"ignorar", T_OVERRIDE},
+    {"olvida", T_OVERRIDE}, {"olvidar", T_OVERRIDE},
+    {"olvide", T_OVERRIDE}, {"ignorez", T_OVERRIDE}, {"oublie", T_OVERRIDE},
+    {"oubliez", T_OVERRIDE}, {"ignorare", T_OVERRIDE}, {"dimentica", T_OVERRIDE},
+    {"esqueca", T_OVERRIDE}, {"esquece", T_OVERRIDE},
     {"reveal", T_EXTRACT}, {"show", T_EXTRACT}, {"print", T_EXTRACT}, {"repeat", T_EXTRACT},
     {"output", T_EXTRACT}, {"display", T_EXTRACT}, {"tell", T_EXTRACT}, {"give", T_EXTRACT},
     {"leak", T_EXTRACT}, {"dump", T_EXTRACT}, {"recite", T_EXTRACT}, {"disclose", T_EXTRACT},
@@ -153,13 +161,19 @@ static int find(const words *w, int from, int to, const char *const *set)
 
 static const char *const strong_scope[] = {"previous", "prior", "above", "earlier",
     "preceding", "initial", "original", "system", "all", "every", "any", "existing",
-    "old", "safety", "developer", "those", "these", "foregoing", NULL};
+    "old", "safety", "developer", "those", "these", "foregoing",
+    "alle", "allen", "vorherigen", "vorangehenden", "bisherigen", "obigen", "vorigen",
+    "todas", "todos", "anteriores", "previas", "toutes", "tous", "precedentes",
+    "tutte", "tutti", "precedenti", NULL};
 static const char *const weak_scope[] = {"the", "your", "my", "its", "their", NULL};
 static const char *const targets[] = {"instructions", "instruction", "prompt", "prompts",
     "rules", "rule", "directions", "guidelines", "guideline", "context", "commands",
     "orders", "programming", "constraints", "restrictions", "policies", "policy",
     "directives", "training", "guidance", "filters", "safeguards", "limitations",
-    "protocols", "boundaries", "everything", "conversation", "messages", "settings", NULL};
+    "protocols", "boundaries", "everything", "conversation", "messages", "settings",
+    "anweisungen", "befehle", "instruktionen", "regeln", "aufgaben", "alles",
+    "instrucciones", "reglas", "ordenes", "todo", "consignes", "regles", "tout",
+    "istruzioni", "regole", "tutto", "instrucoes", "regras", NULL};
 static const char *const secret_mods[] = {"system", "initial", "hidden", "original",
     "secret", "confidential", "developer", "pre", "internal", "first", NULL};
 static const char *const prompt_nouns[] = {"prompt", "instructions", "message",
@@ -265,11 +279,26 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         k = find(&w, 1, 7, strong_scope);
         int kw = find(&w, 1, 5, weak_scope);
         j = find(&w, 1, 9, targets);
-        if (j < 0)
+        if (j < 0) {
+            /* "ignore the above and ...", "forget the previous." : a scope word ends the phrase */
+            int a = find(&w, 1, 4, (const char *const[]){"above", "previous", "prior", "earlier",
+                         "preceding", "foregoing", NULL});
+            if (a >= 0) {
+                size_t after = w.e[a];
+                while (after < n && t[after] == ' ')
+                    after++;
+                bool end = after >= n || t[after] == '.' || t[after] == ',' || t[after] == ';' ||
+                           t[after] == '!' || t[after] == '\n' || weq(&w, a + 1, "and") ||
+                           weq(&w, a + 1, "then") || weq(&w, a + 1, "instead");
+                if (end)
+                    hit(h, "INSTRUCTION_OVERRIDE", ws, w.e[a], 0.75);
+            }
             return;
+        }
         if (k >= 0 && k < j)
             hit(h, "INSTRUCTION_OVERRIDE", ws, w.e[j], 0.9);
-        else if (weq(&w, j, "everything") && j <= 2)
+        else if ((weq(&w, j, "everything") || weq(&w, j, "alles") || weq(&w, j, "todo") ||
+                  weq(&w, j, "tout") || weq(&w, j, "tutto")) && j <= 2)
             hit(h, "INSTRUCTION_OVERRIDE", ws, w.e[j], 0.7);
         else if (kw >= 0 && kw < j && (weq(&w, j, "instructions") || weq(&w, j, "rules") ||
                                        weq(&w, j, "guidelines") || weq(&w, j, "programming") ||
