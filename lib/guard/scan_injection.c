@@ -233,6 +233,23 @@ static bool next_is(const char *t, size_t n, size_t p, const char *const *set)
     return false;
 }
 
+/* "how would you respond if someone asked you to ignore your rules?": talk about an
+ * attack, not an attack (weak forms only) */
+static bool hypothetical(const char *t, size_t ws)
+{
+    size_t a = ws > 48 ? ws - 48 : 0;
+    static const char *const cues[] = {"if someone", "if a user", "if somebody", "asked you to",
+                                       "asks you to", "how would you", "what would you",
+                                       "what happens if", NULL};
+    for (const char *const *c = cues; *c; c++) {
+        size_t k = strlen(*c);
+        for (size_t i = a; i + k <= ws; i++)
+            if (memcmp(t + i, *c, k) == 0)
+                return true;
+    }
+    return false;
+}
+
 static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, size_t we)
 {
     /* cheap rejections for very common trigger words before the window is built */
@@ -297,6 +314,8 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         }
         if (k >= 0 && k < j)
             hit(h, "INSTRUCTION_OVERRIDE", ws, w.e[j], 0.9);
+        else if (hypothetical(t, ws))
+            return;
         else if ((weq(&w, j, "everything") || weq(&w, j, "alles") || weq(&w, j, "todo") ||
                   weq(&w, j, "tout") || weq(&w, j, "tutto")) && j <= 2)
             hit(h, "INSTRUCTION_OVERRIDE", ws, w.e[j], 0.7);
@@ -331,19 +350,32 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
             hit(h, "PROMPT_EXTRACTION", ws, w.e[j], 0.85);
             return;
         }
+        /* a verb that only ever means "give it away" next to prompt/instructions */
+        if ((weq(&w, 0, "reveal") || weq(&w, 0, "expose") || weq(&w, 0, "leak") ||
+             weq(&w, 0, "dump") || weq(&w, 0, "disclose") || weq(&w, 0, "recite")) &&
+            (j = find(&w, 1, 5, (const char *const[]){"prompt", "instructions", "prompts",
+                      "directives", "guidelines", "rules", NULL})) >= 0) {
+            hit(h, "PROMPT_EXTRACTION", ws, w.e[j], 0.7);
+            return;
+        }
         int a = find(&w, 1, 7, (const char *const[]){"above", NULL});
         if (a >= 0 && (find(&w, 1, a, above_nouns) >= 0 || find(&w, a + 1, a + 3, above_nouns) >= 0 ||
                        weq(&w, a + 1, "this") || weq(&w, a + 1, "verbatim"))) {
             hit(h, "PROMPT_EXTRACTION", ws, w.e[a], 0.7);
             return;
         }
-        int y = find(&w, 1, 4, (const char *const[]){"your", NULL});
+        int y = find(&w, 1, 8, (const char *const[]){"your", NULL});
         if (y >= 0 && (weq(&w, y + 1, "instructions") || weq(&w, y + 1, "prompt") ||
                        weq(&w, y + 1, "rules") || weq(&w, y + 1, "guidelines") ||
                        weq(&w, y + 1, "directives") || weq(&w, y + 1, "configuration"))) {
-            bool verbatim = find(&w, y + 2, WIN, (const char *const[]){"verbatim", "exactly",
-                                 "full", "word", "all", "quote", NULL}) >= 0;
-            hit(h, "PROMPT_EXTRACTION", ws, w.e[y + 1], verbatim ? 0.8 : 0.5);
+            bool verbatim = find(&w, 1, WIN, (const char *const[]){"verbatim", "exactly",
+                                 "full", "word", "all", "quote", "first", "words", NULL}) >= 0;
+            /* "your instructions for making risotto" asks for a procedure */
+            bool procedure = weq(&w, y + 2, "for") || weq(&w, y + 2, "on") ||
+                             weq(&w, y + 2, "to") || weq(&w, y + 2, "about") ||
+                             weq(&w, y + 2, "regarding");
+            if (!procedure)
+                hit(h, "PROMPT_EXTRACTION", ws, w.e[y + 1], verbatim ? 0.8 : 0.4);
         }
         return;
     }
@@ -368,7 +400,12 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
                  "ios", "android", "console", "consoles", "device", "devices", "kindle", "ps4",
                  "switch", "ipad", "firestick", "router", NULL}) >= 0)
             return;
-        hit(h, "JAILBREAK_PERSONA", ws, we, 0.6);
+        if (find(&w, 1, WIN, (const char *const[]){"mode", "prompt", "ai", "chatgpt", "gpt",
+                 "model", "assistant", "you", "yourself", "enabled", "now", NULL}) >= 0 ||
+            prev_word_is(t, ws, "a") || prev_word_is(t, ws, "this"))
+            hit(h, "JAILBREAK_PERSONA", ws, we, 0.7);
+        else
+            hit(h, "JAILBREAK_PERSONA", ws, we, 0.4);
         return;
     case T_MODE: {
         size_t p = ws;
@@ -426,7 +463,7 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         if (weq(&w, 1, "are") && weq(&w, 2, "now") && w.count > 3)
             hit(h, "JAILBREAK_PERSONA", ws, w.e[3],
                 find(&w, 3, WIN, (const char *const[]){"dan", "unrestricted", "jailbroken",
-                     "uncensored", "evil", "free", "no", "mode", "unfiltered", NULL}) >= 0 ? 0.8 : 0.35);
+                     "uncensored", "evil", "free", "no", "mode", "unfiltered", NULL}) >= 0 ? 0.8 : 0.3);
         else if ((weq(&w, 1, "must") || weq(&w, 1, "will") || weq(&w, 1, "cannot") ||
                   weq(&w, 1, "can't")) && find(&w, 2, 5, (const char *const[]){"comply", "refuse",
                   "obey", NULL}) >= 0)
@@ -513,8 +550,12 @@ static void check_line_role(heur *h, const char *t, size_t n, size_t i)
     for (size_t k = 0; k < MLOPS__ARRAY_LEN(roles); k++) {
         size_t L = strlen(roles[k].w);
         if (p + L <= n && memcmp(t + p, roles[k].w, L) == 0) {
-            /* a role label followed by an actual instruction */
-            hit(h, "FAKE_ROLE", p, p + L, roles[k].s);
+            /* a fake assistant turn that starts complying ("assistant: sure, here is") */
+            double sc = roles[k].s;
+            if (k == 2 && (next_is(t, n, p + L, (const char *const[]){"sure", "ok", "okay",
+                                   "certainly", "here", "absolutely", NULL})))
+                sc = 0.6;
+            hit(h, "FAKE_ROLE", p, p + L, sc);
             return;
         }
     }
