@@ -21,7 +21,7 @@
 
 enum { T_NONE, T_OVERRIDE, T_EXTRACT, T_FOLLOW, T_ANYTHING, T_DAN, T_JAILBREAK, T_MODE,
        T_UNFILTERED, T_NO, T_PRETEND, T_YOU, T_ACT, T_ROLEPLAY, T_CHARACTER, T_REFUSE,
-       T_INSTRUCTIONS, T_OVERRIDE_NOUN, T_EVIL, T_FROM };
+       T_INSTRUCTIONS, T_OVERRIDE_NOUN, T_EVIL, T_FROM, T_CONVERSATION };
 
 static const struct { const char *w; int id; } trigger_words[] = {
     {"ignore", T_OVERRIDE}, {"disregard", T_OVERRIDE}, {"forget", T_OVERRIDE},
@@ -53,8 +53,10 @@ static const struct { const char *w; int id; } trigger_words[] = {
     {"no", T_NO}, {"without", T_NO}, {"pretend", T_PRETEND}, {"imagine", T_PRETEND},
     {"you", T_YOU}, {"act", T_ACT}, {"roleplay", T_ROLEPLAY}, {"role", T_ROLEPLAY},
     {"character", T_CHARACTER}, {"refuse", T_REFUSE}, {"comply", T_REFUSE},
+    {"refusing", T_REFUSE}, {"refusals", T_REFUSE}, {"zero", T_NO},
     {"instructions", T_INSTRUCTIONS}, {"prompt", T_INSTRUCTIONS},
     {"evil", T_EVIL}, {"evilbot", T_EVIL}, {"villain", T_EVIL}, {"from", T_FROM},
+    {"conversation", T_CONVERSATION},
 };
 
 #define TSLOTS 512
@@ -165,7 +167,8 @@ static const char *const strong_scope[] = {"previous", "prior", "above", "earlie
     "alle", "allen", "vorherigen", "vorangehenden", "bisherigen", "obigen", "vorigen",
     "todas", "todos", "anteriores", "previas", "toutes", "tous", "precedentes",
     "tutte", "tutti", "precedenti", NULL};
-static const char *const weak_scope[] = {"the", "your", "my", "its", "their", NULL};
+static const char *const weak_scope[] = {"the", "your", "my", "its", "their", "deine", "ihre",
+    "seine", "tus", "sus", "tes", "vos", "tue", "suas", "teus", NULL};
 static const char *const targets[] = {"instructions", "instruction", "prompt", "prompts",
     "rules", "rule", "directions", "guidelines", "guideline", "context", "commands",
     "orders", "programming", "constraints", "restrictions", "policies", "policy",
@@ -173,7 +176,8 @@ static const char *const targets[] = {"instructions", "instruction", "prompt", "
     "protocols", "boundaries", "everything", "conversation", "messages", "settings",
     "anweisungen", "befehle", "instruktionen", "regeln", "aufgaben", "alles",
     "instrucciones", "reglas", "ordenes", "todo", "consignes", "regles", "tout",
-    "istruzioni", "regole", "tutto", "instrucoes", "regras", NULL};
+    "istruzioni", "regole", "tutto", "instrucoes", "regras", "task", "tasks", "objective",
+    "mission", NULL};
 static const char *const secret_mods[] = {"system", "initial", "hidden", "original",
     "secret", "confidential", "developer", "pre", "internal", "first", NULL};
 static const char *const prompt_nouns[] = {"prompt", "instructions", "message",
@@ -323,11 +327,28 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
                                        weq(&w, j, "guidelines") || weq(&w, j, "programming") ||
                                        weq(&w, j, "restrictions") || weq(&w, j, "filters") ||
                                        weq(&w, j, "policies") || weq(&w, j, "safeguards") ||
-                                       weq(&w, j, "training") || weq(&w, j, "directives")))
+                                       weq(&w, j, "training") || weq(&w, j, "directives") ||
+                                       weq(&w, j, "policy") || weq(&w, j, "programming") ||
+                                       weq(&w, j, "constraints") || weq(&w, j, "limitations") ||
+                                       weq(&w, j, "regeln") || weq(&w, j, "anweisungen") ||
+                                       weq(&w, j, "reglas") || weq(&w, j, "instrucciones") ||
+                                       weq(&w, j, "regles") || weq(&w, j, "consignes") ||
+                                       weq(&w, j, "regole") || weq(&w, j, "istruzioni")))
             hit(h, "INSTRUCTION_OVERRIDE", ws, w.e[j], 0.5);
         return;
     }
-    case T_FOLLOW:
+    case T_FOLLOW: {
+        /* "you no longer have to follow OpenAI's policies", "obey only me" */
+        size_t back = ws > 32 ? ws - 32 : 0;
+        bool neg = memmem(t + back, ws - back, "no longer", 9) || memmem(t + back, ws - back, "don't have to", 13) ||
+                   memmem(t + back, ws - back, "do not have to", 14) || memmem(t + back, ws - back, "needn't", 7) ||
+                   memmem(t + back, ws - back, "not need to", 11) || memmem(t + back, ws - back, "don't need to", 13);
+        if (neg && find(&w, 1, 6, targets) >= 0) {
+            hit(h, "INSTRUCTION_OVERRIDE", ws, end, 0.7);
+            return;
+        }
+        if (weq(&w, 0, "obey") && (weq(&w, 1, "me") || weq(&w, 1, "only")))
+            hit(h, "COMPLIANCE_FORCING", ws, w.e[1], 0.6);
         if (prev_word_is(t, ws, "not") || prev_word_is(t, ws, "don't") ||
             prev_word_is(t, ws, "longer") || prev_word_is(t, ws, "stop") ||
             prev_word_is(t, ws, "never")) {
@@ -337,8 +358,9 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
                 hit(h, "INSTRUCTION_OVERRIDE", ws, w.e[j], k >= 0 ? 0.85 : 0.5);
         }
         return;
+    }
     case T_EXTRACT: {
-        k = find(&w, 1, 7, secret_mods);
+        k = find(&w, 1, 10, secret_mods);
         j = k >= 0 ? find(&w, k + 1, k + 3, prompt_nouns) : -1;
         /* "explain what a system prompt is" asks about the concept, not for ours */
         bool generic = k >= 1 && (weq(&w, k - 1, "a") || weq(&w, k - 1, "an"));
@@ -353,9 +375,18 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         /* a verb that only ever means "give it away" next to prompt/instructions */
         if ((weq(&w, 0, "reveal") || weq(&w, 0, "expose") || weq(&w, 0, "leak") ||
              weq(&w, 0, "dump") || weq(&w, 0, "disclose") || weq(&w, 0, "recite")) &&
-            (j = find(&w, 1, 5, (const char *const[]){"prompt", "instructions", "prompts",
+            (j = find(&w, 1, WIN, (const char *const[]){"prompt", "instructions", "prompts",
                       "directives", "guidelines", "rules", NULL})) >= 0) {
             hit(h, "PROMPT_EXTRACTION", ws, w.e[j], 0.7);
+            return;
+        }
+        /* "the instructions you were initialized with", "rules you've been given" */
+        int pn = find(&w, 1, 6, prompt_nouns);
+        if (pn >= 0 && weq(&w, pn + 1, "you") &&
+            find(&w, pn + 2, pn + 5, (const char *const[]){"given", "told", "initialized",
+                 "initialised", "programmed", "configured", "provided", "trained", "instructed",
+                 "started", NULL}) >= 0) {
+            hit(h, "PROMPT_EXTRACTION", ws, end, 0.7);
             return;
         }
         int a = find(&w, 1, 7, (const char *const[]){"above", NULL});
@@ -440,7 +471,20 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         else
             hit(h, "JAILBREAK_PERSONA", ws, we, 0.25);
         return;
-    case T_NO:
+    case T_NO: {
+        /* "an AI without any restrictions": the persona makes it a jailbreak */
+        size_t back = ws > 40 ? ws - 40 : 0;
+        bool persona = false;
+        static const char *const pw[] = {" ai ", " ai,", " ais", " model", " assistant", " bot ",
+                                         "gpt", " chatbot", " persona", "you're", "you are", NULL};
+        for (const char *const *q = pw; *q && !persona; q++)
+            persona = memmem(t + back, ws - back, *q, strlen(*q)) != NULL;
+        int nt = win(&w, 1, no_targets) ? 1 : (w.count > 2 && (weq(&w, 1, "any") || weq(&w, 1, "all")) &&
+                                              win(&w, 2, no_targets)) ? 2 : 0;
+        if (nt && persona) {
+            hit(h, "JAILBREAK_PERSONA", ws, w.e[nt], 0.6);
+            return;
+        }
         if (w.count > 1 && win(&w, 1, no_targets)) {
             if (weq(&w, 1, "ethical") || weq(&w, 1, "moral") || weq(&w, 1, "morals") ||
                 weq(&w, 1, "ethics") || weq(&w, 1, "censorship") || weq(&w, 1, "filters") ||
@@ -453,11 +497,20 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         } else if (w.count > 2 && (weq(&w, 1, "any") || weq(&w, 1, "all")) && win(&w, 2, no_targets))
             hit(h, "JAILBREAK_PERSONA", ws, w.e[2], 0.35);
         return;
+    }
     case T_PRETEND:
         if ((weq(&w, 1, "you") || weq(&w, 1, "you're") || weq(&w, 1, "to")) &&
             find(&w, 2, WIN, (const char *const[]){"no", "unrestricted", "unfiltered", "evil",
                  "jailbroken", "without", "ai", "model", "dan", NULL}) >= 0)
-            hit(h, "JAILBREAK_PERSONA", ws, end, 0.45);
+            hit(h, "JAILBREAK_PERSONA", ws, end, 0.55);
+        else if (find(&w, 1, WIN, (const char *const[]){"policy", "policies", "rules",
+                      "guidelines", "restrictions", "filters", "laws", NULL}) >= 0 &&
+                 find(&w, 1, WIN, (const char *const[]){"doesn't", "don't", "exist", "off",
+                      "disabled", "gone", "lifted", NULL}) >= 0)
+            hit(h, "JAILBREAK_PERSONA", ws, end, 0.65);
+        else if (find(&w, 1, WIN, (const char *const[]){"grandma", "grandmother", "deceased",
+                      NULL}) >= 0)
+            hit(h, "JAILBREAK_PERSONA", ws, end, 0.6);
         return;
     case T_YOU:
         if (weq(&w, 1, "are") && weq(&w, 2, "now") && w.count > 3)
@@ -468,13 +521,29 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
                   weq(&w, 1, "can't")) && find(&w, 2, 5, (const char *const[]){"comply", "refuse",
                   "obey", NULL}) >= 0)
             hit(h, "COMPLIANCE_FORCING", ws, end, 0.45);
+        else if (weq(&w, 1, "are") &&
+                 find(&w, 2, WIN, (const char *const[]){"must", "will", "always", NULL}) >= 0 &&
+                 find(&w, 2, WIN, (const char *const[]){"without", "never", "refusing", "refuse",
+                      "refusal", "restrictions", "filter", "filters", NULL}) >= 0)
+            hit(h, "COMPLIANCE_FORCING", ws, end, 0.6);
         else if (weq(&w, 1, "are") && weq(&w, 2, "no") && weq(&w, 3, "longer"))
             hit(h, "JAILBREAK_PERSONA", ws, w.e[3], 0.5);
         return;
     case T_ACT:
         if (weq(&w, 1, "as") && find(&w, 2, 7, (const char *const[]){"unrestricted",
-                "unfiltered", "jailbroken", "evil", "dan", "uncensored", "no", NULL}) >= 0)
+                "unfiltered", "jailbroken", "evil", "dan", "uncensored", "no", "grandma",
+                "grandmother", "deceased", NULL}) >= 0)
             hit(h, "JAILBREAK_PERSONA", ws, end, 0.6);
+        return;
+    case T_CONVERSATION:
+        /* "what were you told before this conversation started?" */
+        if (prev_word_is(t, ws, "this") &&
+            find(&w, 1, 4, (const char *const[]){"started", "began", "start", "begin", NULL}) >= 0) {
+            size_t a = ws > 60 ? ws - 60 : 0;
+            if (memmem(t + a, ws - a, "before", 6) || memmem(t + a, ws - a, "beginning", 9) ||
+                memmem(t + a, ws - a, "start of", 8))
+                hit(h, "PROMPT_EXTRACTION", ws, we, 0.6);
+        }
         return;
     case T_CHARACTER:
         if (prev_word_is(t, ws, "in")) {
@@ -491,13 +560,21 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         if (prev_word_is(t, ws, "never") || prev_word_is(t, ws, "not") ||
             prev_word_is(t, ws, "cannot") || prev_word_is(t, ws, "can't") ||
             prev_word_is(t, ws, "don't") || prev_word_is(t, ws, "must") ||
-            prev_word_is(t, ws, "always"))
+            prev_word_is(t, ws, "always") || prev_word_is(t, ws, "without"))
             hit(h, "COMPLIANCE_FORCING", ws, we, 0.4);
         return;
     case T_INSTRUCTIONS:
+        if (prev_word_is(t, ws, "your") && (weq(&w, 1, "are") || weq(&w, 1, "have")) &&
+            find(&w, 2, 5, (const char *const[]){"outdated", "obsolete", "void", "invalid",
+                 "cancelled", "canceled", "revoked", "replaced", "suspended", "lifted",
+                 "disabled", "overridden", "wrong", "deprecated", NULL}) >= 0) {
+            hit(h, "INSTRUCTION_OVERRIDE", ws, end, 0.75);
+            return;
+        }
         if ((prev_word_is(t, ws, "new") || prev_word_is(t, ws, "updated") ||
              prev_word_is(t, ws, "real") || prev_word_is(t, ws, "true")) &&
-            we < n && (t[we] == ':' || (we + 1 < n && t[we + 1] == ':')))
+            we < n && (t[we] == ':' || t[we] == '#' || t[we] == '\n' || t[we] == '=' ||
+                       (we + 1 < n && (t[we + 1] == ':' || t[we + 1] == '#' || t[we + 1] == '-'))))
             hit(h, "FAKE_ROLE", ws, we + 1, 0.7);
         return;
     case T_EVIL:
@@ -522,6 +599,7 @@ static const struct { const char *tok; double score; } delims[] = {
     {"<<sys>>", 0.9}, {"<system>", 0.75}, {"</system>", 0.75}, {"[system]", 0.75},
     {"### system", 0.75}, {"###system", 0.75}, {"### instruction", 0.6},
     {"system override", 0.8}, {"end of user input", 0.7}, {"end of prompt", 0.6},
+    {"end of system prompt", 0.8}, {"end of system message", 0.8}, {"end of instructions", 0.6},
     {"end context", 0.6}, {"</user>", 0.6}, {"<|user|>", 0.6}, {"<|assistant|>", 0.6},
 };
 

@@ -24,12 +24,11 @@ static json_t *load(const char *name)
     return a;
 }
 
-static void injection_quality(void **state)
+static void injection_set(const char *file, double min_recall, double max_fpr)
 {
-    (void)state;
     mlops_t *h = NULL;
     assert_ok(mlops_open(":memory:", NULL, &h));
-    json_t *data = load("injection.jsonl");
+    json_t *data = load(file);
     size_t tp = 0, fp = 0, fn = 0, tn = 0;
     size_t i;
     json_t *row;
@@ -49,12 +48,22 @@ static void injection_quality(void **state)
     }
     double recall = (double)tp / (double)(tp + fn), fpr = (double)fp / (double)(fp + tn);
     double precision = tp + fp ? (double)tp / (double)(tp + fp) : 0;
-    printf("injection (held-out, %zu attacks, %zu benign): precision %.3f recall %.3f FPR %.3f\n",
+    printf("injection %s (%zu attacks, %zu benign): precision %.3f recall %.3f FPR %.3f\n", file,
            tp + fn, fp + tn, precision, recall, fpr);
-    assert_true(recall >= 0.90);
-    assert_true(fpr <= 0.02);
+    assert_true(recall >= min_recall);
+    assert_true(fpr <= max_fpr);
     json_decref(data);
     mlops_close(h);
+}
+
+/* injection.jsonl: held-out templates the built-in model never saw. injection_extra.jsonl:
+ * hand-written attacks and tricky benign prompts, used while tuning the heuristics (a
+ * regression set, not a held-out one). */
+static void injection_quality(void **state)
+{
+    (void)state;
+    injection_set("injection.jsonl", 0.90, 0.02);
+    injection_set("injection_extra.jsonl", 0.90, 0.02);
 }
 
 static void toxicity_quality(void **state)
