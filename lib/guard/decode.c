@@ -154,7 +154,13 @@ size_t mlops__gdecode_find(const char *text, size_t n, mlops__gpayload *out, siz
     size_t k = 0;
     const unsigned char *t = (const unsigned char *)text;
     for (size_t i = 0; i < n && k < max;) {
-        /* skip short runs fast: an encoded payload is at least 16 bytes */
+        /* A payload is a run of at least 16 run bytes. When the byte before i is not a
+         * run byte and the one at i + 15 is not either, no such run starts in
+         * [i, i + 16): skip all sixteen (the idea of Boyer-Moore's bad-character rule). */
+        if (i + 16 <= n && (i == 0 || !run_byte[t[i - 1]]) && !run_byte[t[i + 15]]) {
+            i += 16;
+            continue;
+        }
         if (!run_byte[t[i]]) {
             i++;
             continue;

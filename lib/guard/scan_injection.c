@@ -78,8 +78,19 @@ static uint64_t word_hash(const char *s, size_t n)
     return h | 1;
 }
 
+/* A cheap pre-filter: bit L of bloom[first][last] is set when a trigger word of length L
+ * starts and ends with those letters; most words of prose fail it without hashing. */
+static uint16_t bloom[27][27];
+
+static int letter(unsigned char c) { return c >= 'a' && c <= 'z' ? c - 'a' : 26; }
+
 static void ttable_build(void)
 {
+    for (size_t i = 0; i < MLOPS__ARRAY_LEN(trigger_words); i++) {
+        const char *w = trigger_words[i].w;
+        size_t L = strlen(w);
+        bloom[letter((unsigned char)w[0])][letter((unsigned char)w[L - 1])] |= (uint16_t)(1u << L);
+    }
     for (size_t i = 0; i < MLOPS__ARRAY_LEN(trigger_words); i++) {
         uint64_t h = word_hash(trigger_words[i].w, strlen(trigger_words[i].w));
         size_t k = h & (TSLOTS - 1);
@@ -92,7 +103,8 @@ static void ttable_build(void)
 
 static int trigger_of(const char *w, size_t n)
 {
-    if (n < 2 || n > 14)
+    if (n < 2 || n > 14 ||
+        !(bloom[letter((unsigned char)w[0])][letter((unsigned char)w[n - 1])] & (1u << n)))
         return T_NONE;
     uint64_t h = word_hash(w, n);
     for (size_t k = h & (TSLOTS - 1); ttable[k].h; k = (k + 1) & (TSLOTS - 1))
