@@ -138,6 +138,10 @@ static void next_words(const char *t, size_t n, size_t p, words *w)
         while (p < n && !wchar((unsigned char)t[p])) {
             if (t[p] == '\n' && p + 1 < n && t[p + 1] == '\n')
                 return;
+            /* rules look within one sentence */
+            if ((t[p] == '.' || t[p] == '!' || t[p] == '?') && w->count > 0 &&
+                (p + 1 >= n || t[p + 1] == ' ' || t[p + 1] == '\n'))
+                return;
             p++;
         }
         size_t s = p;
@@ -555,9 +559,11 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
                   "obey", NULL}) >= 0)
             hit(h, "COMPLIANCE_FORCING", ws, end, 0.45);
         else if (weq(&w, 1, "are") &&
-                 find(&w, 2, WIN, (const char *const[]){"must", "will", "always", NULL}) >= 0 &&
-                 find(&w, 2, WIN, (const char *const[]){"without", "never", "refusing", "refuse",
-                      "refusal", "restrictions", "filter", "filters", NULL}) >= 0)
+                 (k = find(&w, 2, WIN, (const char *const[]){"must", "will", "always", NULL})) >= 0 &&
+                 find(&w, k + 1, k + 3, (const char *const[]){"answer", "respond", "reply",
+                      "comply", "obey", "say", NULL}) >= 0 &&
+                 find(&w, k + 1, WIN, (const char *const[]){"without", "never", "refusing",
+                      "refuse", "refusal", "restrictions", "filter", "filters", NULL}) >= 0)
             hit(h, "COMPLIANCE_FORCING", ws, end, 0.6);
         else if (weq(&w, 1, "are") && weq(&w, 2, "no") && weq(&w, 3, "longer"))
             hit(h, "JAILBREAK_PERSONA", ws, w.e[3], 0.5);
