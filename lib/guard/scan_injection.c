@@ -28,7 +28,7 @@ static const struct { const char *w; int id; } trigger_words[] = {
     {"override", T_OVERRIDE}, {"bypass", T_OVERRIDE}, {"skip", T_OVERRIDE},
     {"neglect", T_OVERRIDE}, {"discard", T_OVERRIDE}, {"abandon", T_OVERRIDE},
     {"overlook", T_OVERRIDE}, {"omit", T_OVERRIDE}, {"drop", T_OVERRIDE},
-    {"erase", T_OVERRIDE}, {"delete", T_OVERRIDE}, {"unlearn", T_OVERRIDE},
+    {"erase", T_OVERRIDE}, {"unlearn", T_OVERRIDE},
     {"aside", T_OVERRIDE}, {"attention", T_OVERRIDE}, {"throw", T_OVERRIDE},
     /* German, Spanish, French, Italian, Portuguese (accents are folded away) */
     {"ignoriere", T_OVERRIDE}, {"ignoriert", T_OVERRIDE}, {"ignorieren", T_OVERRIDE},
@@ -328,6 +328,12 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
             return;
         }
         j = find(&w, 1, 9, targets);
+        /* a verb in a list or in code ("override, system-prompt", "delete NAME\n...") is
+         * not an instruction: the phrase must run without punctuation to its target */
+        if (j >= 0)
+            for (size_t q = we; q < w.s[j]; q++)
+                if (strchr(",;:\"`[](){}\n<>|", t[q]))
+                    return;
         if (j < 0) {
             /* "ignore the above and ...", "forget the previous." : a scope word ends the phrase */
             int a = find(&w, 1, 4, (const char *const[]){"above", "previous", "prior", "earlier",
