@@ -124,18 +124,19 @@ static bool push(mlops__gpayload *out, size_t *k, size_t max, int kind, size_t s
 }
 
 /* rot13 is only worth decoding when the text says so or looks like nonsense words. */
-static bool mentions_rot13(const char *t, size_t n)
+/* Where the text after a "rot13" / "rot-13" mention starts (0 when there is none). */
+static size_t rot13_mention(const char *t, size_t n)
 {
     /* one scan for "13", then look back for "rot" or "rot-" in any case */
     for (const char *p = t; (p = memmem(p, n - (size_t)(p - t), "13", 2)) != NULL; p++) {
         size_t at = (size_t)(p - t);
         size_t b = at >= 1 && t[at - 1] == '-' ? at - 1 : at;
         if (b >= 3 && (t[b - 3] | 32) == 'r' && (t[b - 2] | 32) == 'o' && (t[b - 1] | 32) == 't')
-            return true;
-        if ((size_t)(p - t) + 2 >= n)
+            return at + 2;
+        if (at + 2 >= n)
             break;
     }
-    return false;
+    return 0;
 }
 
 /* Bytes that can be part of an encoded run (base64 alphabets, '=', '%'). */
@@ -234,11 +235,19 @@ size_t mlops__gdecode_find(const char *text, size_t n, mlops__gpayload *out, siz
             free(buf);
         i = e;
     }
-    if (k < max && mentions_rot13(text, n)) {
-        char *buf = malloc(n + 1);
+    /* rot13 hides text in plain letters: decode what follows a "rot13" mention, up to
+     * the end of its paragraph (at most 4 KiB) */
+    size_t rs = k < max ? rot13_mention(text, n) : 0;
+    if (rs) {
+        while (rs < n && (t[rs] == ':' || t[rs] == ' ' || t[rs] == '"' || t[rs] == '\''))
+            rs++;
+        size_t re = rs;
+        while (re < n && re - rs < 4096 && !(t[re] == '\n' && re + 1 < n && t[re + 1] == '\n'))
+            re++;
+        char *buf = re > rs ? malloc(re - rs + 1) : NULL;
         if (buf) {
-            mlops__gdecode_rot13(text, n, buf);
-            push(out, &k, max, MLOPS__GDEC_ROT13, 0, n, buf, n);
+            mlops__gdecode_rot13(text + rs, re - rs, buf);
+            push(out, &k, max, MLOPS__GDEC_ROT13, rs, re, buf, re - rs);
         }
     }
     return k;

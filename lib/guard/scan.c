@@ -112,7 +112,7 @@ static bool strong_injection_since(const mlops__gfindings *f, size_t from, doubl
 
 /* Scans one piece: a window of the original text, or a decoded payload (override). */
 static int scan_piece(run *r, const char *text, size_t len, size_t base, bool override,
-                      size_t os, size_t oe, int depth, const char *note)
+                      size_t os, size_t oe, int depth, const char *note, bool words_only)
 {
     const mlops__gpolicy *pol = r->pol;
     mlops__gnorm norm;
@@ -131,9 +131,10 @@ static int scan_piece(run *r, const char *text, size_t len, size_t base, bool ov
             r->invalid_reported = true;
         }
     }
-    if (active(r, &pol->pii) || (active(r, &pol->gazetteer) && pol->ngaz))
+    /* rot13 leaves digits and symbols alone: PII and secrets were seen in the original */
+    if (!words_only && (active(r, &pol->pii) || (active(r, &pol->gazetteer) && pol->ngaz)))
         mlops__scan_pii(&sc);
-    if (active(r, &pol->secrets))
+    if (!words_only && active(r, &pol->secrets))
         mlops__scan_secrets(&sc);
     bool inj = active(r, &pol->injection), tox = active(r, &pol->toxicity),
          ban = active(r, &pol->banned);
@@ -211,7 +212,7 @@ static int scan_piece(run *r, const char *text, size_t len, size_t base, bool ov
                 pe += base;
             }
             rc = scan_piece(r, pay[i].data, pay[i].len, 0, true, ps, pe, depth + 1,
-                            dec_name(pay[i].kind));
+                            dec_name(pay[i].kind), pay[i].kind == MLOPS__GDEC_ROT13);
         }
         mlops__gpayloads_free(pay, np);
     }
@@ -383,7 +384,7 @@ int mlops__guard_scan_ex(mlops__guard *g, const mlops__gpolicy *pol,
             while (we > ws + 1 && ((unsigned char)text[we] & 0xC0) == 0x80)
                 we--;
         }
-        rc = scan_piece(&r, text + ws, we - ws, ws, false, 0, 0, 0, NULL);
+        rc = scan_piece(&r, text + ws, we - ws, ws, false, 0, 0, 0, NULL, false);
         ws = we;
     }
     if (rc == MLOPS_OK && active(&r, &pol->max_length) && len > pol->max_bytes) {
