@@ -128,8 +128,12 @@ static bool push(mlops__gpayload *out, size_t *k, size_t max, int kind, size_t s
 static size_t rot13_mention(const char *t, size_t n)
 {
     /* one scan for "13", then look back for "rot" or "rot-" in any case */
-    for (const char *p = t; (p = memmem(p, n - (size_t)(p - t), "13", 2)) != NULL; p++) {
+    for (const char *p = t; (p = memchr(p, '1', n - (size_t)(p - t))) != NULL; p++) {
         size_t at = (size_t)(p - t);
+        if (at + 1 >= n)
+            break;
+        if (p[1] != '3')
+            continue;
         size_t b = at >= 1 && t[at - 1] == '-' ? at - 1 : at;
         if (b >= 3 && (t[b - 3] | 32) == 'r' && (t[b - 2] | 32) == 'o' && (t[b - 1] | 32) == 't')
             return at + 2;

@@ -123,10 +123,11 @@ typedef struct words {
     int count;
 } words;
 
-static inline bool wchar(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '\'' || c >= 0x80;
-}
+/* Word bytes of the folded text (lower-case letters, digits, apostrophes, UTF-8). */
+static const bool wtab[256] = {
+    ['a' ... 'z'] = true, ['0' ... '9'] = true, ['\''] = true, [0x80 ... 0xff] = true,
+};
+static inline bool wchar(unsigned char c) { return wtab[c]; }
 
 /* The next WIN words from offset p (stops at a paragraph break). */
 static void next_words(const char *t, size_t n, size_t p, words *w)
