@@ -176,29 +176,48 @@ void mlops__scan_secrets(mlops__gscan *sc)
     sctx c = {sc, (const unsigned char *)sc->norm->text, sc->norm->len};
     const unsigned char *t = c.t;
     size_t n = c.n;
+    /* "name = value" assignments, PEM blocks and Slack webhooks: found with memchr and
+     * memmem, which run many bytes per cycle */
+    for (const char *sep = ":="; *sep; sep++)
+        for (const unsigned char *p = t; (p = memchr(p, *sep, n - (size_t)(p - t))) != NULL;) {
+            size_t at = (size_t)(p - t);
+            size_t e = generic(&c, at);
+            p = t + (e > at ? e : at + 1);
+            if (p >= t + n)
+                break;
+        }
+    for (const unsigned char *p = t; (p = memmem(p, n - (size_t)(p - t), "-----BEGIN ", 11)) != NULL;) {
+        size_t at = (size_t)(p - t);
+        size_t e = pem_block(&c, at);
+        p = t + (e > at ? e : at + 1);
+    }
+    for (const unsigned char *p = t; (p = memmem(p, n - (size_t)(p - t), "hooks.slack.com/services/", 25)) != NULL;) {
+        size_t s0 = (size_t)(p - t), e = s0;
+        if (s0 >= 8 && memcmp(t + s0 - 8, "https://", 8) == 0)
+            s0 -= 8;
+        while (e < n && t[e] > ' ' && t[e] != '"' && t[e] != '\'')
+            e++;
+        found(&c, "SLACK_WEBHOOK", s0, e, 0.9);
+        p = t + e;
+    }
+    /* provider tokens: runs of at least 20 token bytes. When the byte before i and the one
+     * at i + 19 are not token bytes, no such run starts in [i, i + 20): skip them. */
     for (size_t i = 0; i < n;) {
-        unsigned char ch = t[i];
-        if (!tok_run[ch]) {
-            if (ch == ':' || ch == '=') {
-                size_t e = generic(&c, i);
-                i = e > i ? e : i + 1;
-            } else
-                i++;
+        if (i + 20 <= n && (i == 0 || !tok_run[t[i - 1]]) && !tok_run[t[i + 19]]) {
+            i += 20;
             continue;
         }
-        /* a run of token bytes: every format below needs 20 of them (PEM's dashes and
-         * Slack's webhook host excepted) */
+        unsigned char ch = t[i];
+        if (!tok_run[ch]) {
+            i++;
+            continue;
+        }
         size_t rs = i;
         while (i < n && tok_run[t[i]])
             i++;
-        if (i - rs < 20 && t[rs] != '-' && t[rs] != 'h')
+        if (i - rs < 20)
             continue;
         i = rs;
-        if (ch == '-' && starts(&c, i, "-----BEGIN ")) {
-            size_t e = pem_block(&c, i);
-            i = e > i ? e : i + 1;
-            continue;
-        }
         if (!alnum(ch) || (i > 0 && tok_char(t[i - 1]))) {
             i++;
             continue;
@@ -280,15 +299,6 @@ void mlops__scan_secrets(mlops__gscan *sc)
                     found(&c, "OPENAI_API_KEY", i, i + 3 + r, 0.9);
                     e = i + 3 + r;
                 }
-            }
-            break;
-        case 'h':
-            if (starts(&c, i, "hooks.slack.com/services/") || starts(&c, i, "https://hooks.slack.com/services/")) {
-                size_t p = i;
-                while (p < n && t[p] > ' ' && t[p] != '"' && t[p] != '\'')
-                    p++;
-                found(&c, "SLACK_WEBHOOK", i, p, 0.9);
-                e = p;
             }
             break;
         default:
