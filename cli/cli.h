@@ -68,5 +68,6 @@ int cmd_gguf(cli *c, int argc, char **argv);
 int cmd_quantize(cli *c, int argc, char **argv);
 int cmd_chat(cli *c, int argc, char **argv);
 int cmd_cache(cli *c, int argc, char **argv);
+int cmd_guard(cli *c, int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const cli_command commands[] = {
     {"quantize", "re-encode a GGUF model's weights (Q8_0, Q4_K_M...)", cmd_quantize},
     {"chat", "send a chat request through the gateway", cmd_chat},
     {"cache", "exact and semantic response cache: put, lookup, stats, invalidate, feedback", cmd_cache},
+    {"guard", "check texts against guardrail policies; train classifiers", cmd_guard},
 };
 
 static void print_help(FILE *out)

@@ -14,5 +14,6 @@
 #include "mlops/engine.h"
 #include "mlops/gateway.h"
 #include "mlops/cache.h"
+#include "mlops/guard.h"
 
 #endif /* MLOPS_H */

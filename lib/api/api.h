@@ -17,6 +17,7 @@ struct mlops__gateway;
  */
 struct mlops__models;
 struct mlops__cache;
+struct mlops__guard;
 
 typedef struct mlops__module {
     /* The module's name: its key in the config JSON and in mlops_schema. */
@@ -47,6 +48,7 @@ struct mlops {
     struct mlops__engine *engine;
     struct mlops__gateway *gateway;
     struct mlops__cache *cache;
+    struct mlops__guard *guard;
 };
 
 /** The module table, in opening order. */

@@ -8,6 +8,7 @@ extern const mlops__module mlops__api_core_module;
 extern const mlops__module mlops__api_prompts_module;
 extern const mlops__module mlops__api_models_module;
 extern const mlops__module mlops__api_cache_module;
+extern const mlops__module mlops__api_guard_module;
 extern const mlops__module mlops__api_engine_module;
 extern const mlops__module mlops__api_gateway_module;
 
@@ -16,6 +17,7 @@ const mlops__module *const mlops__modules[] = {
     &mlops__api_prompts_module,
     &mlops__api_models_module,
     &mlops__api_cache_module,
+    &mlops__api_guard_module,
     &mlops__api_engine_module,
     &mlops__api_gateway_module,
 };

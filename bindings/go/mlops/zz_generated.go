@@ -2554,3 +2554,315 @@ func (r *Handle) CacheSetGuard(fn CacheGuardFn) error {
 	}
 	return nil
 }
+
+// GuardCheck calls mlops_guard_check.
+//
+// Runs a policy over a text and reports what it found.
+//
+// @param h            the handle.
+// @param policy_json  a policy as JSON text, or the name of a policy stored with
+// mlops_guard_policy_put, or NULL/"" for the default policy.
+// @param stage        "input" (a prompt on its way to a model) or "output" (a model's
+// answer on its way to a user).
+// @param text         the UTF-8 text to check (invalid UTF-8 is a finding, not an error);
+// any size: it is scanned in bounded windows.
+// @param context      grounding context for output checks, or NULL.
+// @param out_report_json  receives the report (see above); release with mlops_free().
+// @return MLOPS_OK whatever the verdict; MLOPS_EINVAL (NULL handle/text/out, bad stage,
+// bad policy name); MLOPS_ECONFIG (malformed policy, naming the field);
+// MLOPS_ENOTFOUND (no stored policy of that name); MLOPS_ESTORE; MLOPS_ENOMEM.
+// Thread-safe.
+func (r *Handle) GuardCheck(policyJSON string, stage string, text string, context string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_policyJSON := cStringOrNil(policyJSON)
+	defer freeCString(c_policyJSON)
+	c_stage := cString(stage)
+	defer freeCString(c_stage)
+	c_text := cString(text)
+	defer freeCString(c_text)
+	c_context := cStringOrNil(context)
+	defer freeCString(c_context)
+	var c_outReportJSON *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_guard_check(r.ptr, c_policyJSON, c_stage, c_text, c_context, &c_outReportJSON)
+		err = statusError("mlops_guard_check", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_outReportJSON); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_outReportJSON), nil
+}
+
+// GuardPolicyPut calls mlops_guard_policy_put.
+//
+// Stores (or replaces) a named policy after checking it.
+//
+// @param h            the handle.
+// @param name         1..128 bytes of [A-Za-z0-9._-/].
+// @param policy_json  the policy.
+// @return MLOPS_OK; MLOPS_EINVAL (bad name); MLOPS_ECONFIG (malformed policy, naming the
+// field); MLOPS_ESTORE; MLOPS_EBUSY. Thread-safe; other processes see it at once.
+func (r *Handle) GuardPolicyPut(name string, policyJSON string) error {
+	if r == nil {
+		return ErrInvalid
+	}
+	c_name := cString(name)
+	defer freeCString(c_name)
+	c_policyJSON := cStringOrNil(policyJSON)
+	defer freeCString(c_policyJSON)
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_guard_policy_put(r.ptr, c_name, c_policyJSON)
+		err = statusError("mlops_guard_policy_put", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// GuardPolicyGet calls mlops_guard_policy_get.
+//
+// Returns a stored policy's JSON (or the default policy's when name is NULL or "").
+//
+// @param h         the handle.
+// @param name      the policy name, or NULL/"" for the default policy.
+// @param out_json  receives the policy JSON; release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_ESTORE. Thread-safe.
+func (r *Handle) GuardPolicyGet(name string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_name := cStringOrNil(name)
+	defer freeCString(c_name)
+	var c_outJSON *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_guard_policy_get(r.ptr, c_name, &c_outJSON)
+		err = statusError("mlops_guard_policy_get", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_outJSON); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_outJSON), nil
+}
+
+// GuardPolicyList calls mlops_guard_policy_list.
+//
+// Lists stored policies: [{"name": "...", "updated": "RFC 3339 time"}], by name.
+//
+// @param h         the handle.
+// @param out_json  receives the list; release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ESTORE. Thread-safe.
+func (r *Handle) GuardPolicyList() (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	var c_outJSON *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_guard_policy_list(r.ptr, &c_outJSON)
+		err = statusError("mlops_guard_policy_list", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_outJSON); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_outJSON), nil
+}
+
+// GuardPolicyDelete calls mlops_guard_policy_delete.
+//
+// Deletes a stored policy.
+//
+// @param h     the handle.
+// @param name  the policy name.
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_ESTORE. Thread-safe.
+func (r *Handle) GuardPolicyDelete(name string) error {
+	if r == nil {
+		return ErrInvalid
+	}
+	c_name := cString(name)
+	defer freeCString(c_name)
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_guard_policy_delete(r.ptr, c_name)
+		err = statusError("mlops_guard_policy_delete", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// GuardDeanonymize calls mlops_guard_deanonymize.
+//
+// Puts back the values behind pseudonyms ("<EMAIL_ADDRESS_1a2b3c4d>") that a check with
+// operator "pseudonymize" recorded in a vault; unknown tokens are left as they are.
+//
+// @param h      the handle.
+// @param vault  the vault name (the policy's "vault", default "default").
+// @param text   text containing pseudonyms (e.g. a model's answer).
+// @param out    receives the de-anonymised text; release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ESTORE; MLOPS_ENOMEM. Thread-safe.
+func (r *Handle) GuardDeanonymize(vault string, text string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_vault := cString(vault)
+	defer freeCString(c_vault)
+	c_text := cString(text)
+	defer freeCString(c_text)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_guard_deanonymize(r.ptr, c_vault, c_text, &c_out)
+		err = statusError("mlops_guard_deanonymize", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// GuardTrain calls mlops_guard_train.
+//
+// Trains a linear classifier (logistic regression over hashed word and character
+// n-grams) from labelled JSONL and writes it as a small model file usable as a policy's
+// "model" or config guard.injection_model / guard.toxicity_model.
+//
+// @param h                the handle.
+// @param kind             "injection" or "toxicity".
+// @param data_jsonl_path  one {"text": "...", "label": 1|0|true|false|"attack"|"benign"|
+// "toxic"|"clean"} per line.
+// @param out_model_path   where to write the model (atomically).
+// @param out_report_json  receives {"kind", "examples", "positives", "train", "heldout",
+// "precision", "recall", "fpr", "accuracy", "dim", "model"}, the
+// metrics measured on a deterministic held-out fifth; release
+// with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL (bad kind, too few examples or one label only);
+// MLOPS_EIO; MLOPS_EFORMAT (a bad line, naming file and line); MLOPS_ENOMEM.
+// Thread-safe.
+func (r *Handle) GuardTrain(kind string, dataJSONLPath string, outModelPath string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_kind := cString(kind)
+	defer freeCString(c_kind)
+	c_dataJSONLPath := cString(dataJSONLPath)
+	defer freeCString(c_dataJSONLPath)
+	c_outModelPath := cString(outModelPath)
+	defer freeCString(c_outModelPath)
+	var c_outReportJSON *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_guard_train(r.ptr, c_kind, c_dataJSONLPath, c_outModelPath, &c_outReportJSON)
+		err = statusError("mlops_guard_train", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_outReportJSON); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_outReportJSON), nil
+}
+
+// GuardCanary calls mlops_guard_canary.
+//
+// Makes a canary token and embeds it in a system prompt, so that a check of the model's
+// output (canary scanner, on in the default policy) detects a leaked system prompt.
+//
+// @param h              the handle.
+// @param system_prompt  the system prompt (may be NULL or "").
+// @param out_json       receives {"canary": "mlops-canary-<16 hex>", "prompt": "..."};
+// release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOMEM. Thread-safe.
+func (r *Handle) GuardCanary(systemPrompt string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_systemPrompt := cStringOrNil(systemPrompt)
+	defer freeCString(c_systemPrompt)
+	var c_outJSON *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_guard_canary(r.ptr, c_systemPrompt, &c_outJSON)
+		err = statusError("mlops_guard_canary", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_outJSON); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_outJSON), nil
+}
+
+// GuardValidateJSON calls mlops_guard_validate_json.
+//
+// Validates a JSON document against a JSON Schema (draft 2020-12 subset listed in the
+// README; $ref to local definitions only).
+//
+// @param h                the handle.
+// @param schema_json      the schema.
+// @param instance_json    the document to validate.
+// @param out_report_json  receives {"valid": bool, "errors": ["/path: message", ...]}
+// (at most 50 errors); release with mlops_free().
+// @return MLOPS_OK whether or not the document is valid; MLOPS_EPARSE (schema or
+// instance is not JSON); MLOPS_EINVAL (a broken schema, e.g. an unresolvable
+// $ref); MLOPS_ELIMIT ($ref recursion too deep). Thread-safe.
+func (r *Handle) GuardValidateJSON(schemaJSON string, instanceJSON string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_schemaJSON := cStringOrNil(schemaJSON)
+	defer freeCString(c_schemaJSON)
+	c_instanceJSON := cStringOrNil(instanceJSON)
+	defer freeCString(c_instanceJSON)
+	var c_outReportJSON *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_guard_validate_json(r.ptr, c_schemaJSON, c_instanceJSON, &c_outReportJSON)
+		err = statusError("mlops_guard_validate_json", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_outReportJSON); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_outReportJSON), nil
+}

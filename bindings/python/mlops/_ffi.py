@@ -778,6 +778,92 @@ FUNCTIONS = {
             Param('user_data', 'user_data', ctypes.c_void_p, None),
         ],
         doc='Installs (or with fn NULL removes) the caller\'s second check on semantic candidates;\nit runs after the lexical guard (when config "guard" is "lexical").\n@param h         the handle.\n@param fn        the check, or NULL.\n@param user_data passed back to fn.\n@return MLOPS_OK; MLOPS_EINVAL. Thread-safe.'),
+    'mlops_guard_check': Function(
+        name='mlops_guard_check', header='mlops/guard.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('policy_json', 'in_str', ctypes.c_char_p, None),
+            Param('stage', 'in_str', ctypes.c_char_p, None),
+            Param('text', 'in_str', ctypes.c_char_p, None),
+            Param('context', 'in_str', ctypes.c_char_p, None),
+            Param('out_report_json', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Runs a policy over a text and reports what it found.\n\n@param h            the handle.\n@param policy_json  a policy as JSON text, or the name of a policy stored with\n                    mlops_guard_policy_put, or NULL/"" for the default policy.\n@param stage        "input" (a prompt on its way to a model) or "output" (a model\'s\n                    answer on its way to a user).\n@param text         the UTF-8 text to check (invalid UTF-8 is a finding, not an error);\n                    any size: it is scanned in bounded windows.\n@param context      grounding context for output checks, or NULL.\n@param out_report_json  receives the report (see above); release with mlops_free().\n@return MLOPS_OK whatever the verdict; MLOPS_EINVAL (NULL handle/text/out, bad stage,\n        bad policy name); MLOPS_ECONFIG (malformed policy, naming the field);\n        MLOPS_ENOTFOUND (no stored policy of that name); MLOPS_ESTORE; MLOPS_ENOMEM.\n        Thread-safe.'),
+    'mlops_guard_policy_put': Function(
+        name='mlops_guard_policy_put', header='mlops/guard.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('policy_json', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc='Stores (or replaces) a named policy after checking it.\n\n@param h            the handle.\n@param name         1..128 bytes of [A-Za-z0-9._-/].\n@param policy_json  the policy.\n@return MLOPS_OK; MLOPS_EINVAL (bad name); MLOPS_ECONFIG (malformed policy, naming the\n        field); MLOPS_ESTORE; MLOPS_EBUSY. Thread-safe; other processes see it at once.'),
+    'mlops_guard_policy_get': Function(
+        name='mlops_guard_policy_get', header='mlops/guard.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+            Param('out_json', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Returns a stored policy\'s JSON (or the default policy\'s when name is NULL or "").\n\n@param h         the handle.\n@param name      the policy name, or NULL/"" for the default policy.\n@param out_json  receives the policy JSON; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_ESTORE. Thread-safe.'),
+    'mlops_guard_policy_list': Function(
+        name='mlops_guard_policy_list', header='mlops/guard.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('out_json', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Lists stored policies: [{"name": "...", "updated": "RFC 3339 time"}], by name.\n\n@param h         the handle.\n@param out_json  receives the list; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ESTORE. Thread-safe.'),
+    'mlops_guard_policy_delete': Function(
+        name='mlops_guard_policy_delete', header='mlops/guard.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('name', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc='Deletes a stored policy.\n\n@param h     the handle.\n@param name  the policy name.\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_ESTORE. Thread-safe.'),
+    'mlops_guard_deanonymize': Function(
+        name='mlops_guard_deanonymize', header='mlops/guard.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('vault', 'in_str', ctypes.c_char_p, None),
+            Param('text', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Puts back the values behind pseudonyms ("<EMAIL_ADDRESS_1a2b3c4d>") that a check with\noperator "pseudonymize" recorded in a vault; unknown tokens are left as they are.\n\n@param h      the handle.\n@param vault  the vault name (the policy\'s "vault", default "default").\n@param text   text containing pseudonyms (e.g. a model\'s answer).\n@param out    receives the de-anonymised text; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ESTORE; MLOPS_ENOMEM. Thread-safe.'),
+    'mlops_guard_train': Function(
+        name='mlops_guard_train', header='mlops/guard.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('kind', 'in_str', ctypes.c_char_p, None),
+            Param('data_jsonl_path', 'in_str', ctypes.c_char_p, None),
+            Param('out_model_path', 'in_str', ctypes.c_char_p, None),
+            Param('out_report_json', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Trains a linear classifier (logistic regression over hashed word and character\nn-grams) from labelled JSONL and writes it as a small model file usable as a policy\'s\n"model" or config guard.injection_model / guard.toxicity_model.\n\n@param h                the handle.\n@param kind             "injection" or "toxicity".\n@param data_jsonl_path  one {"text": "...", "label": 1|0|true|false|"attack"|"benign"|\n                        "toxic"|"clean"} per line.\n@param out_model_path   where to write the model (atomically).\n@param out_report_json  receives {"kind", "examples", "positives", "train", "heldout",\n                        "precision", "recall", "fpr", "accuracy", "dim", "model"}, the\n                        metrics measured on a deterministic held-out fifth; release\n                        with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL (bad kind, too few examples or one label only);\n        MLOPS_EIO; MLOPS_EFORMAT (a bad line, naming file and line); MLOPS_ENOMEM.\n        Thread-safe.'),
+    'mlops_guard_canary': Function(
+        name='mlops_guard_canary', header='mlops/guard.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('system_prompt', 'in_str', ctypes.c_char_p, None),
+            Param('out_json', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Makes a canary token and embeds it in a system prompt, so that a check of the model\'s\noutput (canary scanner, on in the default policy) detects a leaked system prompt.\n\n@param h              the handle.\n@param system_prompt  the system prompt (may be NULL or "").\n@param out_json       receives {"canary": "mlops-canary-<16 hex>", "prompt": "..."};\n                      release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOMEM. Thread-safe.'),
+    'mlops_guard_validate_json': Function(
+        name='mlops_guard_validate_json', header='mlops/guard.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('schema_json', 'in_str', ctypes.c_char_p, None),
+            Param('instance_json', 'in_str', ctypes.c_char_p, None),
+            Param('out_report_json', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Validates a JSON document against a JSON Schema (draft 2020-12 subset listed in the\nREADME; $ref to local definitions only).\n\n@param h                the handle.\n@param schema_json      the schema.\n@param instance_json    the document to validate.\n@param out_report_json  receives {"valid": bool, "errors": ["/path: message", ...]}\n                        (at most 50 errors); release with mlops_free().\n@return MLOPS_OK whether or not the document is valid; MLOPS_EPARSE (schema or\n        instance is not JSON); MLOPS_EINVAL (a broken schema, e.g. an unresolvable\n        $ref); MLOPS_ELIMIT ($ref recursion too deep). Thread-safe.'),
 }
 
 
