@@ -218,8 +218,8 @@ def step_engine(h):
 
 # Each module's step, in the order of the pipeline's story, with a function it needs
 # (a library built without that module skips the step).
-STEPS = [(step_prompts, "mlops_prompt_push"), (step_models, "mlops_model_register"),
-         (step_guard, "mlops_guard_check"), (step_cache, "mlops_cache_lookup"),
+STEPS = [(step_prompts, "mlops_prompt_push"), (step_cache, "mlops_cache_lookup"),
+         (step_guard, "mlops_guard_check"), (step_models, "mlops_model_register"),
          (step_gateway, "mlops_chat_stream"), (step_keys, "mlops_keys_create"),
          (step_engine, "mlops_engine_generate")]
 

@@ -7,7 +7,7 @@ import (
 )
 
 func init() {
-	register(4, "Cache: an answer cached once serves the same question and a paraphrase.", stepCache)
+	register(2, "Cache: an answer cached once serves the same question and a paraphrase.", stepCache)
 }
 
 func stepCache(h *mlops.Handle) {

@@ -11,7 +11,7 @@ import (
 )
 
 func init() {
-	register(2, "Models: a registry whose gate decides promotions, and a canary that watches live traffic and rolls back by itself.", stepModels)
+	register(4, "Models: a registry whose gate decides promotions, and a canary that watches live traffic and rolls back by itself.", stepModels)
 }
 
 // stepModels: a registry whose gate decides promotions, and a canary that watches live
