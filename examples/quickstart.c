@@ -21,6 +21,14 @@
 
 #include "mlops.h"
 
+/* Steps are numbered as they run: 1 is opening the store. */
+static int step_no = 1;
+
+static int next_step(void)
+{
+    return ++step_no;
+}
+
 static int fail(const char *step, int rc)
 {
     fprintf(stderr, "quickstart: %s failed: %s (%s)\n", step, mlops_last_error(),
@@ -43,8 +51,8 @@ static int step_prompts(mlops_t *h, const char *dir)
                                &v2);
     if (rc != MLOPS_OK)
         return fail("mlops_prompt_push", rc);
-    printf("2. pushed prompt 'quickstart/greeting' versions %lld and %lld "
-           "(pushing the same text again would create nothing)\n",
+    printf("%d. pushed prompt 'quickstart/greeting' versions %lld and %lld "
+           "(pushing the same text again would create nothing)\n", next_step(),
            (long long)v1, (long long)v2);
     rc = mlops_prompt_label_set(h, "quickstart/greeting", v2, "production",
                                 "{\"actor\": \"quickstart\", \"reason\": \"demo launch\"}");
@@ -89,8 +97,8 @@ static int step_models(mlops_t *h, const char *dir)
                                   " \"min_absolute_change\": 0.01}]");
     if (rc != MLOPS_OK)
         return fail("model registry", rc);
-    printf("2. registered %s versions %lld (auc 0.78) and %lld (auc 0.91); gate on production:"
-           " auc >= 0.8 and at least +0.01 over the current production version\n", name,
+    printf("%d. registered %s versions %lld (auc 0.78) and %lld (auc 0.91); gate on production:"
+           " auc >= 0.8 and at least +0.01 over the current production version\n", next_step(), name,
            (long long)worse, (long long)better);
     rc = mlops_model_promote(h, name, worse, "production", 0, NULL, &out);
     if (rc != MLOPS_EGATE)
@@ -117,8 +125,8 @@ static int step_models(mlops_t *h, const char *dir)
     if (rc != MLOPS_OK)
         return fail("mlops_deploy_start", rc);
     mlops_free(out);
-    printf("3. canary of version %lld on production: steps 10%% -> 50%% -> 100%%, each after 100"
-           " observations with error_rate <= 0.05 and latency p95 <= 300 ms\n", (long long)next);
+    printf("%d. canary of version %lld on production: steps 10%% -> 50%% -> 100%%, each after 100"
+           " observations with error_rate <= 0.05 and latency p95 <= 300 ms\n", next_step(), (long long)next);
     /* Simulated traffic: the candidate is healthy at first, then its error rate jumps. */
     int served_new = 0, requests = 0;
     unsigned seed = 7;
@@ -188,8 +196,8 @@ static int step_engine(mlops_t *h, const char *dir)
         mlops_engine_model_free(model);
         return fail("mlops_engine_session_new", rc);
     }
-    printf("2. wrote %s: a tiny llama model with RANDOM weights (seed 7), loaded it and\n"
-           "   generated 12 tokens greedily (expect gibberish):\n   hello world", path);
+    printf("%d. wrote %s: a tiny llama model with RANDOM weights (seed 7), loaded it and\n"
+           "   generated 12 tokens greedily (expect gibberish):\n   hello world", next_step(), path);
     char *result = NULL;
     rc = mlops_engine_generate(session, "hello world",
                                "{\"temperature\": 0, \"max_tokens\": 12, \"ignore_eos\": true}",
@@ -348,9 +356,9 @@ static int step_gateway(mlops_t *h, const char *dir)
     json_text(out, "content", content, sizeof content);
     const char *x = strstr(out, "\"x_mlops\"");
     json_text(x ? x : out, "deployment", deployment, sizeof deployment);
-    printf("2. gateway: asked model 'chat'; its deployment at 127.0.0.1:%d refused the\n"
+    printf("%d. gateway: asked model 'chat'; its deployment at 127.0.0.1:%d refused the\n"
            "   connection (tried twice), so the request fell back to model 'standin'\n"
-           "   (a stand-in on 127.0.0.1:%d) and deployment '%s' answered: \"%s\"\n",
+           "   (a stand-in on 127.0.0.1:%d) and deployment '%s' answered: \"%s\"\n", next_step(),
            dead.port, up.port, deployment, content);
     const char *cost = x ? strstr(x, "\"cost\":") : NULL;
     if (cost)
@@ -389,7 +397,7 @@ static int step_cache(mlops_t *h, const char *dir)
                              "{\"ttl_s\": 3600}", &id);
     if (rc != MLOPS_OK)
         return rc;
-    printf("2. cached an answer for \"How do I open a file?\" (entry %lld), then looked up:\n",
+    printf("%d. cached an answer for \"How do I open a file?\" (entry %lld), then looked up:\n", next_step(),
            (long long)id);
     if ((rc = show_lookup(h, "the same question again", asked)) != MLOPS_OK ||
         (rc = show_lookup(h, "a paraphrase: \"how can I open a file\"",
@@ -425,7 +433,7 @@ static int step_guard(mlops_t *h, const char *dir)
     int rc = mlops_guard_check(h, NULL, "input", prompt, NULL, &report);
     if (rc != MLOPS_OK)
         return fail("mlops_guard_check", rc);
-    printf("2. guarded a prompt with an email and a card number (default policy):\n");
+    printf("%d. guarded a prompt with an email and a card number (default policy):\n", next_step());
     show_report(report, 1);
     mlops_free(report);
 
@@ -434,7 +442,7 @@ static int step_guard(mlops_t *h, const char *dir)
                            &report);
     if (rc != MLOPS_OK)
         return fail("mlops_guard_check", rc);
-    printf("3. guarded a prompt-injection attempt:\n");
+    printf("%d. guarded a prompt-injection attempt:\n", next_step());
     show_report(report, 0);
     mlops_free(report);
 
@@ -445,7 +453,7 @@ static int step_guard(mlops_t *h, const char *dir)
                            &report);
     if (rc != MLOPS_OK)
         return fail("mlops_guard_check", rc);
-    printf("4. validated a model's JSON answer against a schema:\n");
+    printf("%d. validated a model's JSON answer against a schema:\n", next_step());
     show_report(report, 0);
     const char *err = strstr(report, "\"errors\":[\"");
     if (err)
