@@ -135,16 +135,12 @@ func TestNoLeakOver10kCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	for i := 0; i < 1000; i++ {
-		h.Info()
-	}
-	before := rssKiB(t)
-	for i := 0; i < 10000; i++ {
+	assertNoLeak(t, 10000, func() {
 		if _, err := h.Info(); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if growth := rssKiB(t) - before; growth > 4096 {
-		t.Fatalf("RSS grew by %d KiB over 10k calls", growth)
-	}
+		if _, err := Open(":memory:", `{"bad": 1}`); !errors.Is(err, ErrConfig) {
+			t.Fatal(err)
+		}
+	})
 }

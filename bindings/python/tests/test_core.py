@@ -107,6 +107,7 @@ class CoreTest(unittest.TestCase):
                 except mlops.ConfigError:
                     pass
             growth = rss_kib() - before
+        print("\n  CoreTest.test_no_leak_over_10k_calls: RSS growth over 10000 calls: %d KiB" % growth, end=" ")
         self.assertLess(growth, 4096, "RSS grew by %d KiB over 10k calls" % growth)
 
 
