@@ -66,6 +66,15 @@ int mlops__cache_embedder_from_config(const json_t *section, const mlops__cache_
         snprintf(e->id, sizeof e->id, "provider/%.80s/%.80s/%d", e->base_url, e->model, e->dim);
         pthread_once(&curl_once, curl_init_once);
     } else if (strcmp(kind, "engine") == 0) {
+        if ((!hook || !hook->fn || hook->dim < 1) &&
+            !mlops__json_bool(section, "enabled", true)) {
+            /* A disabled cache serves nothing: no model is loaded, nothing embeds. */
+            e->kind = MLOPS__EMB_ENGINE;
+            snprintf(e->id, sizeof e->id, "engine/unloaded");
+            release_hook(hook);
+            *out = e;
+            return MLOPS_OK;
+        }
         if (!hook || !hook->fn || hook->dim < 1) {
             free(e);
             release_hook(hook);
@@ -104,7 +113,7 @@ void mlops__cache_embedder_free(mlops__cache_embedder *e)
 
 bool mlops__cache_embedder_ready(const mlops__cache_embedder *e)
 {
-    return e && (e->kind != MLOPS__EMB_CALLBACK || e->fn);
+    return e && ((e->kind != MLOPS__EMB_CALLBACK && e->kind != MLOPS__EMB_ENGINE) || e->fn);
 }
 
 static size_t collect(char *ptr, size_t size, size_t nmemb, void *user)
@@ -228,6 +237,8 @@ int mlops__cache_embed(const mlops__cache_embedder *e, const char *text, float *
         rc = provider_embed(e, text, out);
         break;
     case MLOPS__EMB_ENGINE: {
+        if (!e->fn)
+            return mlops__error(MLOPS_ESTATE, "embedder 'engine': no model loaded");
         int r = e->fn(text, out, (size_t)e->dim, e->user);
         if (r != 0)
             return mlops__error_wrap(r < 0 ? r : MLOPS_EINTERNAL, "embedder 'engine'");
