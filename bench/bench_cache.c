@@ -8,16 +8,19 @@
  *    over 1 GiB); a batch reads the matrix once, so its floor is that of one scan;
  *  - naive = plain C dot products row by row (float, or int8 with the scalar kernel);
  *  - recall@1 of int8 + rescoring against exact float32;
- *  - the hashed embedder on a 1 KiB prompt, and a whole mlops_cache_lookup.
+ *  - the hashed embedder on a 1 KiB prompt, and a whole mlops_cache_lookup;
+ *  - the "engine" embedder (synthetic llama models) on the same prompt vs hashed.
  *
- * usage: bench_cache [--quick | --full]
+ * usage: bench_cache [--quick | --full | --embedders]
  *   --quick  N = 10k, 100k; d = 384, 768
  *   default  plus N = 1M at d = 384
  *   --full   plus N = 1M at d = 768 (3 GiB float32 + 3.75 GiB for the int8 store)
+ *   --embedders  the embedder tables only
  */
 #include "bench.h"
 
 #include "cache/cache.h"
+#include "engine/engine.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define K 8
 #define BATCH 32
@@ -398,6 +402,89 @@ static void embedder_and_api(void)
     mlops_close(h);
 }
 
+/* ---------------------------------------------------------------- engine embedder */
+
+typedef struct te_arg {
+    mlops__text_embedder *te;
+    const char *text;
+    float *out;
+} te_arg;
+
+static void run_text_embed(void *p)
+{
+    te_arg *a = p;
+    if (mlops__text_embed(a->te, a->text, a->out, 1024) == MLOPS_OK)
+        bench_sink((uint64_t)(a->out[0] * 1000));
+}
+
+/* The "engine" embedder on synthetic F32 llama models next to the hashed embedder, on the
+   same 1 KiB prompt (the tokenizer, the forward pass over every token, mean pooling). */
+static void engine_embedder(void)
+{
+    static const char *words[] = {"how", "do", "I", "configure", "the", "cache", "for",
+                                  "python", "requests", "with", "retries", "and", "timeouts",
+                                  "when", "server", "returns", "errors", "quickly"};
+    char text[1025];
+    size_t n = 0;
+    for (int i = 0; n < 1000; i++) {
+        const char *w = words[(i * 7) % 18];
+        size_t l = strlen(w);
+        if (n + l + 1 > 1024)
+            break;
+        memcpy(text + n, w, l);
+        n += l;
+        text[n++] = ' ';
+    }
+    text[n] = '\0';
+    char dir[] = "/tmp/bench-cache-XXXXXX";
+    if (!mkdtemp(dir))
+        return;
+    float out[1024];
+    emb_arg h = {.text = text, .len = n, .out = out};
+    mlops__hashvec_defaults(&h.o, 384);
+    bench_stats base = bench_run_batched(run_embed, &h, 100, 10);
+    bench_table_begin("engine embedder (1 KiB prompt, 1 thread) vs hashed d=384", "hashed");
+    bench_table_row("hashed d=384", &base, &base);
+    static const struct {
+        const char *label;
+        int embd, layers, heads, ff;
+    } models[] = {
+        {"llama d=64 L=2 (tests' model)", 64, 2, 4, 128},
+        {"llama d=384 L=6 ff=1536", 384, 6, 6, 1536},
+    };
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "%s/m%zu.gguf", dir, i);
+        mlops__synth_opts so;
+        mlops__synth_defaults(&so);
+        so.n_embd = models[i].embd;
+        so.n_layer = models[i].layers;
+        so.n_head = so.n_head_kv = models[i].heads;
+        so.n_ff = models[i].ff;
+        so.n_vocab = 4096;
+        so.n_ctx = 1024;
+        mlops__model_opts mo = {.threads = 1};
+        mlops__text_embedder *te = NULL;
+        if (mlops__synth(path, &so) != MLOPS_OK || mlops__text_embedder_open(path, &mo, &te) != MLOPS_OK) {
+            bench_table_note(models[i].label, "failed: %s", mlops__error_text());
+            continue;
+        }
+        int32_t *ids = NULL;
+        size_t nt = 0, cap = 0;
+        mlops__tokenize(mlops__model_vocab(mlops__text_embedder_model(te)), text, n, true, false,
+                        &ids, &nt, &cap);
+        free(ids);
+        te_arg a = {te, text, out};
+        bench_stats s = bench_run(run_text_embed, &a, i == 0 ? 50 : 10);
+        bench_table_row(models[i].label, &s, &base);
+        bench_table_note("  tokens in the prompt", "%zu", nt);
+        mlops__text_embedder_free(te);
+        unlink(path);
+    }
+    bench_table_end();
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     int level = 1; /* 0 quick, 1 default, 2 full */
@@ -406,16 +493,24 @@ int main(int argc, char **argv)
             level = 0;
         else if (strcmp(argv[i], "--full") == 0)
             level = 2;
+        else if (strcmp(argv[i], "--embedders") == 0)
+            level = -1;
         else {
-            fprintf(stderr, "usage: bench_cache [--quick | --full]\n");
+            fprintf(stderr, "usage: bench_cache [--quick | --full | --embedders]\n");
             return 2;
         }
+    }
+    if (level < 0) { /* the embedders only */
+        embedder_and_api();
+        engine_embedder();
+        return 0;
     }
     printf("bench_cache: semantic cache vector search (%s)\n",
            level == 0 ? "--quick" : level == 2 ? "--full" : "default");
     double gbs = bandwidth_gbs();
     printf("streaming read bandwidth (cblas_sasum over 1 GiB, best of 5): %.2f GB/s\n", gbs);
     embedder_and_api();
+    engine_embedder();
     int ns[] = {10000, 100000, 1000000};
     int ds[] = {384, 768};
     for (int di = 0; di < 2; di++)

@@ -360,8 +360,8 @@ int cmd_embed(cli *c, int argc, char **argv)
     (void)c;
     if (help_asked(argc, argv) || argc < 3) {
         puts("usage: mlops embed MODEL.gguf TEXT [-t THREADS]\n\n"
-             "Prints TEXT's embedding (mean-pooled final hidden state, unit length), one value\n"
-             "per line.");
+             "Prints TEXT's embedding (unit length), one value per line: bert encoders pool as\n"
+             "the file says (mean or [CLS]); llama/qwen2 give the mean of the final hidden state.");
         return argc < 3 ? CLI_USAGE : CLI_OK;
     }
     const char *v;

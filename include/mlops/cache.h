@@ -23,9 +23,15 @@
  *
  * Configuration (the "cache" object of mlops_open()'s config_json; all optional):
  *   "enabled" (bool, true); "embedder" ("hashed" | "callback" | "provider" | "engine",
- *   default "hashed"; "engine" is refused with MLOPS_EUNSUPPORTED until lib/engine
- *   lands); "dim" (integer 16..8192, default 384: the hashed embedder's dimension, the
- *   provider's expected dimension); "seed" (integer, hashed embedder seed);
+ *   default "hashed"); "dim" (integer 16..8192, default 384: the hashed embedder's
+ *   dimension, the provider's expected dimension; the engine embedder's is the model's,
+ *   and a different "dim" is MLOPS_ECONFIG); "seed" (integer, hashed embedder seed);
+ *   "engine_model" (the engine embedder's .gguf file, required with it: loaded once by
+ *   mlops_open(), shared by threads, freed by mlops_close(); BERT encoders pool as the
+ *   file says, llama/qwen2 give the mean of the final hidden state; unit vectors; prompts
+ *   longer than the context are truncated; a file that cannot be loaded fails
+ *   mlops_open() with MLOPS_ECONFIG naming the key); "engine_options" ({"threads"
+ *   1..256, "n_ctx", "kv_type": "f16"|"f32"}: the model's load options);
  *   "provider" ({"base_url", "model", "api_key_env", "timeout_ms"}: an OpenAI-compatible
  *   POST base_url/embeddings endpoint); "threshold" (number 0..1, default 0.55: the
  *   cosine a semantic candidate needs); "max_threshold" (default 0.99) and

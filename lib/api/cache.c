@@ -1,17 +1,111 @@
-/* The public cache API (include/mlops/cache.h): argument checks and JSON in/out. */
+/*
+ * The public cache API (include/mlops/cache.h): argument checks and JSON in/out.
+ * It also composes the "engine" embedder: lib/cache includes only lib/core, so the
+ * handle loads the GGUF model here through lib/engine and gives the cache a hook
+ * (released when the cache closes).
+ */
 #include "api.h"
 
 #include "../cache/cache.h"
+#include "../engine/engine.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+/* config.cache.engine_options: the model load options that make sense for embedding. */
+static const mlops__json_field engine_option_fields[] = {
+    {"threads", MLOPS__J_INTEGER, false},
+    {"n_ctx", MLOPS__J_INTEGER, false},
+    {"kv_type", MLOPS__J_STRING, false},
+    {NULL, 0, false},
+};
+
+static int engine_options(const json_t *o, mlops__model_opts *mo)
+{
+    const char *path = "config.cache.engine_options";
+    memset(mo, 0, sizeof *mo);
+    if (!o)
+        return MLOPS_OK;
+    int rc = mlops__json_check_fields(o, path, engine_option_fields, MLOPS_ECONFIG);
+    if (rc != MLOPS_OK)
+        return rc;
+    int64_t t = mlops__json_int(o, "threads", 0);
+    if (json_object_get(o, "threads") && (t < 1 || t > 256))
+        return mlops__error(MLOPS_ECONFIG, "%s.threads: %lld is outside 1..256", path, (long long)t);
+    int64_t c = mlops__json_int(o, "n_ctx", 0);
+    if (c < 0 || c > (1 << 22))
+        return mlops__error(MLOPS_ECONFIG, "%s.n_ctx: %lld is outside 0..4194304", path, (long long)c);
+    const char *kv = mlops__json_str(o, "kv_type", "f16");
+    if (strcmp(kv, "f16") && strcmp(kv, "f32"))
+        return mlops__error(MLOPS_ECONFIG, "%s.kv_type: '%s' is not f16 or f32", path, kv);
+    mo->threads = (int)t;
+    mo->n_ctx = (int)c;
+    mo->kv_f32 = strcmp(kv, "f32") == 0;
+    return MLOPS_OK;
+}
 
 static int cache_check_config(const json_t *section)
 {
-    return mlops__cache_check_config(section);
+    int rc = mlops__cache_check_config(section);
+    mlops__model_opts mo;
+    if (rc == MLOPS_OK && section)
+        rc = engine_options(json_object_get(section, "engine_options"), &mo);
+    return rc;
+}
+
+static int engine_embed_fn(const char *text, float *out, size_t dim, void *user)
+{
+    return mlops__text_embed(user, text, out, dim);
+}
+
+static void engine_release(void *user)
+{
+    mlops__text_embedder_free(user);
+}
+
+/* Loads config.cache.engine_model and describes it as a hook (id: path, size, dim). */
+static int engine_hook(const json_t *section, mlops__cache_embed_hook *hook, char *id, size_t cap)
+{
+    const char *path = mlops__json_str(section, "engine_model", "");
+    mlops__model_opts mo;
+    int rc = engine_options(json_object_get(section, "engine_options"), &mo);
+    mlops__text_embedder *te = NULL;
+    if (rc == MLOPS_OK && (rc = mlops__text_embedder_open(path, &mo, &te)) != MLOPS_OK)
+        return mlops__error_wrap(rc == MLOPS_ENOMEM ? rc : MLOPS_ECONFIG,
+                                 "config.cache.engine_model '%s'", path);
+    if (rc != MLOPS_OK)
+        return rc;
+    int dim = mlops__model_n_embd(mlops__text_embedder_model(te));
+    const json_t *want = json_object_get(section, "dim");
+    if (want && json_integer_value(want) != dim) {
+        mlops__text_embedder_free(te);
+        return mlops__error(MLOPS_ECONFIG,
+                            "config.cache.dim: %lld does not match the embedding length %d of "
+                            "config.cache.engine_model '%s' (leave dim out: it comes from the "
+                            "model)",
+                            (long long)json_integer_value(want), dim, path);
+    }
+    struct stat sb;
+    long long size = stat(path, &sb) == 0 ? (long long)sb.st_size : 0;
+    snprintf(id, cap, "engine/%.150s/%lld/%d", path, size, dim);
+    *hook = (mlops__cache_embed_hook){id, dim, engine_embed_fn, te, engine_release};
+    return MLOPS_OK;
 }
 
 static int cache_open(mlops_t *h, const json_t *section)
 {
+    if (mlops__json_bool(section, "enabled", true) &&
+        strcmp(mlops__json_str(section, "embedder", "hashed"), "engine") == 0) {
+        mlops__cache_embed_hook hook;
+        char id[200];
+        int rc = engine_hook(section, &hook, id, sizeof id);
+        if (rc != MLOPS_OK)
+            return rc;
+        mlops__log(&h->logger, MLOPS_LOG_INFO, "cache: engine embedder %s", id);
+        return mlops__cache_open_with(h->store, &h->logger, section, &hook, &h->cache);
+    }
     return mlops__cache_open(h->store, &h->logger, section, &h->cache);
 }
 

@@ -541,16 +541,6 @@ MLOPS_API int mlops_engine_logits(mlops_engine_session_t *session, const int32_t
     return MLOPS_OK;
 }
 
-static void normalize(float *v, size_t n, bool on)
-{
-    double ss = 0;
-    for (size_t i = 0; i < n; i++)
-        ss += (double)v[i] * v[i];
-    if (on && ss > 0)
-        for (size_t i = 0; i < n; i++)
-            v[i] = (float)(v[i] / sqrt(ss));
-}
-
 MLOPS_API int mlops_engine_embed(mlops_engine_model_t *model, const char *text, const char *options_json,
                                  float *out, size_t cap, size_t *out_n)
 {
@@ -568,35 +558,8 @@ MLOPS_API int mlops_engine_embed(mlops_engine_model_t *model, const char *text, 
     json_decref(o);
     size_t ne = (size_t)mlops__model_n_embd(model->m);
     *out_n = ne;
-    if (ne == 0)
-        return mlops__error(MLOPS_EINVAL, "%s: the model was loaded vocab_only", fn);
-    if (cap < ne || !out)
-        return mlops__error(MLOPS_ELIMIT, "%s: %zu values do not fit in cap %zu", fn, ne, cap);
-    int32_t *ids;
-    size_t n;
-    if ((rc = tokenize(mlops__model_vocab(model->m), text, true, false, &ids, &n)) != MLOPS_OK)
-        return rc;
-    mlops__ctx *c = NULL;
-    if (n == 0)
-        rc = mlops__error(MLOPS_EINVAL, "%s: the text has no tokens", fn);
-    else if (n > (size_t)mlops__model_n_ctx(model->m))
-        rc = mlops__error(MLOPS_ELIMIT, "%s: %zu tokens exceed the context", fn, n);
-    else if (mlops__model_is_encoder(model->m)) {
-        if ((rc = mlops__bert_embed(model->m, ids, n, out)) == MLOPS_OK)
-            normalize(out, ne, norm);
-    } else if ((rc = mlops__ctx_new(model->m, &c)) == MLOPS_OK &&
-               (rc = mlops__ctx_eval(c, ids, n, false)) == MLOPS_OK) {
-        const float *e = mlops__ctx_embedding(c);
-        double ss = 0;
-        for (size_t i = 0; i < ne; i++)
-            ss += (double)e[i] * e[i];
-        float s = norm && ss > 0 ? (float)(1.0 / sqrt(ss)) : 1.0f;
-        for (size_t i = 0; i < ne; i++)
-            out[i] = e[i] * s;
-    }
-    mlops__ctx_free(c);
-    free(ids);
-    return rc;
+    rc = mlops__embed_text(model->m, NULL, text, norm, false, out, cap);
+    return rc == MLOPS_OK ? rc : mlops__error_wrap(rc, "%s", fn);
 }
 
 /* ------------------------------------------------------------- tools ------- */

@@ -32,6 +32,8 @@ static const mlops__json_field config_fields[] = {
     {"dim", MLOPS__J_INTEGER, false},
     {"seed", MLOPS__J_INTEGER, false},
     {"provider", MLOPS__J_OBJECT, false},
+    {"engine_model", MLOPS__J_STRING, false},
+    {"engine_options", MLOPS__J_OBJECT, false},
     {"threshold", MLOPS__J_NUMBER, false},
     {"max_threshold", MLOPS__J_NUMBER, false},
     {"adapt_step", MLOPS__J_NUMBER, false},
@@ -95,6 +97,10 @@ int mlops__cache_check_config(const json_t *s)
                             "config.cache.embedder: '%s' is not one of hashed, callback, "
                             "provider, engine",
                             emb);
+    const char *gguf = mlops__json_str(s, "engine_model", NULL);
+    if (strcmp(emb, "engine") == 0 && (!gguf || !*gguf))
+        return mlops__error(MLOPS_ECONFIG, "config.cache.engine_model: required (the path of a "
+                                           "GGUF model) when config.cache.embedder is \"engine\"");
     const char *guard = mlops__json_str(s, "guard", "lexical");
     if (strcmp(guard, "lexical") && strcmp(guard, "off"))
         return mlops__error(MLOPS_ECONFIG, "config.cache.guard: '%s' is not lexical or off", guard);
@@ -548,10 +554,19 @@ int mlops__cache_insert_loaded(mlops__cache *c, const mlops__cache_row *r, bool 
 int mlops__cache_open(mlops__store *st, mlops__logger *lg, const json_t *section,
                       mlops__cache **out)
 {
+    return mlops__cache_open_with(st, lg, section, NULL, out);
+}
+
+int mlops__cache_open_with(mlops__store *st, mlops__logger *lg, const json_t *section,
+                           const mlops__cache_embed_hook *hook, mlops__cache **out)
+{
     *out = NULL;
     mlops__cache *c = calloc(1, sizeof *c);
-    if (!c)
+    if (!c) {
+        if (hook && hook->release)
+            hook->release(hook->user);
         return mlops__error_oom("cache");
+    }
     c->store = st;
     c->logger = lg;
     config_load(section, &c->cfg);
@@ -562,7 +577,7 @@ int mlops__cache_open(mlops__store *st, mlops__logger *lg, const json_t *section
     mlops__cond_init(&c->q_cond);
     c->lru.lru_next = c->lru.lru_prev = &c->lru;
     atomic_store(&c->next_id, 1);
-    int rc = mlops__cache_embedder_from_config(section, &c->emb);
+    int rc = mlops__cache_embedder_from_config(section, hook, &c->emb);
     if (rc == MLOPS_OK)
         rc = maps_grow(c);
     if (rc == MLOPS_OK && !mlops__cache_partition_get(c, "ns=default", "default", "", ""))

@@ -26,6 +26,28 @@ int mlops__cache_check_config(const json_t *section);
 /** Builds the cache on an open store, loading persisted entries. */
 int mlops__cache_open(mlops__store *st, mlops__logger *lg, const json_t *section,
                       mlops__cache **out);
+
+/**
+ * An embedder composed outside lib/cache (config "embedder": "engine": lib/api loads the
+ * GGUF model, since a domain module includes only lib/core). fn is called from any
+ * thread, concurrently; it returns 0 or a negative MLOPS_E* status with the error text
+ * set. release(user) runs when the cache closes.
+ */
+typedef struct mlops__cache_embed_hook {
+    const char *id; /* names the vector space (persisted vectors are reused when equal) */
+    int dim;
+    mlops_embed_fn fn;
+    void *user;
+    void (*release)(void *user);
+} mlops__cache_embed_hook;
+
+/**
+ * mlops__cache_open with the "engine" embedder's hook (NULL: none; then "engine" fails
+ * with MLOPS_EUNSUPPORTED). The cache owns hook->user from the call on, even when it
+ * fails (release is then called before returning).
+ */
+int mlops__cache_open_with(mlops__store *st, mlops__logger *lg, const json_t *section,
+                           const mlops__cache_embed_hook *hook, mlops__cache **out);
 /** Stops the flusher, writes the pending batch and frees everything (NULL is fine). */
 void mlops__cache_close(mlops__cache *c);
 
@@ -82,7 +104,7 @@ enum mlops__cache_embedder_kind {
     MLOPS__EMB_HASHED = 0,
     MLOPS__EMB_CALLBACK,
     MLOPS__EMB_PROVIDER,
-    MLOPS__EMB_ENGINE, /* lib/engine's GGUF embedding models: not in this build yet */
+    MLOPS__EMB_ENGINE, /* a GGUF model through lib/engine, composed by lib/api (a hook) */
 };
 
 /** One embedder behind one interface; immutable once built (shared by threads). */
@@ -93,12 +115,17 @@ typedef struct mlops__cache_embedder {
     mlops__hashvec_opts hashed;
     mlops_embed_fn fn;
     void *user;
+    void (*release)(void *user); /* engine: frees user with the embedder */
     char *base_url, *model, *api_key_env;
     long timeout_ms;
 } mlops__cache_embedder;
 
-/** Builds an embedder from the config section (callback: fn stays NULL until set). */
-int mlops__cache_embedder_from_config(const json_t *section, mlops__cache_embedder **out);
+/**
+ * Builds an embedder from the config section (callback: fn stays NULL until set;
+ * engine: from hook, which it then owns, even on failure).
+ */
+int mlops__cache_embedder_from_config(const json_t *section, const mlops__cache_embed_hook *hook,
+                                      mlops__cache_embedder **out);
 void mlops__cache_embedder_free(mlops__cache_embedder *e);
 /** True when the embedder can embed now (a callback embedder needs its function). */
 bool mlops__cache_embedder_ready(const mlops__cache_embedder *e);

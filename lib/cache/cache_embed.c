@@ -2,8 +2,8 @@
  * Embedders behind one interface: "hashed" (core's feature hashing, no model),
  * "callback" (the caller's function), "provider" (an OpenAI-compatible POST
  * {base_url}/embeddings over libcurl: {"model", "input"} -> {"data": [{"embedding":
- * [...]}]}), and "engine" (lib/engine's GGUF embedding models; the slot is here, the
- * engine is not in this build, so building it fails with MLOPS_EUNSUPPORTED).
+ * [...]}]}), and "engine" (a local GGUF model: lib/api loads it through lib/engine
+ * and hands over a hook, since this module includes only lib/core).
  */
 #include "cache.h"
 
@@ -21,13 +21,26 @@ static void curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-int mlops__cache_embedder_from_config(const json_t *section, mlops__cache_embedder **out)
+static void release_hook(const mlops__cache_embed_hook *hook)
+{
+    if (hook && hook->release)
+        hook->release(hook->user);
+}
+
+int mlops__cache_embedder_from_config(const json_t *section, const mlops__cache_embed_hook *hook,
+                                      mlops__cache_embedder **out)
 {
     *out = NULL;
-    mlops__cache_embedder *e = calloc(1, sizeof *e);
-    if (!e)
-        return mlops__error_oom("embedder");
     const char *kind = mlops__json_str(section, "embedder", "hashed");
+    if (strcmp(kind, "engine") != 0) {
+        release_hook(hook);
+        hook = NULL;
+    }
+    mlops__cache_embedder *e = calloc(1, sizeof *e);
+    if (!e) {
+        release_hook(hook);
+        return mlops__error_oom("embedder");
+    }
     e->dim = (int)mlops__json_int(section, "dim", 384);
     if (strcmp(kind, "hashed") == 0) {
         e->kind = MLOPS__EMB_HASHED;
@@ -53,10 +66,28 @@ int mlops__cache_embedder_from_config(const json_t *section, mlops__cache_embedd
         snprintf(e->id, sizeof e->id, "provider/%.80s/%.80s/%d", e->base_url, e->model, e->dim);
         pthread_once(&curl_once, curl_init_once);
     } else if (strcmp(kind, "engine") == 0) {
-        free(e);
-        return mlops__error(MLOPS_EUNSUPPORTED,
-                            "config.cache.embedder: 'engine' (a local GGUF embedding model) "
-                            "needs lib/engine, which is not in this build");
+        if ((!hook || !hook->fn || hook->dim < 1) &&
+            !mlops__json_bool(section, "enabled", true)) {
+            /* A disabled cache serves nothing: no model is loaded, nothing embeds. */
+            e->kind = MLOPS__EMB_ENGINE;
+            snprintf(e->id, sizeof e->id, "engine/unloaded");
+            release_hook(hook);
+            *out = e;
+            return MLOPS_OK;
+        }
+        if (!hook || !hook->fn || hook->dim < 1) {
+            free(e);
+            release_hook(hook);
+            return mlops__error(MLOPS_EUNSUPPORTED,
+                                "config.cache.embedder: 'engine' needs a model loaded by the "
+                                "handle (config.cache.engine_model)");
+        }
+        e->kind = MLOPS__EMB_ENGINE;
+        e->dim = hook->dim;
+        e->fn = hook->fn;
+        e->user = hook->user;
+        e->release = hook->release;
+        snprintf(e->id, sizeof e->id, "%s", hook->id ? hook->id : "engine");
     } else {
         free(e);
         return mlops__error(MLOPS_ECONFIG,
@@ -75,12 +106,14 @@ void mlops__cache_embedder_free(mlops__cache_embedder *e)
     free(e->base_url);
     free(e->model);
     free(e->api_key_env);
+    if (e->release)
+        e->release(e->user);
     free(e);
 }
 
 bool mlops__cache_embedder_ready(const mlops__cache_embedder *e)
 {
-    return e && (e->kind != MLOPS__EMB_CALLBACK || e->fn);
+    return e && ((e->kind != MLOPS__EMB_CALLBACK && e->kind != MLOPS__EMB_ENGINE) || e->fn);
 }
 
 static size_t collect(char *ptr, size_t size, size_t nmemb, void *user)
@@ -203,17 +236,25 @@ int mlops__cache_embed(const mlops__cache_embedder *e, const char *text, float *
     case MLOPS__EMB_PROVIDER:
         rc = provider_embed(e, text, out);
         break;
-    case MLOPS__EMB_ENGINE:
+    case MLOPS__EMB_ENGINE: {
+        if (!e->fn)
+            return mlops__error(MLOPS_ESTATE, "embedder 'engine': no model loaded");
+        int r = e->fn(text, out, (size_t)e->dim, e->user);
+        if (r != 0)
+            return mlops__error_wrap(r < 0 ? r : MLOPS_EINTERNAL, "embedder 'engine'");
+        break;
+    }
     default:
-        return mlops__error(MLOPS_EUNSUPPORTED, "embedder 'engine' is not in this build");
+        return mlops__error(MLOPS_EINTERNAL, "embedder: unknown kind %d", (int)e->kind);
     }
     if (rc != MLOPS_OK)
         return rc;
+    const char *name = e->kind == MLOPS__EMB_CALLBACK   ? "callback"
+                       : e->kind == MLOPS__EMB_PROVIDER ? "provider"
+                                                        : "engine";
     if (!mlops__vec_finite(out, (size_t)e->dim))
-        return mlops__error(MLOPS_EINVAL, "embedder '%s': the vector has NaN or Inf values",
-                            e->kind == MLOPS__EMB_CALLBACK ? "callback" : "provider");
+        return mlops__error(MLOPS_EINVAL, "embedder '%s': the vector has NaN or Inf values", name);
     if (mlops__vec_normalize(out, e->dim) == 0.0f)
-        return mlops__error(MLOPS_EINVAL, "embedder '%s': the vector is all zeros",
-                            e->kind == MLOPS__EMB_CALLBACK ? "callback" : "provider");
+        return mlops__error(MLOPS_EINVAL, "embedder '%s': the vector is all zeros", name);
     return MLOPS_OK;
 }

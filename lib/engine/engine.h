@@ -301,4 +301,26 @@ int mlops__synth(const char *path, const mlops__synth_opts *o);
 /** `type`: "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K_M", "Q5_K_M", "Q6_K", "F16", "F32". */
 int mlops__quantize(const char *in, const char *out, const char *type, int threads);
 
+/* ---------------------------------------------------------------- embeddings (embed_api.c) */
+
+/**
+ * Embeds text into out[n_embd]: bert as bert.pooling_type says (mean or [CLS]), decoders
+ * the mean of the final hidden state. ctx: a decoder's context to run in (reset first;
+ * NULL: a temporary one). truncate: keep the first n_ctx tokens (bert: and the closing
+ * [SEP]) instead of failing with MLOPS_ELIMIT. Errors: MLOPS_EINVAL (no tokens,
+ * vocab_only), MLOPS_ELIMIT (cap, context), MLOPS_ENOMEM.
+ */
+int mlops__embed_text(mlops__model *m, mlops__ctx *ctx, const char *text, bool normalize,
+                      bool truncate, float *out, size_t cap);
+
+/** A model loaded for embedding, shared by threads (decoders reuse idle contexts). */
+typedef struct mlops__text_embedder mlops__text_embedder;
+/** Loads path (opts as mlops__model_load; vocab_only ignored). Errors as mlops__model_load. */
+int mlops__text_embedder_open(const char *path, const mlops__model_opts *o,
+                              mlops__text_embedder **out);
+void mlops__text_embedder_free(mlops__text_embedder *e);
+mlops__model *mlops__text_embedder_model(const mlops__text_embedder *e);
+/** Unit-length embedding of text (truncated to the context) into out[cap >= n_embd]. Thread-safe. */
+int mlops__text_embed(mlops__text_embedder *e, const char *text, float *out, size_t cap);
+
 #endif /* MLOPS_LIB_ENGINE_H */

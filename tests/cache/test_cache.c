@@ -297,7 +297,7 @@ static void bad_input_is_named(void **state)
     assert_status(mlops_open(":memory:", "{\"cache\": {\"embedder\": \"bert\"}}", &bad),
                   MLOPS_ECONFIG, "bert");
     assert_status(mlops_open(":memory:", "{\"cache\": {\"embedder\": \"engine\"}}", &bad),
-                  MLOPS_EUNSUPPORTED, "lib/engine");
+                  MLOPS_ECONFIG, "config.cache.engine_model: required");
     assert_status(mlops_open(":memory:", "{\"cache\": {\"partition_by\": [\"colour\"]}}", &bad),
                   MLOPS_ECONFIG, "partition_by[0]");
     assert_status(mlops_open(":memory:", "{\"cache\": {\"provider\": {\"url\": \"x\"}}}", &bad),
