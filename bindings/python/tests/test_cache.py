@@ -3,6 +3,7 @@ semantic hits, feedback, invalidation, a Python embedder and guard called back f
 library threads, errors, threads, leaks."""
 import hashlib
 import math
+import os
 import unittest
 
 import mlops
@@ -92,6 +93,21 @@ class CacheTest(StoreTest):
                     h.cache.put(req("question %d %d" % (i, k)), {"i": i, "k": k})
                     assert h.cache.lookup(req("question %d %d" % (i, k)))["response"] == {"i": i, "k": k}
             self.run_threads(work)
+
+    @unittest.skipUnless("mlops_gguf_synth" in _ffi.FUNCTIONS, "the engine module is not in this build")
+    def test_engine_embedder(self):
+        gguf = os.path.join(self.dir, "embed.gguf")
+        mlops.gguf.synth(gguf, {"n_embd": 64, "n_layer": 1, "n_head": 2, "n_head_kv": 1, "n_ff": 128,
+                                "n_vocab": 400, "n_ctx": 128})
+        with mlops.open(os.path.join(self.dir, "engine.db"),
+                        {"cache": {"embedder": "engine", "engine_model": gguf, "threshold": 0.1}}) as h:
+            h.cache.put(req("how do I reset my password"), {"a": 1})
+            self.assertEqual(h.cache.lookup(req("how do I reset my password"))["hit"], "exact")
+            self.assertEqual(h.cache.stats()["embedder"]["dim"], 64)
+        with self.assertRaises(mlops.ConfigError) as cm:
+            mlops.open(os.path.join(self.dir, "bad.db"), {"cache": {"embedder": "engine",
+                                                                    "engine_model": gguf + ".missing"}})
+        self.assertIn("engine_model", cm.exception.message)
 
     def test_errors_are_typed(self):
         with self.assertRaises(mlops.ParseError):
