@@ -2,7 +2,6 @@
 semantic hits, feedback, invalidation, a Python embedder and guard called back from
 library threads, errors, threads, leaks."""
 import hashlib
-import math
 import os
 import unittest
 

@@ -1,6 +1,5 @@
 """The gateway (include/mlops/gateway.h) through the Python binding, against a loopback
 OpenAI-compatible provider: chat, streaming, errors, threads, leaks."""
-import threading
 import unittest
 
 import mlops
