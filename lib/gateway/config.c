@@ -24,7 +24,10 @@ static const mlops__json_field model_fields[] = {
 static const mlops__json_field dep_fields[] = {
     {"provider", MLOPS__J_STRING, true},
     {"base_url", MLOPS__J_STRING, false}, /* required by HTTP providers */
-    {"model", MLOPS__J_STRING, true},
+    {"model", MLOPS__J_STRING, false}, /* required; local: or model_path */
+    {"model_path", MLOPS__J_STRING, false}, /* local only */
+    {"options", MLOPS__J_OBJECT, false},    /* local only */
+    {"chat_template", MLOPS__J_STRING, false}, /* local only */
     {"id", MLOPS__J_STRING, false},
     {"api_key", MLOPS__J_STRING, false},
     {"api_key_env", MLOPS__J_STRING, false},
@@ -111,10 +114,6 @@ static int check_deployment(const json_t *d, const char *path)
     const char *prov = mlops__json_str(d, "provider", "");
     const mlops__provider *p = NULL;
     rc = mlops__provider_find(prov, &p);
-    if (rc == MLOPS_EUNSUPPORTED)
-        return mlops__error(MLOPS_ECONFIG,
-                            "%s.provider: 'local' needs the in-process engine, which this "
-                            "build does not include yet", path);
     if (rc != MLOPS_OK)
         return mlops__error(MLOPS_ECONFIG,
                             "%s.provider: '%s' is not one of openai, anthropic, ollama, local",
@@ -124,8 +123,20 @@ static int check_deployment(const json_t *d, const char *path)
     if (json_object_get(d, "base_url") &&
         (rc = check_url(mlops__json_str(d, "base_url", ""), path)) != MLOPS_OK)
         return rc;
-    if (!*mlops__json_str(d, "model", ""))
-        return mlops__error(MLOPS_ECONFIG, "%s.model: must not be empty", path);
+    if (p == &mlops__provider_local) {
+        if ((rc = mlops__gw_local_check(d, path)) != MLOPS_OK)
+            return rc;
+    } else {
+        static const char *const local_only[] = {"model_path", "options", "chat_template"};
+        for (size_t i = 0; i < MLOPS__ARRAY_LEN(local_only); i++)
+            if (json_object_get(d, local_only[i]))
+                return mlops__error(MLOPS_ECONFIG, "%s.%s: only for provider 'local'", path,
+                                    local_only[i]);
+        if (!json_object_get(d, "model"))
+            return mlops__error(MLOPS_ECONFIG, "%s: missing required key 'model'", path);
+        if (!*mlops__json_str(d, "model", ""))
+            return mlops__error(MLOPS_ECONFIG, "%s.model: must not be empty", path);
+    }
     if (json_object_get(d, "api_key") && json_object_get(d, "api_key_env"))
         return mlops__error(MLOPS_ECONFIG, "%s: give api_key or api_key_env, not both", path);
     const char *hdr = mlops__json_str(d, "api_key_header", "authorization");
@@ -338,6 +349,8 @@ static void free_models(mlops__gw_model *models, size_t n)
             free(d->ca_file);
             json_decref(d->headers);
             json_decref(d->params);
+            free(d->chat_template);
+            mlops__gw_local_release(d->local);
         }
         free(models[i].deps);
         free(models[i].name);
@@ -357,7 +370,15 @@ static int build_deployment(mlops__gateway *gw, const char *model, size_t index,
     while (n > 0 && url[n - 1] == '/')
         n--;
     d->base_url = mlops__strndup(url, n);
-    d->upstream = mlops__strdup(mlops__json_str(j, "model", ""));
+    d->upstream = mlops__strdup(mlops__json_str(j, "model_path", mlops__json_str(j, "model", "")));
+    if (d->provider == &mlops__provider_local) {
+        int rc = mlops__gw_local_get(gw, j, &d->local);
+        if (rc != MLOPS_OK)
+            return rc;
+        const char *t = mlops__json_str(j, "chat_template", NULL);
+        if (t && !(d->chat_template = mlops__strdup(t)))
+            return mlops__error_oom("gateway deployment");
+    }
     const char *key = mlops__json_str(j, "api_key", NULL);
     const char *env = mlops__json_str(j, "api_key_env", NULL);
     if (env) {

@@ -47,6 +47,8 @@ typedef struct mlops__gw_deployment {
     int64_t default_max_tokens; /* for providers that require max_tokens (anthropic) */
     bool stream_usage;          /* openai: ask for usage in streams (stream_options) */
     struct mlops__gw_dep_state *state;
+    struct mlops__gw_local *local; /* provider "local": the shared model holder */
+    char *chat_template;           /* provider "local": template family override */
 } mlops__gw_deployment;
 
 typedef struct mlops__gw_model {

@@ -50,6 +50,7 @@ int mlops__gateway_open(mlops_t *h, mlops__logger *logger, const json_t *section
     gw->logger = logger;
     mlops__rwlock_init(&gw->cfg_lock);
     mlops__mutex_init(&gw->states_lock);
+    mlops__mutex_init(&gw->locals_lock);
     int rc = mlops__http_create(&gw->http);
     if (rc == MLOPS_OK && section)
         rc = mlops__gateway_configure(gw, section, "config.gateway");
@@ -74,6 +75,7 @@ void mlops__gateway_close(mlops__gateway *gw)
     }
     mlops__rwlock_destroy(&gw->cfg_lock);
     mlops__mutex_destroy(&gw->states_lock);
+    mlops__mutex_destroy(&gw->locals_lock);
     free(gw);
 }
 
@@ -194,6 +196,7 @@ int mlops__gateway_status(mlops__gateway *gw, json_t **out)
                                   d->provider->name, "base_url", d->base_url, "model", d->upstream,
                                   "weight", d->weight, "api_key_set", d->api_key != NULL);
             mlops__gw_state_describe(d->state, o);
+            mlops__gw_local_describe(d->local, o);
             json_array_append_new(deps, o);
         }
         json_array_append_new(models, json_pack("{s:s, s:o}", "name", m->name, "deployments", deps));
