@@ -118,15 +118,14 @@ static int check_deployment(const json_t *d, const char *path)
         return mlops__error(MLOPS_ECONFIG,
                             "%s.provider: '%s' is not one of openai, anthropic, ollama, local",
                             path, prov);
+    if (p == &mlops__provider_local && (rc = mlops__gw_local_check(d, path)) != MLOPS_OK)
+        return rc;
     if (!p->invoke && !json_object_get(d, "base_url"))
         return mlops__error(MLOPS_ECONFIG, "%s: missing required key 'base_url'", path);
     if (json_object_get(d, "base_url") &&
         (rc = check_url(mlops__json_str(d, "base_url", ""), path)) != MLOPS_OK)
         return rc;
-    if (p == &mlops__provider_local) {
-        if ((rc = mlops__gw_local_check(d, path)) != MLOPS_OK)
-            return rc;
-    } else {
+    if (p != &mlops__provider_local) {
         static const char *const local_only[] = {"model_path", "options", "chat_template"};
         for (size_t i = 0; i < MLOPS__ARRAY_LEN(local_only); i++)
             if (json_object_get(d, local_only[i]))

@@ -52,6 +52,9 @@ static const mlops__json_field option_fields[] = {
 
 int mlops__gw_local_check(const json_t *d, const char *path)
 {
+    if (json_object_get(d, "base_url"))
+        return mlops__error(MLOPS_ECONFIG, "%s.base_url: not used by provider 'local' (it runs "
+                            "in-process on model_path)", path);
     const json_t *o = json_object_get(d, "options");
     char sub[320];
     snprintf(sub, sizeof sub, "%.300s.options", path);

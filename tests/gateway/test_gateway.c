@@ -877,7 +877,7 @@ static void bad_input(void **state)
                   MLOPS_ECONFIG, "provider: 'grok'");
     assert_status(mlops_gateway_configure(h, "{\"models\": [{\"name\": \"x\", \"deployments\": [{\"provider\": \"local\", "
                                              "\"base_url\": \"http://h\", \"model\": \"m\"}]}]}"),
-                  MLOPS_ECONFIG, "in-process engine");
+                  MLOPS_ECONFIG, "base_url: not used by provider 'local'");
     assert_status(mlops_gateway_configure(h, "{\"router\": {\"strategy\": \"fastest\"}}"), MLOPS_ECONFIG,
                   "router.strategy: 'fastest'");
     assert_status(mlops_gateway_configure(h, "{\"router\": {\"fallbacks\": {\"chat\": [\"ghost\"]}}}"), MLOPS_ECONFIG,
