@@ -17,7 +17,19 @@ static const mlops__json_field top_fields[] = {
 
 static const mlops__json_field model_fields[] = {
     {"name", MLOPS__J_STRING, true},
-    {"deployments", MLOPS__J_ARRAY, true},
+    {"deployments", MLOPS__J_ARRAY, false}, /* required unless "registry" is given */
+    {"registry", MLOPS__J_OBJECT, false},
+    {NULL, 0, false},
+};
+
+static const mlops__json_field registry_fields[] = {
+    {"alias", MLOPS__J_STRING, true},
+    {"model", MLOPS__J_STRING, false},
+    {"error_metric", MLOPS__J_STRING, false},
+    {"latency_metric", MLOPS__J_STRING, false},
+    {"observe", MLOPS__J_BOOL, false},
+    {"shadows", MLOPS__J_BOOL, false},
+    {"shadow_timeout_ms", MLOPS__J_INTEGER, false},
     {NULL, 0, false},
 };
 
@@ -274,8 +286,26 @@ int mlops__gw_config_check(const json_t *cfg, const char *path)
                 rc = mlops__error(MLOPS_ECONFIG, "%s.name: model '%s' is defined twice", sub, name);
                 goto out;
             }
+        json_t *reg = json_object_get(m, "registry");
+        if (reg) {
+            char rp[300];
+            snprintf(rp, sizeof rp, "%s.registry", sub);
+            if ((rc = mlops__json_check_fields(reg, rp, registry_fields, MLOPS_ECONFIG)) ||
+                (rc = range(reg, "shadow_timeout_ms", rp, 1, 600000)))
+                goto out;
+            if (mlops__name_check(mlops__json_str(reg, "model", name), "model name") != MLOPS_OK ||
+                mlops__name_check(mlops__json_str(reg, "alias", ""), "alias") != MLOPS_OK) {
+                rc = mlops__error_wrap(MLOPS_ECONFIG, "%s", rp);
+                goto out;
+            }
+        }
         json_t *deps = json_object_get(m, "deployments");
-        if (json_array_size(deps) == 0) {
+        if (!deps && !reg) {
+            rc = mlops__error(MLOPS_ECONFIG, "%s: missing required key 'deployments' (or a "
+                              "'registry' entry)", sub);
+            goto out;
+        }
+        if (json_array_size(deps) == 0 && !reg) {
             rc = mlops__error(MLOPS_ECONFIG, "%s.deployments: must not be empty", sub);
             goto out;
         }
@@ -353,6 +383,14 @@ static void free_models(mlops__gw_model *models, size_t n)
         }
         free(models[i].deps);
         free(models[i].name);
+        mlops__gw_registry *r = models[i].registry;
+        if (r) {
+            free(r->model);
+            free(r->alias);
+            free(r->error_metric);
+            free(r->latency_metric);
+            free(r);
+        }
     }
     free(models);
 }
@@ -492,8 +530,21 @@ int mlops__gw_config_build(mlops__gateway *gw, const json_t *cfg, const char *pa
         mlops__gw_model *gm = &c->models[i];
         gm->name = mlops__strdup(mlops__json_str(m, "name", ""));
         json_t *deps = json_object_get(m, "deployments");
-        gm->deps = calloc(json_array_size(deps), sizeof *gm->deps);
-        if (!gm->name || !gm->deps) {
+        gm->deps = calloc(json_array_size(deps) + 1, sizeof *gm->deps);
+        json_t *reg = json_object_get(m, "registry");
+        if (reg && (gm->registry = calloc(1, sizeof *gm->registry)) != NULL) {
+            mlops__gw_registry *r = gm->registry;
+            r->model = mlops__strdup(mlops__json_str(reg, "model", gm->name ? gm->name : ""));
+            r->alias = mlops__strdup(mlops__json_str(reg, "alias", ""));
+            r->error_metric = mlops__strdup(mlops__json_str(reg, "error_metric", "error_rate"));
+            r->latency_metric = mlops__strdup(mlops__json_str(reg, "latency_metric", "latency_ms"));
+            r->observe = mlops__json_bool(reg, "observe", true);
+            r->shadows = mlops__json_bool(reg, "shadows", true);
+            r->shadow_timeout_ms = mlops__json_int(reg, "shadow_timeout_ms", 2000);
+        }
+        if (!gm->name || !gm->deps ||
+            (reg && (!gm->registry || !gm->registry->model || !gm->registry->alias ||
+                     !gm->registry->error_metric || !gm->registry->latency_metric))) {
             mlops__gw_config_release(c);
             return mlops__error_oom("gateway config");
         }

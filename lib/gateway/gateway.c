@@ -62,6 +62,13 @@ int mlops__gateway_open(mlops_t *h, mlops__logger *logger, const json_t *section
     return MLOPS_OK;
 }
 
+void mlops__gateway_bind(mlops__gateway *gw, struct mlops__prompts *prompts,
+                         struct mlops__models *models)
+{
+    gw->prompts = prompts;
+    gw->models = models;
+}
+
 void mlops__gateway_close(mlops__gateway *gw)
 {
     if (!gw)
