@@ -9,8 +9,8 @@
 
 /*
  * In order. Stages of modules not built yet (key check, input guard, cache lookup,
- * prompt resolution, output guard, cache store, ledger) are added here when their
- * modules land, each at its place in this order.
+ * output guard, cache store, ledger) are added here when their modules land, each at
+ * its place in this order (pipeline.h).
  */
 const mlops__gw_stage mlops__gw_stages[] = {
     {"prompt", mlops__gw_stage_prompt, false},
