@@ -251,6 +251,7 @@ static void run_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, strea
     }
     stream_run run;
     memset(&run, 0, sizeof run);
+    run.st.deadline_ns = ctx->deadline_ns;
     if (ctx->stream) {
         run.prov = prov;
         run.acc = acc;

@@ -51,6 +51,7 @@ typedef struct mlops__gw_stream {
     char model[128];
     int64_t created;
     int64_t prompt_tokens, completion_tokens; /* -1 until known */
+    uint64_t deadline_ns; /* the request's overall deadline (in-process providers) */
     int tool_index;      /* anthropic: next OpenAI tool_calls index */
     int block_tool[64];  /* anthropic: content block index -> tool index, -1 = text */
     /* an error reported inside the stream */

@@ -358,8 +358,10 @@ static int local_invoke(const mlops__gw_deployment *d, const json_t *req, bool s
         snprintf(st->id, sizeof st->id, "chatcmpl-local-%llx", (unsigned long long)mlops__now_ns());
         snprintf(st->model, sizeof st->model, "%s", slash ? slash + 1 : d->upstream);
     }
-    gen_state g = {d, stream ? st : NULL, mlops__now_ns() + (uint64_t)d->timeout_ms * 1000000u,
-                   false, MLOPS_OK};
+    uint64_t deadline = mlops__now_ns() + (uint64_t)d->timeout_ms * 1000000u;
+    if (st && st->deadline_ns && st->deadline_ns < deadline)
+        deadline = st->deadline_ns;
+    gen_state g = {d, stream ? st : NULL, deadline, false, MLOPS_OK};
     if (stream) {
         json_t *first = mlops__gw_chunk_new(st);
         json_object_set_new(json_object_get(json_array_get(json_object_get(first, "choices"), 0), "delta"),
@@ -373,8 +375,9 @@ static int local_invoke(const mlops__gw_deployment *d, const json_t *req, bool s
     }
     rc = mlops__generate(c, smp, ids, n, &go, on_piece, &g, &res);
     if (g.timed_out) {
-        rc = mlops__error(MLOPS_ETIMEOUT, "deployment '%s': generation passed timeout_ms %lld "
-                          "after %d tokens", d->id, (long long)d->timeout_ms, res.n_gen);
+        rc = mlops__error(MLOPS_ETIMEOUT, "deployment '%s': generation passed its deadline "
+                          "(timeout_ms %lld or the request's) after %d tokens", d->id,
+                          (long long)d->timeout_ms, res.n_gen);
         goto out;
     }
     if (rc == MLOPS_ECANCELED || g.sink_rc != MLOPS_OK) {
