@@ -12,7 +12,8 @@
  * param `gateway_model`) names the gateway model that serves it; the request is then
  * routed to that model as if the caller had asked for it (its deployments, retries
  * and fallbacks). A version without the tag is served by the entry's own
- * deployments when it has some; otherwise the request fails naming the version.
+ * deployments when it has some; otherwise the request fails naming the version. So
+ * does a model that is not registered, or has no such alias (yet).
  *
  * After the call, "registry_observe" (runs also when the call failed) records one
  * observation for the version: error_metric = 0/1 (1 for any failure except the
@@ -74,6 +75,11 @@ int mlops__gw_stage_registry(mlops__gw_ctx *ctx, json_t *report)
     const char *key = mlops__gw_ctx_user_key(ctx, NULL);
     int rc = mlops__deploy_pick(ctx->gw->models, r->model, r->alias, key, &version,
                                 ctx->reg_shadows, MLOPS__ARRAY_LEN(ctx->reg_shadows), &n);
+    if (rc == MLOPS_ENOTFOUND && m->ndeps > 0) {
+        /* not registered (yet): the entry's own deployments serve */
+        json_object_set_new(report, "skipped", json_string(mlops__error_text()));
+        return MLOPS_OK;
+    }
     if (rc != MLOPS_OK)
         return mlops__error_wrap(rc, "model '%s': registry pick on %s@%s", m->name, r->model,
                                  r->alias);

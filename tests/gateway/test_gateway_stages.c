@@ -283,6 +283,18 @@ static void registry_pick(void **state)
     assert_ok(mlops_gateway_configure(h, cfg));
     free(cfg);
     assert_status(mlops_chat(h, USER_REQ("ghost"), &out), MLOPS_ENOTFOUND, "ghost");
+    /* with deployments of its own, an unregistered model is served by them */
+    char *da = dep_json("openai", a, NULL);
+    cfg = fmt_alloc("{\"models\": [{\"name\": \"ghost\", \"registry\": {\"alias\": "
+                    "\"production\"}, \"deployments\": [%s]}]}", da);
+    free(da);
+    assert_ok(mlops_gateway_configure(h, cfg));
+    free(cfg);
+    json_t *g = chat_ok(h, USER_REQ("ghost"));
+    assert_string_equal(resp_content(g), "hello from A");
+    assert_null(json_object_get(xm(g), "registry"));
+    assert_non_null(json_object_get(stage_report(g, "registry"), "skipped"));
+    json_decref(g);
     assert_status(mlops_gateway_configure(h, "{\"models\": [{\"name\": \"m\"}]}"), MLOPS_ECONFIG,
                   "'deployments'");
     assert_status(mlops_gateway_configure(h, "{\"models\": [{\"name\": \"m\", \"registry\": "
