@@ -447,8 +447,8 @@ static void remember(last_fail *lf, const mlops__gw_deployment *d, const attempt
     lf->status = at->status;
     lf->retry_after_ms = at->retry_after_ms;
     lf->code = 0;
-    snprintf(lf->where, sizeof lf->where, "deployment '%s' (%s %s, model %s)", d->id,
-             d->provider->name, d->base_url, d->upstream);
+    snprintf(lf->where, sizeof lf->where, "deployment '%s' (%s%s%s, model %s)", d->id,
+             d->provider->name, *d->base_url ? " " : "", d->base_url, d->upstream);
     snprintf(lf->msg, sizeof lf->msg, "%s", at->msg);
 }
 

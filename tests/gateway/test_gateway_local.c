@@ -181,6 +181,35 @@ static void stream_local(void **state)
     mlops_close(h);
 }
 
+static int cancel_after_two(const char *chunk, void *user)
+{
+    (void)chunk;
+    int *n = user;
+    return ++*n >= 2;
+}
+
+/* The chunk function stops the generation: MLOPS_ECANCELED, the session is reusable. */
+static void stream_cancel(void **state)
+{
+    (void)state;
+    char *cfg = local_config(NULL, NULL);
+    mlops_t *h = open_with(cfg);
+    free(cfg);
+    int n = 0;
+    char *out = NULL;
+    assert_status(mlops_chat_stream(h, "{\"model\": \"offline\", \"stream\": true, "
+                                       "\"max_tokens\": 50, \"messages\": [{\"role\": \"user\", "
+                                       "\"content\": \"go\"}], \"seed\": 3}",
+                                    cancel_after_two, &n, &out),
+                  MLOPS_ECANCELED, "cancel");
+    assert_int_equal(n, 2);
+    mlops_free(out);
+    json_t *r = chat_ok(h, LOCAL_REQ(""));
+    check_usage(r, 8);
+    json_decref(r);
+    mlops_close(h);
+}
+
 static void fallback_to_local(void **state)
 {
     (void)state;
@@ -351,6 +380,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(chat_local),
         cmocka_unit_test(stream_local),
+        cmocka_unit_test(stream_cancel),
         cmocka_unit_test(fallback_to_local),
         cmocka_unit_test(bad_model_path),
         cmocka_unit_test(config_errors),
