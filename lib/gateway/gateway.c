@@ -206,7 +206,11 @@ int mlops__gateway_status(mlops__gateway *gw, json_t **out)
             mlops__gw_local_describe(d->local, o);
             json_array_append_new(deps, o);
         }
-        json_array_append_new(models, json_pack("{s:s, s:o}", "name", m->name, "deployments", deps));
+        json_t *mo = json_pack("{s:s, s:o}", "name", m->name, "deployments", deps);
+        if (m->registry)
+            json_object_set_new(mo, "registry", json_pack("{s:s, s:s}", "model", m->registry->model,
+                                                          "alias", m->registry->alias));
+        json_array_append_new(models, mo);
     }
     mlops__gw_config_release(c);
     if (!st)

@@ -277,6 +277,10 @@ static void registry_pick(void **state)
         }
     }
     assert_true(by[1] > 0 && by[2] > 0);
+    char *st = NULL;
+    assert_ok(mlops_gateway_status(h, &st));
+    assert_non_null(strstr(st, "\"registry\":{\"model\":\"assistant\",\"alias\":\"production\"}"));
+    mlops_free(st);
     assert_int_equal(stub_hits(a) + stub_hits(b), 61);
     /* errors: a registry model that is not registered */
     cfg = fmt_alloc("{\"models\": [{\"name\": \"ghost\", \"registry\": {\"alias\": \"production\"}}]}");
