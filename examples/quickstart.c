@@ -18,6 +18,14 @@
 
 #include "mlops.h"
 
+/* Steps are numbered as they run: 1 is opening the store. */
+static int step_no = 1;
+
+static int next_step(void)
+{
+    return ++step_no;
+}
+
 static int fail(const char *step, int rc)
 {
     fprintf(stderr, "quickstart: %s failed: %s (%s)\n", step, mlops_last_error(),
@@ -40,8 +48,8 @@ static int step_prompts(mlops_t *h, const char *dir)
                                &v2);
     if (rc != MLOPS_OK)
         return fail("mlops_prompt_push", rc);
-    printf("2. pushed prompt 'quickstart/greeting' versions %lld and %lld "
-           "(pushing the same text again would create nothing)\n",
+    printf("%d. pushed prompt 'quickstart/greeting' versions %lld and %lld "
+           "(pushing the same text again would create nothing)\n", next_step(),
            (long long)v1, (long long)v2);
     rc = mlops_prompt_label_set(h, "quickstart/greeting", v2, "production",
                                 "{\"actor\": \"quickstart\", \"reason\": \"demo launch\"}");
@@ -86,8 +94,8 @@ static int step_models(mlops_t *h, const char *dir)
                                   " \"min_absolute_change\": 0.01}]");
     if (rc != MLOPS_OK)
         return fail("model registry", rc);
-    printf("3. registered %s versions %lld (auc 0.78) and %lld (auc 0.91); gate on production:"
-           " auc >= 0.8 and at least +0.01 over the current production version\n", name,
+    printf("%d. registered %s versions %lld (auc 0.78) and %lld (auc 0.91); gate on production:"
+           " auc >= 0.8 and at least +0.01 over the current production version\n", next_step(), name,
            (long long)worse, (long long)better);
     rc = mlops_model_promote(h, name, worse, "production", 0, NULL, &out);
     if (rc != MLOPS_EGATE)
@@ -114,8 +122,8 @@ static int step_models(mlops_t *h, const char *dir)
     if (rc != MLOPS_OK)
         return fail("mlops_deploy_start", rc);
     mlops_free(out);
-    printf("4. canary of version %lld on production: steps 10%% -> 50%% -> 100%%, each after 100"
-           " observations with error_rate <= 0.05 and latency p95 <= 300 ms\n", (long long)next);
+    printf("%d. canary of version %lld on production: steps 10%% -> 50%% -> 100%%, each after 100"
+           " observations with error_rate <= 0.05 and latency p95 <= 300 ms\n", next_step(), (long long)next);
     /* Simulated traffic: the candidate is healthy at first, then its error rate jumps. */
     int served_new = 0, requests = 0;
     unsigned seed = 7;
@@ -185,8 +193,8 @@ static int step_engine(mlops_t *h, const char *dir)
         mlops_engine_model_free(model);
         return fail("mlops_engine_session_new", rc);
     }
-    printf("5. wrote %s: a tiny llama model with RANDOM weights (seed 7), loaded it and\n"
-           "   generated 12 tokens greedily (expect gibberish):\n   hello world", path);
+    printf("%d. wrote %s: a tiny llama model with RANDOM weights (seed 7), loaded it and\n"
+           "   generated 12 tokens greedily (expect gibberish):\n   hello world", next_step(), path);
     char *result = NULL;
     rc = mlops_engine_generate(session, "hello world",
                                "{\"temperature\": 0, \"max_tokens\": 12, \"ignore_eos\": true}",
@@ -277,14 +285,14 @@ static int step_gateway(mlops_t *h, const char *dir)
     json_text(x ? x : out, "deployment", deployment, sizeof deployment);
     const char *pt = strstr(out, "\"prompt_tokens\":");
     const char *ct = strstr(out, "\"completion_tokens\":");
-    printf("6. gateway: asked model 'chat'; its deployment at 127.0.0.1:%d refused the\n"
+    printf("%d. gateway: asked model 'chat'; its deployment at 127.0.0.1:%d refused the\n"
            "   connection (tried twice), so the request fell back to model 'offline', whose\n"
-           "   deployment '%s' runs the tiny model from step 5 in-process (provider \"local\").\n"
+           "   deployment '%s' runs the engine step's tiny model in-process (provider \"local\").\n"
            "   Its weights are random, so the answer is gibberish, not \"Paris\":\n"
            "   \"%s\"\n"
            "   (%ld prompt tokens through the model's chat template, %ld generated, "
            "finish_reason %s)\n",
-           dead, deployment, content, pt ? strtol(pt + 16, NULL, 10) : -1L,
+           next_step(), dead, deployment, content, pt ? strtol(pt + 16, NULL, 10) : -1L,
            ct ? strtol(ct + 20, NULL, 10) : -1L, finish);
     mlops_free(out);
     return 0;
