@@ -7,8 +7,9 @@
  * jitter, Retry-After honoured), and falls back to other models when retries are
  * spent. Failing deployments cool down (a circuit breaker with a half-open probe).
  * Providers: "openai" (any OpenAI-compatible base URL, Azure-style api-key header),
- * "anthropic" (Messages API, translated both ways), "ollama" (native /api/chat);
- * "local" (the in-process engine) is reserved for when the engine is built in.
+ * "anthropic" (Messages API, translated both ways), "ollama" (native /api/chat),
+ * "local" (the in-process engine on a GGUF file: no network, the offline last resort
+ * as a fallback target).
  *
  * Configuration JSON (mlops_gateway_configure, mlops_gateway_load, or the "gateway"
  * object of mlops_open's config):
@@ -27,7 +28,25 @@
  *        "weight": 1, "priority": 0, "rpm": 600, "tpm": 100000, "max_parallel": 8,
  *        "context_window": 8192, "input_cost_per_mtok": 0.15, "output_cost_per_mtok": 0.6,
  *        "timeout_ms": 30000, "connect_timeout_ms": 5000, "first_byte_timeout_ms": 0,
- *        "default_max_tokens": 4096, "stream_usage": true}]}],
+ *        "default_max_tokens": 4096, "stream_usage": true}]},
+ *    {"name": "offline", "deployments": [{
+ *        "provider": "local",            (no base_url, no key)
+ *        "model": "/models/tiny.gguf",   (or "model_path"): loaded on first use, shared
+ *                                          by requests; kept across reloads unless the
+ *                                          path or options change
+ *        "options": {"threads": 0 (all CPUs), "n_ctx": 0 (from the file, <= 4096),
+ *                    "kv_f32": false, "sessions": 2 (idle contexts kept)},
+ *        "chat_template": "chatml",  (overrides the model's template: llama2, llama3,
+ *                                     chatml, mistral, phi3, gemma, zephyr)
+ *        "params": {"top_k": 40, ...},  (sampling defaults; the request's values win)
+ *        "timeout_ms": 60000}]},
+ *    {"name": "assistant", "registry": {   (versions of a registered model serve it)
+ *        "alias": "production",            (required: the alias whose pick serves)
+ *        "model": "assistant",             (registered name; default the model's name)
+ *        "error_metric": "error_rate", "latency_metric": "latency_ms",
+ *        "observe": true, "shadows": true, "shadow_timeout_ms": 2000},
+ *     "deployments": [...]}],  (optional with "registry": serves versions without a
+ *                               gateway_model tag)
  *    "router": {"strategy": "weighted" | "least_busy" | "lowest_latency" | "usage" |
  *                           "lowest_cost" | "priority",
  *               "retries": 2, "retry_on": [429, 500, 502, 503, 504, ...],
@@ -38,20 +57,38 @@
  *               "context_window_fallbacks": {"chat": ["chat-large"]},
  *               "content_policy_fallbacks": {"chat": ["other"]},
  *               "cooldown": {"allowed_fails": 3, "window_s": 60, "cooldown_s": 5}},
- *    "pipeline": {"routing": true, "provider": true}}
+ *    "pipeline": {"prompt": true, "registry": true, "routing": true, "provider": true,
+ *                 "registry_observe": true}}
+ *
+ * Registry entries: the version lib/models picks on the alias (sticky by
+ * x_mlops.metadata.user, else the request's "user") is served by the gateway model its
+ * tag (or param) "gateway_model" names; afterwards one observation {error_metric: 0/1,
+ * latency_metric: ms} is recorded for it, and the pick's shadow versions get a copy of
+ * the request (not streamed, no fallbacks, run after the primary with their own
+ * deadline, never changing the primary's answer).
  *
  * Requests are OpenAI chat-completions JSON. Per-request options ride in an "x_mlops"
  * object, removed before anything goes upstream:
  *   {"timeout_ms": N (overall deadline), "fallbacks": false (no fallback models),
- *    "metadata": {...}, "api_key": "...", "prompt": {"ref": "...", "vars": {...}},
- *    "cache": bool, "tags": [...]}   (api_key, prompt, cache are read by the key, prompt
- *    and cache stages when those modules are built in; unknown keys are MLOPS_EINVAL).
+ *    "metadata": {...}, "api_key": "...", "cache": bool, "tags": [...],
+ *    "prompt": {"ref": "name@label" | "name:3" | "name", "vars": {...},
+ *               "key": "sticky key for split labels" (default metadata.user, then user),
+ *               "role": "system" | "user", "strict": true}}
+ *   (api_key and cache are read by the key and cache stages when those modules are
+ *   built in; unknown keys are MLOPS_EINVAL). A prompt stands in for messages: a text
+ *   prompt becomes one message ("user" when the request has no messages, else
+ *   "system", or "role"), a chat prompt its messages (placeholders filled from vars);
+ *   they come before the request's own messages, and the prompt's config fills
+ *   parameters the request does not set (temperature, max_tokens, response_format...).
  * Responses are chat.completion JSON with an "x_mlops" object:
  *   {"model": "chat", "deployment": "chat#0", "provider": "openai",
  *    "attempts": [{"deployment": "...", "model": "...", "status": 500, "latency_ms": 1.2,
  *                  "error": "..."}],
  *    "fallbacks": ["backup"], "cost": 0.000123, "latency_ms": 12.5,
  *    "metadata": {...}, "tags": [...]   (echoed from the request's x_mlops),
+ *    "prompt": {"name", "version", "label", "split", "type", "role", "config_applied"},
+ *    "registry": {"model", "alias", "version", "gateway_model", "observed",
+ *                 "shadows": [{"version", "gateway_model", "status", "latency_ms"}]},
  *    "stages": [{"name": "routing", "status": "ok", "ms": 0.01, ...}, ...]}
  */
 #ifndef MLOPS_GATEWAY_H
@@ -136,7 +173,9 @@ MLOPS_API int mlops_chat_stream(mlops_t *h, const char *request_json, mlops_chun
  *     "state": "closed" | "open" | "half_open", "cooldown_remaining_ms": 0,
  *     "requests": N, "successes": N, "failures": N, "cooldowns": N,
  *     "minute_requests": N, "minute_tokens": N, "last_status": 200,
- *     "last_error": "..."}]}]}
+ *     "last_error": "...",
+ *     "loaded": true, "idle_sessions": 1   (provider local: the model file is loaded)}],
+ *   "registry": {"model": "...", "alias": "..."}   (models with a registry entry)}]}
  * @param h   the handle.
  * @param out receives the JSON; release with mlops_free().
  * @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOMEM. Thread-safe.

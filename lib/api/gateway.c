@@ -15,7 +15,10 @@ static int check_config(const json_t *section)
 
 static int open_module(mlops_t *h, const json_t *section)
 {
-    return mlops__gateway_open(h, &h->logger, section, &h->gateway);
+    int rc = mlops__gateway_open(h, &h->logger, section, &h->gateway);
+    if (rc == MLOPS_OK) /* the modules opened before the gateway (lib/api/modules.c order) */
+        mlops__gateway_bind(h->gateway, h->prompts, h->models);
+    return rc;
 }
 
 static void close_module(mlops_t *h)

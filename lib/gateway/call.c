@@ -193,7 +193,9 @@ static enum mlops__gw_fail http_fail(enum mlops__http_err e)
 /*
  * An in-process provider (the local engine): no HTTP, same contract. Its status maps
  * onto the failure kinds: MLOPS_ETIMEOUT -> timeout, MLOPS_ECANCELED -> canceled (the
- * chunk function), MLOPS_ELIMIT -> context length, others -> a provider failure.
+ * chunk function), MLOPS_ELIMIT -> context length, MLOPS_ECONFIG -> config (the model
+ * file cannot be loaded: not a health failure, another deployment may answer), others
+ * -> a provider failure (500).
  */
 static void invoke_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, stream_run *run,
                            attempt *at)
@@ -227,6 +229,7 @@ static void invoke_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, st
     at->fail = rc == MLOPS_ETIMEOUT     ? MLOPS__GW_FAIL_TIMEOUT
                : rc == MLOPS_ECANCELED  ? MLOPS__GW_FAIL_CANCELED
                : rc == MLOPS_ELIMIT     ? MLOPS__GW_FAIL_CONTEXT_LENGTH
+               : rc == MLOPS_ECONFIG    ? MLOPS__GW_FAIL_CONFIG
                                         : MLOPS__GW_FAIL_STATUS;
     at->status = at->fail == MLOPS__GW_FAIL_STATUS ? 500 : 0;
     if (ctx->stream && ctx->chunks_sent > sent_before && at->fail != MLOPS__GW_FAIL_CANCELED)
@@ -248,6 +251,7 @@ static void run_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, strea
     }
     stream_run run;
     memset(&run, 0, sizeof run);
+    run.st.deadline_ns = ctx->deadline_ns;
     if (ctx->stream) {
         run.prov = prov;
         run.acc = acc;
@@ -443,8 +447,8 @@ static void remember(last_fail *lf, const mlops__gw_deployment *d, const attempt
     lf->status = at->status;
     lf->retry_after_ms = at->retry_after_ms;
     lf->code = 0;
-    snprintf(lf->where, sizeof lf->where, "deployment '%s' (%s %s, model %s)", d->id,
-             d->provider->name, d->base_url, d->upstream);
+    snprintf(lf->where, sizeof lf->where, "deployment '%s' (%s%s%s, model %s)", d->id,
+             d->provider->name, *d->base_url ? " " : "", d->base_url, d->upstream);
     snprintf(lf->msg, sizeof lf->msg, "%s", at->msg);
 }
 

@@ -17,14 +17,29 @@ static const mlops__json_field top_fields[] = {
 
 static const mlops__json_field model_fields[] = {
     {"name", MLOPS__J_STRING, true},
-    {"deployments", MLOPS__J_ARRAY, true},
+    {"deployments", MLOPS__J_ARRAY, false}, /* required unless "registry" is given */
+    {"registry", MLOPS__J_OBJECT, false},
+    {NULL, 0, false},
+};
+
+static const mlops__json_field registry_fields[] = {
+    {"alias", MLOPS__J_STRING, true},
+    {"model", MLOPS__J_STRING, false},
+    {"error_metric", MLOPS__J_STRING, false},
+    {"latency_metric", MLOPS__J_STRING, false},
+    {"observe", MLOPS__J_BOOL, false},
+    {"shadows", MLOPS__J_BOOL, false},
+    {"shadow_timeout_ms", MLOPS__J_INTEGER, false},
     {NULL, 0, false},
 };
 
 static const mlops__json_field dep_fields[] = {
     {"provider", MLOPS__J_STRING, true},
     {"base_url", MLOPS__J_STRING, false}, /* required by HTTP providers */
-    {"model", MLOPS__J_STRING, true},
+    {"model", MLOPS__J_STRING, false}, /* required; local: or model_path */
+    {"model_path", MLOPS__J_STRING, false}, /* local only */
+    {"options", MLOPS__J_OBJECT, false},    /* local only */
+    {"chat_template", MLOPS__J_STRING, false}, /* local only */
     {"id", MLOPS__J_STRING, false},
     {"api_key", MLOPS__J_STRING, false},
     {"api_key_env", MLOPS__J_STRING, false},
@@ -111,21 +126,28 @@ static int check_deployment(const json_t *d, const char *path)
     const char *prov = mlops__json_str(d, "provider", "");
     const mlops__provider *p = NULL;
     rc = mlops__provider_find(prov, &p);
-    if (rc == MLOPS_EUNSUPPORTED)
-        return mlops__error(MLOPS_ECONFIG,
-                            "%s.provider: 'local' needs the in-process engine, which this "
-                            "build does not include yet", path);
     if (rc != MLOPS_OK)
         return mlops__error(MLOPS_ECONFIG,
                             "%s.provider: '%s' is not one of openai, anthropic, ollama, local",
                             path, prov);
+    if (p == &mlops__provider_local && (rc = mlops__gw_local_check(d, path)) != MLOPS_OK)
+        return rc;
     if (!p->invoke && !json_object_get(d, "base_url"))
         return mlops__error(MLOPS_ECONFIG, "%s: missing required key 'base_url'", path);
     if (json_object_get(d, "base_url") &&
         (rc = check_url(mlops__json_str(d, "base_url", ""), path)) != MLOPS_OK)
         return rc;
-    if (!*mlops__json_str(d, "model", ""))
-        return mlops__error(MLOPS_ECONFIG, "%s.model: must not be empty", path);
+    if (p != &mlops__provider_local) {
+        static const char *const local_only[] = {"model_path", "options", "chat_template"};
+        for (size_t i = 0; i < MLOPS__ARRAY_LEN(local_only); i++)
+            if (json_object_get(d, local_only[i]))
+                return mlops__error(MLOPS_ECONFIG, "%s.%s: only for provider 'local'", path,
+                                    local_only[i]);
+        if (!json_object_get(d, "model"))
+            return mlops__error(MLOPS_ECONFIG, "%s: missing required key 'model'", path);
+        if (!*mlops__json_str(d, "model", ""))
+            return mlops__error(MLOPS_ECONFIG, "%s.model: must not be empty", path);
+    }
     if (json_object_get(d, "api_key") && json_object_get(d, "api_key_env"))
         return mlops__error(MLOPS_ECONFIG, "%s: give api_key or api_key_env, not both", path);
     const char *hdr = mlops__json_str(d, "api_key_header", "authorization");
@@ -264,8 +286,26 @@ int mlops__gw_config_check(const json_t *cfg, const char *path)
                 rc = mlops__error(MLOPS_ECONFIG, "%s.name: model '%s' is defined twice", sub, name);
                 goto out;
             }
+        json_t *reg = json_object_get(m, "registry");
+        if (reg) {
+            char rp[300];
+            snprintf(rp, sizeof rp, "%s.registry", sub);
+            if ((rc = mlops__json_check_fields(reg, rp, registry_fields, MLOPS_ECONFIG)) ||
+                (rc = range(reg, "shadow_timeout_ms", rp, 1, 600000)))
+                goto out;
+            if (mlops__name_check(mlops__json_str(reg, "model", name), "model name") != MLOPS_OK ||
+                mlops__name_check(mlops__json_str(reg, "alias", ""), "alias") != MLOPS_OK) {
+                rc = mlops__error_wrap(MLOPS_ECONFIG, "%s", rp);
+                goto out;
+            }
+        }
         json_t *deps = json_object_get(m, "deployments");
-        if (json_array_size(deps) == 0) {
+        if (!deps && !reg) {
+            rc = mlops__error(MLOPS_ECONFIG, "%s: missing required key 'deployments' (or a "
+                              "'registry' entry)", sub);
+            goto out;
+        }
+        if (json_array_size(deps) == 0 && !reg) {
             rc = mlops__error(MLOPS_ECONFIG, "%s.deployments: must not be empty", sub);
             goto out;
         }
@@ -338,9 +378,19 @@ static void free_models(mlops__gw_model *models, size_t n)
             free(d->ca_file);
             json_decref(d->headers);
             json_decref(d->params);
+            free(d->chat_template);
+            mlops__gw_local_release(d->local);
         }
         free(models[i].deps);
         free(models[i].name);
+        mlops__gw_registry *r = models[i].registry;
+        if (r) {
+            free(r->model);
+            free(r->alias);
+            free(r->error_metric);
+            free(r->latency_metric);
+            free(r);
+        }
     }
     free(models);
 }
@@ -357,7 +407,15 @@ static int build_deployment(mlops__gateway *gw, const char *model, size_t index,
     while (n > 0 && url[n - 1] == '/')
         n--;
     d->base_url = mlops__strndup(url, n);
-    d->upstream = mlops__strdup(mlops__json_str(j, "model", ""));
+    d->upstream = mlops__strdup(mlops__json_str(j, "model_path", mlops__json_str(j, "model", "")));
+    if (d->provider == &mlops__provider_local) {
+        int rc = mlops__gw_local_get(gw, j, &d->local);
+        if (rc != MLOPS_OK)
+            return rc;
+        const char *t = mlops__json_str(j, "chat_template", NULL);
+        if (t && !(d->chat_template = mlops__strdup(t)))
+            return mlops__error_oom("gateway deployment");
+    }
     const char *key = mlops__json_str(j, "api_key", NULL);
     const char *env = mlops__json_str(j, "api_key_env", NULL);
     if (env) {
@@ -472,8 +530,21 @@ int mlops__gw_config_build(mlops__gateway *gw, const json_t *cfg, const char *pa
         mlops__gw_model *gm = &c->models[i];
         gm->name = mlops__strdup(mlops__json_str(m, "name", ""));
         json_t *deps = json_object_get(m, "deployments");
-        gm->deps = calloc(json_array_size(deps), sizeof *gm->deps);
-        if (!gm->name || !gm->deps) {
+        gm->deps = calloc(json_array_size(deps) + 1, sizeof *gm->deps);
+        json_t *reg = json_object_get(m, "registry");
+        if (reg && (gm->registry = calloc(1, sizeof *gm->registry)) != NULL) {
+            mlops__gw_registry *r = gm->registry;
+            r->model = mlops__strdup(mlops__json_str(reg, "model", gm->name ? gm->name : ""));
+            r->alias = mlops__strdup(mlops__json_str(reg, "alias", ""));
+            r->error_metric = mlops__strdup(mlops__json_str(reg, "error_metric", "error_rate"));
+            r->latency_metric = mlops__strdup(mlops__json_str(reg, "latency_metric", "latency_ms"));
+            r->observe = mlops__json_bool(reg, "observe", true);
+            r->shadows = mlops__json_bool(reg, "shadows", true);
+            r->shadow_timeout_ms = mlops__json_int(reg, "shadow_timeout_ms", 2000);
+        }
+        if (!gm->name || !gm->deps ||
+            (reg && (!gm->registry || !gm->registry->model || !gm->registry->alias ||
+                     !gm->registry->error_metric || !gm->registry->latency_metric))) {
             mlops__gw_config_release(c);
             return mlops__error_oom("gateway config");
         }

@@ -47,12 +47,26 @@ typedef struct mlops__gw_deployment {
     int64_t default_max_tokens; /* for providers that require max_tokens (anthropic) */
     bool stream_usage;          /* openai: ask for usage in streams (stream_options) */
     struct mlops__gw_dep_state *state;
+    struct mlops__gw_local *local; /* provider "local": the shared model holder */
+    char *chat_template;           /* provider "local": template family override */
 } mlops__gw_deployment;
+
+/** A model's "registry" entry: versions of a registered model pick what serves. */
+typedef struct mlops__gw_registry {
+    char *model;          /* the registered model's name (default: the gateway model's) */
+    char *alias;          /* the alias whose deployment picks ("production") */
+    char *error_metric;   /* observation names (default "error_rate", "latency_ms") */
+    char *latency_metric;
+    bool observe;         /* record observations (default true) */
+    bool shadows;         /* run shadow copies (default true) */
+    int64_t shadow_timeout_ms; /* a shadow's own deadline (default 2000) */
+} mlops__gw_registry;
 
 typedef struct mlops__gw_model {
     char *name;
     mlops__gw_deployment *deps;
-    size_t ndeps;
+    size_t ndeps;             /* 0 only with a registry entry */
+    mlops__gw_registry *registry; /* NULL when none */
 } mlops__gw_model;
 
 typedef struct mlops__gw_router {

@@ -50,6 +50,7 @@ int mlops__gateway_open(mlops_t *h, mlops__logger *logger, const json_t *section
     gw->logger = logger;
     mlops__rwlock_init(&gw->cfg_lock);
     mlops__mutex_init(&gw->states_lock);
+    mlops__mutex_init(&gw->locals_lock);
     int rc = mlops__http_create(&gw->http);
     if (rc == MLOPS_OK && section)
         rc = mlops__gateway_configure(gw, section, "config.gateway");
@@ -59,6 +60,13 @@ int mlops__gateway_open(mlops_t *h, mlops__logger *logger, const json_t *section
     }
     *out = gw;
     return MLOPS_OK;
+}
+
+void mlops__gateway_bind(mlops__gateway *gw, struct mlops__prompts *prompts,
+                         struct mlops__models *models)
+{
+    gw->prompts = prompts;
+    gw->models = models;
 }
 
 void mlops__gateway_close(mlops__gateway *gw)
@@ -74,6 +82,7 @@ void mlops__gateway_close(mlops__gateway *gw)
     }
     mlops__rwlock_destroy(&gw->cfg_lock);
     mlops__mutex_destroy(&gw->states_lock);
+    mlops__mutex_destroy(&gw->locals_lock);
     free(gw);
 }
 
@@ -194,9 +203,14 @@ int mlops__gateway_status(mlops__gateway *gw, json_t **out)
                                   d->provider->name, "base_url", d->base_url, "model", d->upstream,
                                   "weight", d->weight, "api_key_set", d->api_key != NULL);
             mlops__gw_state_describe(d->state, o);
+            mlops__gw_local_describe(d->local, o);
             json_array_append_new(deps, o);
         }
-        json_array_append_new(models, json_pack("{s:s, s:o}", "name", m->name, "deployments", deps));
+        json_t *mo = json_pack("{s:s, s:o}", "name", m->name, "deployments", deps);
+        if (m->registry)
+            json_object_set_new(mo, "registry", json_pack("{s:s, s:s}", "model", m->registry->model,
+                                                          "alias", m->registry->alias));
+        json_array_append_new(models, mo);
     }
     mlops__gw_config_release(c);
     if (!st)

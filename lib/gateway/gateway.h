@@ -22,6 +22,16 @@ int mlops__gateway_open(mlops_t *h, mlops__logger *logger, const json_t *section
                         struct mlops__gateway **out);
 void mlops__gateway_close(struct mlops__gateway *gw);
 
+struct mlops__prompts;
+struct mlops__models;
+/**
+ * Gives the gateway the prompt registry (prompt resolution stage) and the model
+ * registry (registry stage) of the same handle. Either may be NULL (the stage then
+ * reports it and fails requests that need it). Call once after open.
+ */
+void mlops__gateway_bind(struct mlops__gateway *gw, struct mlops__prompts *prompts,
+                         struct mlops__models *models);
+
 /**
  * Replaces the configuration with `cfg` (validated here; `what` prefixes error
  * paths). Requests in flight finish on the snapshot they started with.

@@ -18,6 +18,12 @@ typedef struct mlops__gateway {
     /* deployment states by key, kept across reloads until close */
     mlops__mutex states_lock;
     mlops__gw_dep_state *states;
+    /* local provider model holders (provider_local.c), shared across snapshots */
+    mlops__mutex locals_lock;
+    struct mlops__gw_local *locals;
+    /* the modules the gateway composes (set by lib/api after open; may be NULL) */
+    struct mlops__prompts *prompts;
+    struct mlops__models *models;
 } mlops__gateway;
 
 /** The state for `key`, created on first use; NULL when out of memory. */

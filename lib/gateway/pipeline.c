@@ -9,12 +9,15 @@
 
 /*
  * In order. Stages of modules not built yet (key check, input guard, cache lookup,
- * prompt resolution, output guard, cache store, ledger) are added here when their
- * modules land, each at its place in this order.
+ * output guard, cache store, ledger) are added here when their modules land, each at
+ * its place in this order (pipeline.h).
  */
 const mlops__gw_stage mlops__gw_stages[] = {
+    {"prompt", mlops__gw_stage_prompt, false},
+    {"registry", mlops__gw_stage_registry, false},
     {"routing", mlops__gw_stage_route, false},
     {"provider", mlops__gw_stage_call, false},
+    {"registry_observe", mlops__gw_stage_registry_observe, true},
 };
 const size_t mlops__gw_stages_count = MLOPS__ARRAY_LEN(mlops__gw_stages);
 
@@ -25,6 +28,11 @@ int mlops__gw_stage_route(mlops__gw_ctx *ctx, json_t *report)
         return mlops__error(MLOPS_ENOTFOUND, "request.model: unknown model '%s'%s", ctx->model,
                             ctx->cfg && ctx->cfg->nmodels ? ""
                                 : " (the gateway has no models: call mlops_gateway_configure)");
+    if (m->ndeps == 0)
+        return mlops__error(MLOPS_ENOTFOUND,
+                            "request.model: model '%s' has no deployments of its own; its "
+                            "registry entry picks the model that serves (is "
+                            "gateway.pipeline.registry switched off?)", m->name);
     ctx->route = m;
     json_object_set_new(report, "model", json_string(m->name));
     json_object_set_new(report, "deployments", json_integer((json_int_t)m->ndeps));

@@ -5,8 +5,9 @@
  * if it needs to, fields to mlops__gw_ctx: the public API does not change.
  *
  * Order (stages of modules that have not landed are not in the table yet):
- *   key check -> input guard -> cache lookup -> prompt resolution -> routing ->
- *   provider call (retries, fallbacks) -> output guard -> cache store -> ledger.
+ *   key check -> input guard -> cache lookup -> prompt resolution -> registry (model
+ *   registry version pick) -> routing -> provider call (retries, fallbacks) ->
+ *   registry observation (and shadows) -> output guard -> cache store -> ledger.
  *
  * A stage reads and writes the context, and reports what it did by adding fields to
  * `report` (an object that already has "name"; the pipeline adds "status" and "ms").
@@ -36,6 +37,13 @@ typedef struct mlops__gw_ctx {
 
     /* routing -> provider */
     const mlops__gw_model *route;   /* the resolved model (set by the routing stage) */
+
+    /* registry -> registry_observe: the registered version picked (0 when none) */
+    const mlops__gw_model *reg_entry;
+    int64_t reg_version;
+    int32_t reg_shadows[8];
+    size_t reg_nshadows;
+    json_t *reg_report; /* x_mlops.registry (borrowed from xm) */
 
     /* results */
     json_t *response;  /* the chat.completion (owned) */
@@ -76,5 +84,17 @@ extern const size_t mlops__gw_stages_count;
 /* Stages implemented in this folder. */
 int mlops__gw_stage_route(mlops__gw_ctx *ctx, json_t *report);
 int mlops__gw_stage_call(mlops__gw_ctx *ctx, json_t *report);
+/* stage_prompt.c: x_mlops.prompt -> messages and model parameters */
+int mlops__gw_stage_prompt(mlops__gw_ctx *ctx, json_t *report);
+/* stage_registry.c: the model registry picks the version (and shadows) that serve;
+ * the observe stage records the outcome and runs the shadows */
+int mlops__gw_stage_registry(mlops__gw_ctx *ctx, json_t *report);
+int mlops__gw_stage_registry_observe(mlops__gw_ctx *ctx, json_t *report);
+
+/**
+ * The caller's key for sticky choices (prompt splits, registry rollouts): explicit_key
+ * when not NULL, else x_mlops.metadata.user, else request.user; NULL when none.
+ */
+const char *mlops__gw_ctx_user_key(const mlops__gw_ctx *ctx, const char *explicit_key);
 
 #endif

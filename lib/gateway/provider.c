@@ -10,6 +10,7 @@ int mlops__provider_find(const char *name, const mlops__provider **out)
 {
     static const mlops__provider *const table[] = {
         &mlops__provider_openai, &mlops__provider_anthropic, &mlops__provider_ollama,
+        &mlops__provider_local,
     };
     *out = NULL;
     for (size_t i = 0; i < MLOPS__ARRAY_LEN(table); i++)
@@ -17,14 +18,6 @@ int mlops__provider_find(const char *name, const mlops__provider **out)
             *out = table[i];
             return MLOPS_OK;
         }
-    /*
-     * The in-process engine's slot. Wiring it: define mlops__provider_local (name
-     * "local", `invoke` set, the HTTP members NULL) next to lib/engine, add it to the
-     * table above and drop this branch; config.c then accepts "provider": "local"
-     * without a base_url, and call.c routes its attempts through invoke_attempt().
-     */
-    if (strcmp(name, "local") == 0)
-        return MLOPS_EUNSUPPORTED;
     return MLOPS_ENOTFOUND;
 }
 

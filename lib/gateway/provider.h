@@ -3,7 +3,7 @@
  * completions (request, response, stream chunks); each provider translates to and
  * from its upstream API. HTTP providers fill `build`, `parse_response`,
  * `parse_stream_event` and `map_error`; an in-process provider (the `local` engine,
- * wired when lib/engine lands) fills `invoke` instead and is called directly.
+ * provider_local.c) fills `invoke` instead and is called directly.
  */
 #ifndef MLOPS_GW_PROVIDER_H
 #define MLOPS_GW_PROVIDER_H
@@ -51,6 +51,7 @@ typedef struct mlops__gw_stream {
     char model[128];
     int64_t created;
     int64_t prompt_tokens, completion_tokens; /* -1 until known */
+    uint64_t deadline_ns; /* the request's overall deadline (in-process providers) */
     int tool_index;      /* anthropic: next OpenAI tool_calls index */
     int block_tool[64];  /* anthropic: content block index -> tool index, -1 = text */
     /* an error reported inside the stream */
@@ -88,11 +89,24 @@ typedef struct mlops__provider {
 extern const mlops__provider mlops__provider_openai;
 extern const mlops__provider mlops__provider_anthropic;
 extern const mlops__provider mlops__provider_ollama;
+extern const mlops__provider mlops__provider_local;
 
-/**
- * Finds a provider by config name. "local" is a known slot whose implementation is
- * not built yet: *out is NULL and the return is MLOPS_EUNSUPPORTED.
+/*
+ * The local provider's shared model holders (provider_local.c): one per (GGUF path,
+ * options), shared by deployments and snapshots, the model loaded on first use.
  */
+typedef struct mlops__gw_local mlops__gw_local;
+struct mlops__gateway;
+/** Checks a local deployment's own keys (model/model_path, options, chat_template). */
+int mlops__gw_local_check(const json_t *d, const char *path);
+/** The holder for deployment config `d` (found or created; a reference taken). */
+int mlops__gw_local_get(struct mlops__gateway *gw, const json_t *d, mlops__gw_local **out);
+/** Drops a reference; the last one frees the model. Accepts NULL. */
+void mlops__gw_local_release(mlops__gw_local *l);
+/** Adds "loaded" and "idle_sessions" to a status object. */
+void mlops__gw_local_describe(mlops__gw_local *l, json_t *obj);
+
+/** Finds a provider by config name (MLOPS_ENOTFOUND when unknown). */
 int mlops__provider_find(const char *name, const mlops__provider **out);
 
 /* Helpers shared by providers (provider.c). */

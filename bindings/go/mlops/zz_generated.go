@@ -2263,7 +2263,9 @@ func (r *Handle) ChatStream(requestJSON string, fn ChunkFn) (string, error) {
 // "state": "closed" | "open" | "half_open", "cooldown_remaining_ms": 0,
 // "requests": N, "successes": N, "failures": N, "cooldowns": N,
 // "minute_requests": N, "minute_tokens": N, "last_status": 200,
-// "last_error": "..."}]}]}
+// "last_error": "...",
+// "loaded": true, "idle_sessions": 1   (provider local: the model file is loaded)}],
+// "registry": {"model": "...", "alias": "..."}   (models with a registry entry)}]}
 // @param h   the handle.
 // @param out receives the JSON; release with mlops_free().
 // @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOMEM. Thread-safe.
