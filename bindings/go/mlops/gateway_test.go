@@ -203,3 +203,34 @@ func TestGatewayNoLeakOver10kCalls(t *testing.T) {
 		}
 	})
 }
+
+func TestGatewayStreamFromTheLocalEngine(t *testing.T) {
+	h := openStore(t, "")
+	gguf := synthModel(t)
+	if err := h.GatewayConfigure(fmt.Sprintf(`{"models": [{"name": "offline", "deployments": [{"provider": "local", "model": %q, "chat_template": "chatml", "options": {"threads": 1}}]}]}`, gguf)); err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	final, err := h.ChatStream(`{"model": "offline", "max_tokens": 5, "temperature": 0, "messages": [{"role": "user", "content": "hi"}]}`,
+		func(chunk string) int {
+			var c struct {
+				Choices []struct {
+					Delta struct {
+						Content string `json:"content"`
+					} `json:"delta"`
+				} `json:"choices"`
+			}
+			json.Unmarshal([]byte(chunk), &c)
+			for _, ch := range c.Choices {
+				text.WriteString(ch.Delta.Content)
+			}
+			return 0
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := asMap(t)(final, nil)
+	if content(t, resp) != text.String() || resp["x_mlops"].(map[string]interface{})["provider"] != "local" {
+		t.Fatalf("streamed %q, final %v", text.String(), resp)
+	}
+}

@@ -1,5 +1,6 @@
 """The gateway (include/mlops/gateway.h) through the Python binding, against a loopback
 OpenAI-compatible provider: chat, streaming, errors, threads, leaks."""
+import os
 import unittest
 
 import mlops
@@ -74,6 +75,20 @@ class GatewayTest(StoreTest):
             raise Boom("from the callback")
         with self.assertRaises(Boom):  # the callback's own exception comes back out
             self.h.chat_stream(request("a b c"), explode)
+
+    @unittest.skipUnless("mlops_gguf_synth" in _ffi.FUNCTIONS, "the engine module is not in this build")
+    def test_stream_from_the_local_engine(self):
+        gguf = os.path.join(self.dir, "tiny.gguf")
+        mlops.gguf.synth(gguf, {"n_embd": 64, "n_layer": 1, "n_head": 2, "n_head_kv": 1, "n_ff": 128,
+                                "n_vocab": 400, "n_ctx": 256})
+        self.h.gateway.configure({"models": [{"name": "offline", "deployments": [
+            {"provider": "local", "model": gguf, "chat_template": "chatml", "options": {"threads": 1}}]}]})
+        chunks = []
+        final = self.h.chat_stream(request("hi", model="offline", max_tokens=5, temperature=0,
+                                           x_mlops={"metadata": {"t": 1}}), chunks.append)
+        text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c.get("choices"))
+        self.assertEqual(final["choices"][0]["message"]["content"], text)
+        self.assertEqual(final["x_mlops"]["provider"], "local")
 
     def test_errors_are_typed(self):
         with self.assertRaises(mlops.ProviderError) as cm:
