@@ -15,7 +15,10 @@ static int check_config(const json_t *section)
 
 static int open_module(mlops_t *h, const json_t *section)
 {
-    return mlops__gateway_open(h, &h->logger, section, &h->gateway);
+    int rc = mlops__gateway_open(h, &h->logger, section, &h->gateway);
+    if (rc == MLOPS_OK)
+        mlops__gateway_bind_filters(h->gateway, h->guard, h->cache);
+    return rc;
 }
 
 static void close_module(mlops_t *h)

@@ -18,6 +18,9 @@ typedef struct mlops__gateway {
     /* deployment states by key, kept across reloads until close */
     mlops__mutex states_lock;
     mlops__gw_dep_state *states;
+    /* guardrails and cache of the same handle (guard and cache stages; may be NULL) */
+    struct mlops__guard *guard;
+    struct mlops__cache *cache;
 } mlops__gateway;
 
 /** The state for `key`, created on first use; NULL when out of memory. */

@@ -4,7 +4,10 @@
  * (on by default). Adding a stage is adding a row to the table in pipeline.c and,
  * if it needs to, fields to mlops__gw_ctx: the public API does not change.
  *
- * Order (stages of modules that have not landed are not in the table yet):
+ * Order (stages of modules that have not landed are not in the table yet; the
+ * guard and cache stages run after prompt resolution once it is in the table: the
+ * prompt's variables are caller text to scan, and the prompt version partitions the
+ * cache):
  *   key check -> input guard -> cache lookup -> prompt resolution -> routing ->
  *   provider call (retries, fallbacks) -> output guard -> cache store -> ledger.
  *
@@ -33,6 +36,17 @@ typedef struct mlops__gw_ctx {
     mlops_chunk_fn chunk_fn;
     void *chunk_user;
     uint64_t start_ns, deadline_ns;
+
+    /* prompt -> cache: the prompt version that made the messages ("name:3"; malloc'd,
+     * NULL when none). The prompt stage sets it; when it is NULL the cache stages read
+     * x_mlops.prompt {"name", "version"} instead. */
+    char *prompt_version;
+    /* cache_lookup -> cache_store: the (redacted) request as looked up, before routing
+     * rewrites the model (owned; NULL when the lookup did not run) */
+    json_t *cache_req;
+    /* the stage that answered the request itself (a cache hit): later stages that are
+     * not `always` are skipped (static name, NULL when none) */
+    const char *answered_by;
 
     /* routing -> provider */
     const mlops__gw_model *route;   /* the resolved model (set by the routing stage) */
@@ -76,5 +90,14 @@ extern const size_t mlops__gw_stages_count;
 /* Stages implemented in this folder. */
 int mlops__gw_stage_route(mlops__gw_ctx *ctx, json_t *report);
 int mlops__gw_stage_call(mlops__gw_ctx *ctx, json_t *report);
+/* stage_guard.c: guardrails over the request (before) and the answer (after) */
+int mlops__gw_stage_guard_input(mlops__gw_ctx *ctx, json_t *report);
+int mlops__gw_stage_guard_output(mlops__gw_ctx *ctx, json_t *report);
+/* stage_cache.c: exact/semantic lookup (a hit answers) and store after a success */
+int mlops__gw_stage_cache_lookup(mlops__gw_ctx *ctx, json_t *report);
+int mlops__gw_stage_cache_store(mlops__gw_ctx *ctx, json_t *report);
+/** Check the gateway config's "guard" / "cache" sections (NULL is fine); `path` prefixes. */
+int mlops__gw_guard_config_check(const json_t *section, const char *path);
+int mlops__gw_cache_config_check(const json_t *section, const char *path);
 
 #endif

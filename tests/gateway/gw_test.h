@@ -70,6 +70,22 @@ static inline json_t *xm(json_t *r)
     return json_object_get(r, "x_mlops");
 }
 
+/* The report of pipeline stage `name` in x_mlops.stages (NULL when absent). */
+static inline json_t *stage_report(json_t *r, const char *name)
+{
+    size_t i;
+    json_t *st;
+    json_array_foreach(json_object_get(xm(r), "stages"), i, st)
+        if (strcmp(json_string_value(json_object_get(st, "name")), name) == 0)
+            return st;
+    return NULL;
+}
+
+static inline const char *stage_status(json_t *r, const char *name)
+{
+    return json_string_value(json_object_get(stage_report(r, name), "status"));
+}
+
 static inline size_t n_attempts(json_t *r)
 {
     return json_array_size(json_object_get(xm(r), "attempts"));
