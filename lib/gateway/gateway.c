@@ -108,6 +108,7 @@ static void ctx_free(mlops__gw_ctx *ctx)
     json_decref(ctx->response);
     json_decref(ctx->xm);
     json_decref(ctx->cache_req);
+    json_decref(ctx->held_chunks);
     free(ctx->prompt_version);
     mlops__gw_config_release(ctx->cfg);
 }

@@ -47,6 +47,12 @@ typedef struct mlops__gw_ctx {
     /* the stage that answered the request itself (a cache hit): later stages that are
      * not `always` are skipped (static name, NULL when none) */
     const char *answered_by;
+    /* guard_input -> guard_output: a streamed answer held back until the output guard
+     * passed it (gateway.guard.buffer_stream): the caller's chunk function is kept
+     * here while ctx->chunk_fn collects chunk texts into held_chunks (owned) */
+    mlops_chunk_fn held_fn;
+    void *held_user;
+    json_t *held_chunks;
 
     /* routing -> provider */
     const mlops__gw_model *route;   /* the resolved model (set by the routing stage) */
@@ -96,6 +102,13 @@ int mlops__gw_stage_guard_output(mlops__gw_ctx *ctx, json_t *report);
 /* stage_cache.c: exact/semantic lookup (a hit answers) and store after a success */
 int mlops__gw_stage_cache_lookup(mlops__gw_ctx *ctx, json_t *report);
 int mlops__gw_stage_cache_store(mlops__gw_ctx *ctx, json_t *report);
+/**
+ * Ends stream buffering (no-op when none): restores the caller's chunk function and,
+ * with deliver, sends it the held chunks (MLOPS_ECANCELED when it asks to stop).
+ */
+int mlops__gw_stream_release(mlops__gw_ctx *ctx, bool deliver);
+/** Sends a complete chat.completion as OpenAI chunks (role, content, tools, finish). */
+int mlops__gw_stream_response(mlops__gw_ctx *ctx, const json_t *resp);
 /** Check the gateway config's "guard" / "cache" sections (NULL is fine); `path` prefixes. */
 int mlops__gw_guard_config_check(const json_t *section, const char *path);
 int mlops__gw_cache_config_check(const json_t *section, const char *path);

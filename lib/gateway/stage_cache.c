@@ -131,7 +131,7 @@ static json_t *chunk_of(const json_t *resp, int64_t created, int index, json_t *
 }
 
 /* Sends a cached answer as OpenAI chunks: role, content, tool calls, finish + usage. */
-static int stream_cached(mlops__gw_ctx *ctx, const json_t *resp)
+int mlops__gw_stream_response(mlops__gw_ctx *ctx, const json_t *resp)
 {
     int64_t created = (int64_t)time(NULL);
     size_t i;
@@ -169,8 +169,6 @@ static int stream_cached(mlops__gw_ctx *ctx, const json_t *resp)
         if (rc != MLOPS_OK)
             break;
     }
-    json_object_set_new(ctx->xm, "stream", json_pack("{s:i, s:b, s:b}", "chunks", ctx->chunks_sent,
-                                                     "broken", 0, "from_cache", 1));
     return rc;
 }
 
@@ -239,8 +237,14 @@ int mlops__gw_stage_cache_lookup(mlops__gw_ctx *ctx, json_t *report)
     ctx->prompt_tokens = ctx->completion_tokens = 0; /* nothing went upstream */
     ctx->cost = 0;
     json_object_set_new(ctx->xm, "cost", json_real(0));
-    if (ctx->stream)
-        return stream_cached(ctx, answer);
+    if (ctx->stream) {
+        mlops__gw_stream_release(ctx, false); /* nothing was held yet */
+        int src = mlops__gw_stream_response(ctx, answer);
+        json_object_set_new(ctx->xm, "stream", json_pack("{s:i, s:b, s:b}", "chunks",
+                                                         ctx->chunks_sent, "broken", 0,
+                                                         "from_cache", 1));
+        return src;
+    }
     return MLOPS_OK;
 }
 

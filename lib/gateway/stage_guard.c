@@ -13,6 +13,8 @@
  *       messages are always scanned: every text part of every user message);
  *   "grounding_context" (bool, false): the output stage passes the request's system and
  *       user text as the grounding context;
+ *   "buffer_stream" (bool, false): hold streamed chunks until the output guard passed
+ *       the answer (see Streaming below);
  *   "request_override" (bool, false): whether x_mlops.guard may change the policy per
  *       request (false skips both stages, a name / JSON text / object replaces both
  *       policies). Without it a request carrying x_mlops.guard fails with MLOPS_EINVAL.
@@ -23,9 +25,15 @@
  * computed and before the upstream sees it; output: the answer's content); "warn"
  * proceeds and reports. Reports never carry the matched text, only spans.
  *
- * Streaming: the output stage scans the assembled answer at the end. Chunks already
- * delivered cannot be recalled: a "block" then fails the call (and keeps the answer out
- * of the cache), a "redact" rewrites only the final assembled response.
+ * Streaming: the output stage scans the assembled answer at the end. By default chunks
+ * go to the caller as they arrive and cannot be recalled: a "block" then fails the call
+ * (and keeps the answer out of the cache), a "redact" rewrites only the final assembled
+ * response (x_mlops.guard.output.streamed says so). With "buffer_stream": true the
+ * chunks are held until the output guard has seen the whole answer (the input stage
+ * arranges it, so guard_input and guard_output must both be on): "allow"/"warn"
+ * delivers them, "redact" delivers the redacted answer as chunks instead, "block"
+ * delivers nothing. Time to first chunk is then the whole generation; a stream that
+ * fails upstream delivers nothing (the final response still holds what arrived).
  */
 #include "gateway_state.h"
 #include "pipeline.h"
@@ -42,6 +50,7 @@ static const mlops__json_field guard_fields[] = {
     {"scan_system", MLOPS__J_BOOL, false},
     {"grounding_context", MLOPS__J_BOOL, false},
     {"request_override", MLOPS__J_BOOL, false},
+    {"buffer_stream", MLOPS__J_BOOL, false},
     {NULL, 0, false},
 };
 
@@ -255,6 +264,37 @@ static bool configured(const mlops__gw_ctx *ctx, const char *stage, json_t *repo
     return false;
 }
 
+static int hold_chunk(const char *chunk, void *user)
+{
+    mlops__gw_ctx *ctx = user;
+    return json_array_append_new(ctx->held_chunks, json_string(chunk)) == 0 ? 0 : 1;
+}
+
+int mlops__gw_stream_release(mlops__gw_ctx *ctx, bool deliver)
+{
+    if (!ctx->held_fn)
+        return MLOPS_OK;
+    ctx->chunk_fn = ctx->held_fn;
+    ctx->chunk_user = ctx->held_user;
+    ctx->held_fn = NULL;
+    ctx->held_user = NULL;
+    json_t *held = ctx->held_chunks;
+    ctx->held_chunks = NULL;
+    int rc = MLOPS_OK;
+    size_t i;
+    json_t *c;
+    json_array_foreach(held, i, c) {
+        if (!deliver)
+            break;
+        if (ctx->chunk_fn(json_string_value(c), ctx->chunk_user) != 0) {
+            rc = mlops__error(MLOPS_ECANCELED, "canceled by the chunk function");
+            break;
+        }
+    }
+    json_decref(held);
+    return rc;
+}
+
 int mlops__gw_stage_guard_input(mlops__gw_ctx *ctx, json_t *report)
 {
     if (!configured(ctx, "guard_input", report))
@@ -268,6 +308,14 @@ int mlops__gw_stage_guard_input(mlops__gw_ctx *ctx, json_t *report)
     }
     if (rc != MLOPS_OK)
         return rc;
+    if (ctx->stream && !ctx->held_fn && mlops__json_bool(guard_section(ctx), "buffer_stream", false) &&
+        mlops__gw_config_stage_on(ctx->cfg, "guard_output") && (ctx->held_chunks = json_array())) {
+        ctx->held_fn = ctx->chunk_fn;
+        ctx->held_user = ctx->chunk_user;
+        ctx->chunk_fn = hold_chunk;
+        ctx->chunk_user = ctx;
+        json_object_set_new(report, "buffer_stream", json_true());
+    }
     bool system = mlops__json_bool(guard_section(ctx), "scan_system", false);
     acc a;
     acc_init(&a);
@@ -344,8 +392,10 @@ static char *request_text(const mlops__gw_ctx *ctx)
 
 int mlops__gw_stage_guard_output(mlops__gw_ctx *ctx, json_t *report)
 {
-    if (!ctx->response || !configured(ctx, "guard_output", report))
+    if (!ctx->response || !configured(ctx, "guard_output", report)) {
+        mlops__gw_stream_release(ctx, true);
         return MLOPS_OK;
+    }
     mlops__gpolicy *pol = NULL;
     char label[128];
     int rc = resolve(ctx, "output_policy", &pol, label, sizeof label);
@@ -377,9 +427,26 @@ int mlops__gw_stage_guard_output(mlops__gw_ctx *ctx, json_t *report)
     }
     free(context);
     mlops__guard_policy_release(ctx->gw->guard, pol);
+    if (rc == MLOPS_OK && ctx->held_fn) {
+        /* a buffered stream: the caller sees the answer only now, as the guard left it */
+        bool as_is = a.verdict < MLOPS__GA_REDACT;
+        rc = mlops__gw_stream_release(ctx, as_is);
+        if (rc == MLOPS_OK && a.verdict == MLOPS__GA_REDACT) {
+            ctx->chunks_sent = 0;
+            rc = mlops__gw_stream_response(ctx, ctx->response);
+        }
+        json_object_set_new(report, "buffered", json_true());
+        if (rc != MLOPS_OK) {
+            acc_free(&a);
+            return rc;
+        }
+    } else if (rc == MLOPS_OK) {
+        mlops__gw_stream_release(ctx, false);
+    }
     if (rc == MLOPS_OK) {
         json_t *full = acc_report(&a, label);
-        if (ctx->stream && ctx->chunks_sent > 0 && a.verdict >= MLOPS__GA_REDACT)
+        if (ctx->stream && ctx->chunks_sent > 0 && a.verdict >= MLOPS__GA_REDACT &&
+            !json_object_get(report, "buffered"))
             json_object_set_new(full, "streamed", json_string("chunks already delivered were not "
                                                               "recalled"));
         publish(ctx, report, "output", full);

@@ -300,6 +300,53 @@ static void stream_from_cache(void **state)
     stub_stop(s);
 }
 
+/* Output guard over streams: without buffering chunks reach the caller before the
+ * verdict; with gateway.guard.buffer_stream they wait for it. */
+static void stream_output_guard(void **state)
+{
+    (void)state;
+    stub_server *s = stub_start("A");
+    stub_action a = {.kind = STUB_OK, .text = "the forbidden answer, mail " PII_MAIL};
+    stub_set_default(s, &a);
+    const char *block = "{\"scanners\": {\"banned\": {\"action\": \"block\", \"substrings\": [\"forbidden\"]}}}";
+    const char *redact = "{\"scanners\": {\"pii\": {}}}";
+    for (int buffered = 0; buffered < 2; buffered++) {
+        for (int blocking = 0; blocking < 2; blocking++) {
+            char *extra = fmt_alloc("\"cache\": {}, \"guard\": {\"buffer_stream\": %s, \"output_policy\": %s}",
+                                    buffered ? "true" : "false", blocking ? block : redact);
+            char *cfg = config_for(s, extra);
+            mlops_t *h = open_with(cfg);
+            char *req = user_req("Say something", ", \"stream\": true");
+            collected c = {0};
+            mlops__buf_init(&c.text);
+            char *out = NULL;
+            int rc = mlops_chat_stream(h, req, collect, &c, &out);
+            json_t *r = json_loads(out, 0, NULL);
+            mlops_free(out);
+            assert_non_null(r);
+            if (blocking) {
+                assert_int_equal(rc, MLOPS_EBLOCKED);
+                assert_int_equal(c.chunks > 0, !buffered); /* buffered: nothing went out */
+                assert_string_equal(stage_status(r, "cache_store"), "not_run");
+            } else {
+                assert_int_equal(rc, MLOPS_OK);
+                assert_null(strstr(resp_content(r), PII_MAIL));
+                /* buffered: the caller saw the redacted text only */
+                assert_int_equal(strstr(c.text.data, PII_MAIL) == NULL, buffered);
+                if (buffered)
+                    assert_string_equal(c.text.data, resp_content(r));
+            }
+            json_decref(r);
+            mlops__buf_free(&c.text);
+            free(req);
+            mlops_close(h);
+            free(cfg);
+            free(extra);
+        }
+    }
+    stub_stop(s);
+}
+
 #define NTHREADS 8
 #define PER_THREAD 24
 static const char *const questions[] = {
@@ -376,6 +423,7 @@ int main(void)
         cmocka_unit_test(blocked_output_not_cached),
         cmocka_unit_test(stages_switch_off),
         cmocka_unit_test(stream_from_cache),
+        cmocka_unit_test(stream_output_guard),
         cmocka_unit_test(threads_mix_hits_and_misses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
