@@ -38,21 +38,59 @@
  *               "context_window_fallbacks": {"chat": ["chat-large"]},
  *               "content_policy_fallbacks": {"chat": ["other"]},
  *               "cooldown": {"allowed_fails": 3, "window_s": 60, "cooldown_s": 5}},
- *    "pipeline": {"routing": true, "provider": true}}
+ *    "pipeline": {"guard_input": true, "cache_lookup": true, "routing": true,
+ *                 "provider": true, "guard_output": true, "cache_store": true},
+ *    "guard": {"input_policy": "name" | {policy}, "output_policy": "name" | {policy},
+ *              "scan_system": false, "grounding_context": false,
+ *              "buffer_stream": false, "request_override": false},
+ *    "cache": {"namespace": "gateway", "semantic": true, "threshold": 0.55,
+ *              "ttl_s": 0, "max_temperature": 1.0}}
+ *
+ * The pipeline: input guard -> cache lookup -> routing -> provider -> output guard ->
+ * cache store (key check, prompt resolution, complexity routing and the ledger join it
+ * as those stages land). The guard stages run when "guard" is present (the guard
+ * module's default policy when no policy is named); the cache stages when "cache" is
+ * present (the handle's cache module, see mlops/cache.h); "pipeline.<stage>": false
+ * turns a stage off.
+ *  - guard_input scans the text parts of every user message (and system messages with
+ *    scan_system) with the input policy. "block" fails the call with MLOPS_EBLOCKED;
+ *    "redact" replaces the text before the cache key is computed and before anything
+ *    goes upstream; "warn" proceeds. Reported in x_mlops.guard.input {"verdict",
+ *    "policy", "findings": [{"scanner", "type", "start", "end", "score", "action",
+ *    "message"}], "scores", ...} (spans only, never the matched text).
+ *  - cache_lookup looks the (redacted) request up, exact tier then semantic, in the
+ *    namespace, partitioned by model, system prompt, history, temperature class, format
+ *    and the resolved prompt version. A hit answers at once: x_mlops.cache = {"hit":
+ *    "exact" | "semantic", "similarity", "entry_id"}; later stages report "skipped";
+ *    a streamed request gets the cached answer as chunks. Skipped with x_mlops.cache
+ *    false or a temperature above max_temperature; cache errors never fail a request.
+ *  - guard_output scans each choice's content with the output policy (context: the
+ *    request's text with grounding_context). "block" withholds the answer
+ *    (MLOPS_EBLOCKED), "redact" rewrites it. Streams: chunks already delivered cannot
+ *    be recalled unless buffer_stream holds them until the verdict (then time to first
+ *    chunk is the whole generation).
+ *  - cache_store stores an answer that passed the output guard and finished ("stop",
+ *    "tool_calls"...; never a failed, blocked or truncated one).
+ *  x_mlops.guard (allowed with request_override): false skips both guard stages; a
+ *  policy name or object replaces both policies.
  *
  * Requests are OpenAI chat-completions JSON. Per-request options ride in an "x_mlops"
  * object, removed before anything goes upstream:
  *   {"timeout_ms": N (overall deadline), "fallbacks": false (no fallback models),
  *    "metadata": {...}, "api_key": "...", "prompt": {"ref": "...", "vars": {...}},
- *    "cache": bool, "tags": [...]}   (api_key, prompt, cache are read by the key, prompt
- *    and cache stages when those modules are built in; unknown keys are MLOPS_EINVAL).
+ *    "cache": bool (false: no lookup, no store), "guard": false | "policy" | {policy},
+ *    "tags": [...]}   (api_key and prompt are read by the key and prompt stages when
+ *    those modules are built in; unknown keys are MLOPS_EINVAL).
  * Responses are chat.completion JSON with an "x_mlops" object:
  *   {"model": "chat", "deployment": "chat#0", "provider": "openai",
  *    "attempts": [{"deployment": "...", "model": "...", "status": 500, "latency_ms": 1.2,
  *                  "error": "..."}],
  *    "fallbacks": ["backup"], "cost": 0.000123, "latency_ms": 12.5,
  *    "metadata": {...}, "tags": [...]   (echoed from the request's x_mlops),
- *    "stages": [{"name": "routing", "status": "ok", "ms": 0.01, ...}, ...]}
+ *    "cache": {"hit": ..., "similarity": ..., "entry_id": ..., "stored": id},
+ *    "guard": {"input": {...}, "output": {...}},
+ *    "stages": [{"name": "routing", "status": "ok" | "error" | "disabled" | "not_run" |
+ *                "skipped", "ms": 0.01, ...}, ...]}
  */
 #ifndef MLOPS_GATEWAY_H
 #define MLOPS_GATEWAY_H
@@ -100,12 +138,17 @@ MLOPS_API int mlops_gateway_load(mlops_t *h, const char *path);
  * @param request_json an OpenAI chat-completions request ("model" is a public model
  *                     name of the configuration); "stream" must be absent or false.
  * @param out          receives the chat.completion response JSON with "x_mlops";
- *                     release with mlops_free(). NULL on failure.
+ *                     release with mlops_free(). NULL on failure, except on
+ *                     MLOPS_EBLOCKED: then an error object {"error": {"message", "type":
+ *                     "guardrail_blocked", "code": "blocked"}, "x_mlops": {..., "guard":
+ *                     the report}}.
  * @return MLOPS_OK; MLOPS_EPARSE (not JSON); MLOPS_EINVAL (a field is wrong; the
  *         message names it); MLOPS_ENOTFOUND (unknown model); MLOPS_EPROVIDER (the
  *         upstream failed and retries and fallbacks are spent), MLOPS_ETIMEOUT,
  *         MLOPS_ERATELIMIT (429 or the deployments' limits; the message says when to
- *         retry) — these name the deployment and the upstream status.
+ *         retry) — these name the deployment and the upstream status; MLOPS_EBLOCKED (a
+ *         guardrail refused the request or the answer; the message names the scanners
+ *         and finding types).
  * Thread-safe: many threads may call it on one handle.
  */
 MLOPS_API int mlops_chat(mlops_t *h, const char *request_json, char **out);
@@ -122,6 +165,9 @@ MLOPS_API int mlops_chat(mlops_t *h, const char *request_json, char **out);
  *                        When the stream breaks after chunks were delivered the call
  *                        returns MLOPS_EPROVIDER (or MLOPS_ETIMEOUT) and still fills
  *                        this with what arrived, x_mlops.stream.broken = true.
+ *                        On MLOPS_EBLOCKED it receives the error object of
+ *                        mlops_chat() (chunks already delivered are not recalled
+ *                        unless gateway.guard.buffer_stream is set).
  * @return as mlops_chat(), plus MLOPS_ECANCELED when fn asked to stop.
  * Thread-safe.
  */
