@@ -6,6 +6,10 @@
  */
 #include "gw_test.h"
 
+#include "api/api.h"
+#include "gateway/gateway_state.h"
+#include "gateway/pipeline.h"
+
 #include <pthread.h>
 
 #define PII_MAIL "john.doe@example.com"
@@ -347,6 +351,73 @@ static void stream_output_guard(void **state)
     stub_stop(s);
 }
 
+/*
+ * The prompt version partitions the cache: the cache stages run on a context the way
+ * the pipeline runs them after the prompt stage (which reports x_mlops.prompt {"name",
+ * "version"} or sets ctx->prompt_version). Returns the hit kind, or NULL after storing
+ * `answer` on a miss.
+ */
+static const char *cache_round(mlops_t *h, const char *pv_field, int xm_version,
+                               const char *answer, char *hit, size_t cap)
+{
+    mlops__gw_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.h = h;
+    ctx.gw = h->gateway;
+    ctx.cfg = mlops__gw_current(ctx.gw);
+    char *req = user_req("Greet the new user", NULL);
+    ctx.request = json_loads(req, 0, NULL);
+    free(req);
+    ctx.options = json_object();
+    ctx.xm = xm_version ? json_pack("{s:{s:s, s:i}}", "prompt", "name", "greet", "version", xm_version)
+                        : json_object();
+    ctx.prompt_version = pv_field ? strdup(pv_field) : NULL;
+    json_t *rep = json_object();
+    assert_ok(mlops__gw_stage_cache_lookup(&ctx, rep));
+    const char *kind = json_string_value(json_object_get(json_object_get(ctx.xm, "cache"), "hit"));
+    if (kind) {
+        snprintf(hit, cap, "%s", kind);
+        assert_string_equal(resp_content(ctx.response), answer);
+    } else {
+        ctx.response = json_pack("{s:s, s:[{s:i, s:{s:s, s:s}, s:s}]}", "id", "x", "choices", "index", 0,
+                                 "message", "role", "assistant", "content", answer, "finish_reason",
+                                 "stop");
+        assert_ok(mlops__gw_stage_cache_store(&ctx, rep));
+        assert_non_null(json_object_get(rep, "entry_id"));
+    }
+    json_decref(rep);
+    json_decref(ctx.request);
+    json_decref(ctx.options);
+    json_decref(ctx.xm);
+    json_decref(ctx.response);
+    json_decref(ctx.cache_req);
+    free(ctx.prompt_version);
+    mlops__gw_config_release(ctx.cfg);
+    return kind ? hit : NULL;
+}
+
+static void prompt_version_partitions(void **state)
+{
+    (void)state;
+    stub_server *s = stub_start("A");
+    char *cfg = config_for(s, "\"cache\": {}");
+    mlops_t *h = open_with(cfg);
+    char hit[16];
+    /* version 1 (as reported in x_mlops.prompt) stores, then hits */
+    assert_null(cache_round(h, NULL, 1, "hello v1", hit, sizeof hit));
+    assert_string_equal(cache_round(h, NULL, 1, "hello v1", hit, sizeof hit), "exact");
+    /* the label moved to version 2: a miss, never the old answer */
+    assert_null(cache_round(h, NULL, 2, "hello v2", hit, sizeof hit));
+    assert_string_equal(cache_round(h, NULL, 2, "hello v2", hit, sizeof hit), "exact");
+    /* ctx->prompt_version, when the prompt stage sets it, is the same key */
+    assert_string_equal(cache_round(h, "greet:2", 0, "hello v2", hit, sizeof hit), "exact");
+    /* no prompt at all is another partition again */
+    assert_null(cache_round(h, NULL, 0, "hello plain", hit, sizeof hit));
+    mlops_close(h);
+    free(cfg);
+    stub_stop(s);
+}
+
 #define NTHREADS 8
 #define PER_THREAD 24
 static const char *const questions[] = {
@@ -424,6 +495,7 @@ int main(void)
         cmocka_unit_test(stages_switch_off),
         cmocka_unit_test(stream_from_cache),
         cmocka_unit_test(stream_output_guard),
+        cmocka_unit_test(prompt_version_partitions),
         cmocka_unit_test(threads_mix_hits_and_misses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
