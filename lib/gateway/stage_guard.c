@@ -181,12 +181,14 @@ static void acc_free(acc *a)
  * sanitised text (a new reference, else NULL). `where` is the message index (-1: the
  * answer's choice index is in `choice`).
  */
-static int scan_one(mlops__gw_ctx *ctx, const mlops__gpolicy *pol, int stage, const char *text,
+static int scan_one(mlops__gw_ctx *ctx, const mlops__gpolicy *pol, int stage, const json_t *str,
                     const char *context, int msg, int choice, acc *a, json_t **clean)
 {
     *clean = NULL;
     json_t *rep = NULL;
-    int rc = mlops__guard_scan(ctx->gw->guard, pol, stage, text, strlen(text), context, &rep);
+    const char *text = json_string_value(str);
+    size_t len = json_string_length(str);
+    int rc = mlops__guard_scan(ctx->gw->guard, pol, stage, text, len, context, &rep);
     if (rc != MLOPS_OK)
         return rc;
     a->scanned++;
@@ -217,7 +219,8 @@ static int scan_one(mlops__gw_ctx *ctx, const mlops__gpolicy *pol, int stage, co
             json_object_set(a->scores, k, s);
     }
     json_t *t = json_object_get(rep, "text");
-    if (v >= MLOPS__GA_REDACT && json_is_string(t) && strcmp(json_string_value(t), text) != 0) {
+    if (v >= MLOPS__GA_REDACT && json_is_string(t) &&
+        (json_string_length(t) != len || memcmp(json_string_value(t), text, len) != 0)) {
         *clean = json_incref(t);
         a->redacted++;
     }
@@ -327,16 +330,15 @@ int mlops__gw_stage_guard_input(mlops__gw_ctx *ctx, json_t *report)
         json_t *content = json_object_get(m, "content");
         json_t *clean = NULL;
         if (json_is_string(content)) {
-            rc = scan_one(ctx, pol, MLOPS__GSTAGE_INPUT, json_string_value(content), NULL, (int)i,
-                          0, &a, &clean);
+            rc = scan_one(ctx, pol, MLOPS__GSTAGE_INPUT, content, NULL, (int)i, 0, &a, &clean);
             if (clean)
                 json_object_set_new(m, "content", clean);
         } else if (json_is_array(content)) {
             size_t j;
             json_t *part;
             json_array_foreach(content, j, part) {
-                const char *t = mlops__json_str(part, "text", NULL);
-                if (!t || strcmp(mlops__json_str(part, "type", "text"), "text") != 0)
+                json_t *t = json_object_get(part, "text");
+                if (!json_is_string(t) || strcmp(mlops__json_str(part, "type", "text"), "text") != 0)
                     continue;
                 if ((rc = scan_one(ctx, pol, MLOPS__GSTAGE_INPUT, t, NULL, (int)i, 0, &a,
                                    &clean)) != MLOPS_OK)
@@ -413,8 +415,8 @@ int mlops__gw_stage_guard_output(mlops__gw_ctx *ctx, json_t *report)
     json_t *c;
     json_array_foreach(json_object_get(ctx->response, "choices"), i, c) {
         json_t *msg = json_object_get(c, "message");
-        const char *t = mlops__json_str(msg, "content", NULL);
-        if (!t || !*t)
+        json_t *t = json_object_get(msg, "content");
+        if (!json_is_string(t) || json_string_length(t) == 0)
             continue;
         json_t *clean = NULL;
         if ((rc = scan_one(ctx, pol, MLOPS__GSTAGE_OUTPUT, t, context, -1, (int)i, &a, &clean)) !=
