@@ -57,8 +57,43 @@
  *               "context_window_fallbacks": {"chat": ["chat-large"]},
  *               "content_policy_fallbacks": {"chat": ["other"]},
  *               "cooldown": {"allowed_fails": 3, "window_s": 60, "cooldown_s": 5}},
- *    "pipeline": {"prompt": true, "registry": true, "routing": true, "provider": true,
- *                 "registry_observe": true}}
+ *    "pipeline": {"prompt": true, "guard_input": true, "cache_lookup": true,
+ *                 "registry": true, "routing": true, "provider": true,
+ *                 "registry_observe": true, "guard_output": true, "cache_store": true},
+ *    "guard": {"input_policy": "name" | {policy}, "output_policy": "name" | {policy},
+ *              "scan_system": false, "grounding_context": false,
+ *              "buffer_stream": false, "request_override": false},
+ *    "cache": {"namespace": "gateway", "semantic": true, "threshold": 0.55,
+ *              "ttl_s": 0, "max_temperature": 1.0}}
+ *
+ * The pipeline, in order: prompt resolution -> input guard -> cache lookup -> registry
+ * pick -> routing -> provider (retries, fallbacks) -> registry observation -> output
+ * guard -> cache store (key checks, complexity routing and the spend ledger join it when
+ * configured, see mlops/keys.h and mlops/router.h). The guard stages run when "guard" is present (the guard
+ * module's default policy when no policy is named); the cache stages when "cache" is
+ * present (the handle's cache module, see mlops/cache.h); "pipeline.<stage>": false
+ * turns a stage off.
+ *  - guard_input scans the text parts of every user message (and system messages with
+ *    scan_system) with the input policy. "block" fails the call with MLOPS_EBLOCKED;
+ *    "redact" replaces the text before the cache key is computed and before anything
+ *    goes upstream; "warn" proceeds. Reported in x_mlops.guard.input {"verdict",
+ *    "policy", "findings": [{"scanner", "type", "start", "end", "score", "action",
+ *    "message"}], "scores", ...} (spans only, never the matched text).
+ *  - cache_lookup looks the (redacted) request up, exact tier then semantic, in the
+ *    namespace, partitioned by model, system prompt, history, temperature class, format
+ *    and the resolved prompt version. A hit answers at once: x_mlops.cache = {"hit":
+ *    "exact" | "semantic", "similarity", "entry_id"}; later stages report "skipped";
+ *    a streamed request gets the cached answer as chunks. Skipped with x_mlops.cache
+ *    false or a temperature above max_temperature; cache errors never fail a request.
+ *  - guard_output scans each choice's content with the output policy (context: the
+ *    request's text with grounding_context). "block" withholds the answer
+ *    (MLOPS_EBLOCKED), "redact" rewrites it. Streams: chunks already delivered cannot
+ *    be recalled unless buffer_stream holds them until the verdict (then time to first
+ *    chunk is the whole generation).
+ *  - cache_store stores an answer that passed the output guard and finished ("stop",
+ *    "tool_calls"...; never a failed, blocked or truncated one).
+ *  x_mlops.guard (allowed with request_override): false skips both guard stages; a
+ *  policy name or object replaces both policies.
  *
  * Registry entries: the version lib/models picks on the alias (sticky by
  * x_mlops.metadata.user, else the request's "user") is served by the gateway model its
@@ -70,11 +105,12 @@
  * Requests are OpenAI chat-completions JSON. Per-request options ride in an "x_mlops"
  * object, removed before anything goes upstream:
  *   {"timeout_ms": N (overall deadline), "fallbacks": false (no fallback models),
- *    "metadata": {...}, "api_key": "...", "cache": bool, "tags": [...],
+ *    "metadata": {...}, "api_key": "...",
+ *    "cache": bool (false: no lookup, no store), "guard": false | "policy" | {policy},
+ *    "tags": [...],
  *    "prompt": {"ref": "name@label" | "name:3" | "name", "vars": {...},
  *               "key": "sticky key for split labels" (default metadata.user, then user),
  *               "role": "system" | "user", "strict": true}}
- *   (api_key and cache are read by the key and cache stages when those modules are
  *   built in; unknown keys are MLOPS_EINVAL). A prompt stands in for messages: a text
  *   prompt becomes one message ("user" when the request has no messages, else
  *   "system", or "role"), a chat prompt its messages (placeholders filled from vars);
@@ -89,7 +125,10 @@
  *    "prompt": {"name", "version", "label", "split", "type", "role", "config_applied"},
  *    "registry": {"model", "alias", "version", "gateway_model", "observed",
  *                 "shadows": [{"version", "gateway_model", "status", "latency_ms"}]},
- *    "stages": [{"name": "routing", "status": "ok", "ms": 0.01, ...}, ...]}
+ *    "cache": {"hit": ..., "similarity": ..., "entry_id": ..., "stored": id},
+ *    "guard": {"input": {...}, "output": {...}},
+ *    "stages": [{"name": "routing", "status": "ok" | "error" | "disabled" | "not_run" |
+ *                "skipped", "ms": 0.01, ...}, ...]}
  */
 #ifndef MLOPS_GATEWAY_H
 #define MLOPS_GATEWAY_H
@@ -137,12 +176,17 @@ MLOPS_API int mlops_gateway_load(mlops_t *h, const char *path);
  * @param request_json an OpenAI chat-completions request ("model" is a public model
  *                     name of the configuration); "stream" must be absent or false.
  * @param out          receives the chat.completion response JSON with "x_mlops";
- *                     release with mlops_free(). NULL on failure.
+ *                     release with mlops_free(). NULL on failure, except on
+ *                     MLOPS_EBLOCKED: then an error object {"error": {"message", "type":
+ *                     "guardrail_blocked", "code": "blocked"}, "x_mlops": {..., "guard":
+ *                     the report}}.
  * @return MLOPS_OK; MLOPS_EPARSE (not JSON); MLOPS_EINVAL (a field is wrong; the
  *         message names it); MLOPS_ENOTFOUND (unknown model); MLOPS_EPROVIDER (the
  *         upstream failed and retries and fallbacks are spent), MLOPS_ETIMEOUT,
  *         MLOPS_ERATELIMIT (429 or the deployments' limits; the message says when to
- *         retry) — these name the deployment and the upstream status.
+ *         retry) — these name the deployment and the upstream status; MLOPS_EBLOCKED (a
+ *         guardrail refused the request or the answer; the message names the scanners
+ *         and finding types).
  * Thread-safe: many threads may call it on one handle.
  */
 MLOPS_API int mlops_chat(mlops_t *h, const char *request_json, char **out);
@@ -159,6 +203,9 @@ MLOPS_API int mlops_chat(mlops_t *h, const char *request_json, char **out);
  *                        When the stream breaks after chunks were delivered the call
  *                        returns MLOPS_EPROVIDER (or MLOPS_ETIMEOUT) and still fills
  *                        this with what arrived, x_mlops.stream.broken = true.
+ *                        On MLOPS_EBLOCKED it receives the error object of
+ *                        mlops_chat() (chunks already delivered are not recalled
+ *                        unless gateway.guard.buffer_stream is set).
  * @return as mlops_chat(), plus MLOPS_ECANCELED when fn asked to stop.
  * Thread-safe.
  */

@@ -18,6 +18,8 @@ static int open_module(mlops_t *h, const json_t *section)
     int rc = mlops__gateway_open(h, &h->logger, section, &h->gateway);
     if (rc == MLOPS_OK) /* the modules opened before the gateway (lib/api/modules.c order) */
         mlops__gateway_bind(h->gateway, h->prompts, h->models);
+    if (rc == MLOPS_OK)
+        mlops__gateway_bind_filters(h->gateway, h->guard, h->cache);
     return rc;
 }
 

@@ -12,6 +12,8 @@ static const mlops__json_field top_fields[] = {
     {"models", MLOPS__J_ARRAY, false},
     {"router", MLOPS__J_OBJECT, false},
     {"pipeline", MLOPS__J_OBJECT, false},
+    {"guard", MLOPS__J_OBJECT, false},
+    {"cache", MLOPS__J_OBJECT, false},
     {NULL, 0, false},
 };
 
@@ -334,6 +336,9 @@ int mlops__gw_config_check(const json_t *cfg, const char *path)
         if ((rc = check_router(r, sub, models)) != MLOPS_OK)
             goto out;
     }
+    if ((rc = mlops__gw_guard_config_check(json_object_get(cfg, "guard"), path)) != MLOPS_OK ||
+        (rc = mlops__gw_cache_config_check(json_object_get(cfg, "cache"), path)) != MLOPS_OK)
+        goto out;
     json_t *pl = json_object_get(cfg, "pipeline");
     const char *k;
     json_t *v;

@@ -69,6 +69,13 @@ void mlops__gateway_bind(mlops__gateway *gw, struct mlops__prompts *prompts,
     gw->models = models;
 }
 
+void mlops__gateway_bind_filters(mlops__gateway *gw, struct mlops__guard *guard,
+                                 struct mlops__cache *cache)
+{
+    gw->guard = guard;
+    gw->cache = cache;
+}
+
 void mlops__gateway_close(mlops__gateway *gw)
 {
     if (!gw)
@@ -109,6 +116,9 @@ static void ctx_free(mlops__gw_ctx *ctx)
     json_decref(ctx->options);
     json_decref(ctx->response);
     json_decref(ctx->xm);
+    json_decref(ctx->cache_req);
+    json_decref(ctx->held_chunks);
+    free(ctx->prompt_version);
     mlops__gw_config_release(ctx->cfg);
 }
 
@@ -175,7 +185,20 @@ int mlops__gateway_chat(mlops__gateway *gw, mlops_t *h, const char *request_json
         else
             mlops__error(rc, "%s", saved);
     }
-    if (rc != MLOPS_OK && !(fn && ctx.chunks_sent > 0)) {
+    if (rc == MLOPS_EBLOCKED && !ctx.response) {
+        /* a guardrail refused: the caller gets an error object with the report */
+        char saved[1024];
+        snprintf(saved, sizeof saved, "%s", mlops__error_text());
+        json_t *err = json_pack("{s:{s:s, s:s, s:s}, s:O}", "error", "message", saved, "type",
+                                "guardrail_blocked", "code", "blocked", "x_mlops", ctx.xm);
+        if (err)
+            json_object_set_new(ctx.xm, "latency_ms",
+                                json_real((double)(mlops__now_ns() - ctx.start_ns) / 1e6));
+        if (!err || mlops__json_dump(err, out) != MLOPS_OK)
+            *out = NULL;
+        json_decref(err);
+        mlops__error(rc, "%s", saved);
+    } else if (rc != MLOPS_OK && !(fn && ctx.chunks_sent > 0)) {
         mlops_free(*out);
         *out = NULL;
     }

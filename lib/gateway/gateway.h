@@ -31,6 +31,15 @@ struct mlops__models;
  */
 void mlops__gateway_bind(struct mlops__gateway *gw, struct mlops__prompts *prompts,
                          struct mlops__models *models);
+struct mlops__guard;
+struct mlops__cache;
+/**
+ * Gives the gateway the guardrails (guard_input / guard_output stages) and the cache
+ * (cache_lookup / cache_store stages) of the same handle. Either may be NULL: its
+ * stages then report "unavailable" and let the request through. Call once after open.
+ */
+void mlops__gateway_bind_filters(struct mlops__gateway *gw, struct mlops__guard *guard,
+                                 struct mlops__cache *cache);
 
 /**
  * Replaces the configuration with `cfg` (validated here; `what` prefixes error

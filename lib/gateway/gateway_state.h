@@ -24,6 +24,9 @@ typedef struct mlops__gateway {
     /* the modules the gateway composes (set by lib/api after open; may be NULL) */
     struct mlops__prompts *prompts;
     struct mlops__models *models;
+    /* guardrails and cache of the same handle (guard and cache stages; may be NULL) */
+    struct mlops__guard *guard;
+    struct mlops__cache *cache;
 } mlops__gateway;
 
 /** The state for `key`, created on first use; NULL when out of memory. */

@@ -1,7 +1,8 @@
 /*
  * The request pipeline: the stage table and the loop that runs it. Each stage's
  * report goes into x_mlops.stages in order: {"name", "status": "ok" | "error" |
- * "disabled" | "not_run", "ms", ...what the stage adds}.
+ * "disabled" | "not_run" | "skipped" (an earlier stage answered: a cache hit), "ms",
+ * ...what the stage adds}.
  */
 #include "pipeline.h"
 
@@ -14,10 +15,15 @@
  */
 const mlops__gw_stage mlops__gw_stages[] = {
     {"prompt", mlops__gw_stage_prompt, false},
+    /* guard and cache go after "prompt" (resolved messages, prompt version) */
+    {"guard_input", mlops__gw_stage_guard_input, false},
+    {"cache_lookup", mlops__gw_stage_cache_lookup, false},
     {"registry", mlops__gw_stage_registry, false},
     {"routing", mlops__gw_stage_route, false},
     {"provider", mlops__gw_stage_call, false},
     {"registry_observe", mlops__gw_stage_registry_observe, true},
+    {"guard_output", mlops__gw_stage_guard_output, false},
+    {"cache_store", mlops__gw_stage_cache_store, false},
 };
 const size_t mlops__gw_stages_count = MLOPS__ARRAY_LEN(mlops__gw_stages);
 
@@ -67,6 +73,11 @@ int mlops__gw_pipeline_run(mlops__gw_ctx *ctx)
         }
         if (ctx->status != MLOPS_OK && !s->always) {
             json_object_set_new(report, "status", json_string("not_run"));
+            continue;
+        }
+        if (ctx->answered_by && !s->always) {
+            json_object_set_new(report, "status", json_string("skipped"));
+            json_object_set_new(report, "answered_by", json_string(ctx->answered_by));
             continue;
         }
         uint64_t t0 = mlops__now_ns();

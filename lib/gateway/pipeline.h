@@ -5,9 +5,11 @@
  * if it needs to, fields to mlops__gw_ctx: the public API does not change.
  *
  * Order (stages of modules that have not landed are not in the table yet):
- *   key check -> input guard -> cache lookup -> prompt resolution -> registry (model
+ *   key check -> prompt resolution -> input guard -> cache lookup -> registry (model
  *   registry version pick) -> routing -> provider call (retries, fallbacks) ->
  *   registry observation (and shadows) -> output guard -> cache store -> ledger.
+ * The guard and cache stages run after prompt resolution: the prompt's variables are
+ * caller text to scan, and the prompt version partitions the cache.
  *
  * A stage reads and writes the context, and reports what it did by adding fields to
  * `report` (an object that already has "name"; the pipeline adds "status" and "ms").
@@ -34,6 +36,23 @@ typedef struct mlops__gw_ctx {
     mlops_chunk_fn chunk_fn;
     void *chunk_user;
     uint64_t start_ns, deadline_ns;
+
+    /* prompt -> cache: the prompt version that made the messages ("name:3"; malloc'd,
+     * NULL when none). The prompt stage sets it; when it is NULL the cache stages read
+     * x_mlops.prompt {"name", "version"} instead. */
+    char *prompt_version;
+    /* cache_lookup -> cache_store: the (redacted) request as looked up, before routing
+     * rewrites the model (owned; NULL when the lookup did not run) */
+    json_t *cache_req;
+    /* the stage that answered the request itself (a cache hit): later stages that are
+     * not `always` are skipped (static name, NULL when none) */
+    const char *answered_by;
+    /* guard_input -> guard_output: a streamed answer held back until the output guard
+     * passed it (gateway.guard.buffer_stream): the caller's chunk function is kept
+     * here while ctx->chunk_fn collects chunk texts into held_chunks (owned) */
+    mlops_chunk_fn held_fn;
+    void *held_user;
+    json_t *held_chunks;
 
     /* routing -> provider */
     const mlops__gw_model *route;   /* the resolved model (set by the routing stage) */
@@ -96,5 +115,21 @@ int mlops__gw_stage_registry_observe(mlops__gw_ctx *ctx, json_t *report);
  * when not NULL, else x_mlops.metadata.user, else request.user; NULL when none.
  */
 const char *mlops__gw_ctx_user_key(const mlops__gw_ctx *ctx, const char *explicit_key);
+/* stage_guard.c: guardrails over the request (before) and the answer (after) */
+int mlops__gw_stage_guard_input(mlops__gw_ctx *ctx, json_t *report);
+int mlops__gw_stage_guard_output(mlops__gw_ctx *ctx, json_t *report);
+/* stage_cache.c: exact/semantic lookup (a hit answers) and store after a success */
+int mlops__gw_stage_cache_lookup(mlops__gw_ctx *ctx, json_t *report);
+int mlops__gw_stage_cache_store(mlops__gw_ctx *ctx, json_t *report);
+/**
+ * Ends stream buffering (no-op when none): restores the caller's chunk function and,
+ * with deliver, sends it the held chunks (MLOPS_ECANCELED when it asks to stop).
+ */
+int mlops__gw_stream_release(mlops__gw_ctx *ctx, bool deliver);
+/** Sends a complete chat.completion as OpenAI chunks (role, content, tools, finish). */
+int mlops__gw_stream_response(mlops__gw_ctx *ctx, const json_t *resp);
+/** Check the gateway config's "guard" / "cache" sections (NULL is fine); `path` prefixes. */
+int mlops__gw_guard_config_check(const json_t *section, const char *path);
+int mlops__gw_cache_config_check(const json_t *section, const char *path);
 
 #endif

@@ -156,6 +156,7 @@ static const mlops__json_field option_fields[] = {
     {"timeout_ms", MLOPS__J_INTEGER, false},
     {"fallbacks", MLOPS__J_BOOL, false},
     {"tags", MLOPS__J_ARRAY, false},
+    {"guard", MLOPS__J_ANY, false}, /* false, a policy name or an inline policy */
     {NULL, 0, false},
 };
 

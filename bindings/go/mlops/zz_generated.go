@@ -2178,12 +2178,17 @@ func (r *Handle) GatewayLoad(path string) error {
 // @param request_json an OpenAI chat-completions request ("model" is a public model
 // name of the configuration); "stream" must be absent or false.
 // @param out          receives the chat.completion response JSON with "x_mlops";
-// release with mlops_free(). NULL on failure.
+// release with mlops_free(). NULL on failure, except on
+// MLOPS_EBLOCKED: then an error object {"error": {"message", "type":
+// "guardrail_blocked", "code": "blocked"}, "x_mlops": {..., "guard":
+// the report}}.
 // @return MLOPS_OK; MLOPS_EPARSE (not JSON); MLOPS_EINVAL (a field is wrong; the
 // message names it); MLOPS_ENOTFOUND (unknown model); MLOPS_EPROVIDER (the
 // upstream failed and retries and fallbacks are spent), MLOPS_ETIMEOUT,
 // MLOPS_ERATELIMIT (429 or the deployments' limits; the message says when to
-// retry) — these name the deployment and the upstream status.
+// retry) — these name the deployment and the upstream status; MLOPS_EBLOCKED (a
+// guardrail refused the request or the answer; the message names the scanners
+// and finding types).
 // Thread-safe: many threads may call it on one handle.
 func (r *Handle) Chat(requestJSON string) (string, error) {
 	if r == nil {
@@ -2221,6 +2226,9 @@ func (r *Handle) Chat(requestJSON string) (string, error) {
 // When the stream breaks after chunks were delivered the call
 // returns MLOPS_EPROVIDER (or MLOPS_ETIMEOUT) and still fills
 // this with what arrived, x_mlops.stream.broken = true.
+// On MLOPS_EBLOCKED it receives the error object of
+// mlops_chat() (chunks already delivered are not recalled
+// unless gateway.guard.buffer_stream is set).
 // @return as mlops_chat(), plus MLOPS_ECANCELED when fn asked to stop.
 // Thread-safe.
 func (r *Handle) ChatStream(requestJSON string, fn ChunkFn) (string, error) {
