@@ -9,5 +9,7 @@
 #define MLOPS_H
 
 #include "mlops/core.h"
+#include "mlops/keys.h"
+#include "mlops/router.h"
 
 #endif /* MLOPS_H */

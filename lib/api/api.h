@@ -13,6 +13,8 @@
  * One entry per module. The table in modules.c decides the order of configuration
  * checks, opening (in order) and closing (in reverse).
  */
+struct mlops__keys;
+
 typedef struct mlops__module {
     /* The module's name: its key in the config JSON and in mlops_schema. */
     const char *name;
@@ -34,6 +36,7 @@ struct mlops {
     mlops__mutex pool_lock;
     mlops__pool *pool; /* created on first use: see mlops__api_pool */
     /* Module states: one pointer per module, owned by that module's open/close. */
+    struct mlops__keys *keys;
 };
 
 /** The module table, in opening order. */

@@ -5,9 +5,11 @@
 #include "api.h"
 
 extern const mlops__module mlops__api_core_module;
+extern const mlops__module mlops__api_keys_module;
 
 const mlops__module *const mlops__modules[] = {
     &mlops__api_core_module,
+    &mlops__api_keys_module,
 };
 
 const size_t mlops__modules_count = MLOPS__ARRAY_LEN(mlops__modules);
