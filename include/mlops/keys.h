@@ -116,7 +116,7 @@ MLOPS_API int mlops_keys_rotate(mlops_t *h, const char *key, int64_t grace_ms, c
  * @param est_tokens the request's maximum tokens (prompt + max output) for tpm.
  * @param out        receives, on success, {"reservation": id, "key_id", "reserved_cost",
  *                   "reserved_tokens", "budget", "spent", "soft_budget_alert": bool};
- *                   on MLOPS_EAUTH/EBUDGET/ERATELIMIT, {"error": "budget"|"rpm"|"tpm"|
+ *                   on MLOPS_EAUTH/EBUDGET/ERATELIMIT, {"error": "budget"|"budget_in_flight"|"rpm"|"tpm"|
  *                   "max_parallel"|"unknown"|"revoked"|"expired"|"rotated"|"model",
  *                   "status": code, "message": text, "retry_after_ms": N (-1: waiting
  *                   will not help)}; otherwise NULL. Release with mlops_free().

@@ -15,6 +15,7 @@
 
 struct mlops__keys {
     mlops__store *st;
+    sqlite3 *db;
     mlops__logger *lg;
     mlops__keys_opts o;
     _Atomic uint64_t records; /* ledger rows written: retention runs every 1024 */
@@ -34,6 +35,8 @@ int mlops__keys_open(mlops__store *st, mlops__logger *lg, const mlops__keys_opts
         return mlops__error_oom("keys");
     k->st = st;
     k->lg = lg;
+    k->db = mlops__store_lock(st);
+    mlops__store_unlock(st);
     if (opts)
         k->o = *opts;
     else
@@ -61,6 +64,38 @@ mlops__store *mlops__keys_store(mlops__keys *k)
 }
 
 /* ------------------------------------------------------------------ helpers ---- */
+
+/*
+ * A cached statement left at SQLITE_ROW keeps its read transaction open after the
+ * lock is released; the next BEGIN IMMEDIATE on this connection then fails with
+ * SQLITE_BUSY_SNAPSHOT (no busy wait) as soon as another process has written. So every
+ * statement is reset before the connection is handed back.
+ */
+static void quiesce(mlops__keys *k)
+{
+    sqlite3_stmt *s = NULL;
+    while ((s = sqlite3_next_stmt(k->db, s)) != NULL)
+        if (sqlite3_stmt_busy(s))
+            sqlite3_reset(s);
+}
+
+static int keys_commit(mlops__keys *k)
+{
+    quiesce(k);
+    return mlops__store_commit(k->st);
+}
+
+static void keys_rollback(mlops__keys *k)
+{
+    quiesce(k);
+    mlops__store_rollback(k->st);
+}
+
+static void keys_unlock(mlops__keys *k)
+{
+    quiesce(k);
+    mlops__store_unlock(k->st);
+}
 
 static int step_done(mlops__store *st, sqlite3_stmt *s, const char *what)
 {
@@ -322,10 +357,10 @@ int mlops__keys_create(mlops__keys *k, const json_t *meta_json, char **secret_ou
     if (rc == MLOPS_OK && info_out)
         rc = describe_locked(k->st, key_id, &info);
     if (rc != MLOPS_OK) {
-        mlops__store_rollback(k->st);
+        keys_rollback(k);
         goto out;
     }
-    if ((rc = mlops__store_commit(k->st)) != MLOPS_OK) {
+    if ((rc = keys_commit(k)) != MLOPS_OK) {
         json_decref(info);
         goto out;
     }
@@ -388,7 +423,7 @@ int mlops__keys_list(mlops__keys *k, const json_t *filter, json_t **out)
         if (rc == MLOPS_OK && src != SQLITE_DONE)
             rc = mlops__store_error(k->st, src, "key list");
     }
-    mlops__store_unlock(k->st);
+    keys_unlock(k);
     if (rc != MLOPS_OK) {
         json_decref(arr);
         return rc;
@@ -405,7 +440,7 @@ int mlops__keys_get(mlops__keys *k, const char *id, json_t **out)
     int rc = resolve_id(k->st, id, key_id);
     if (rc == MLOPS_OK)
         rc = describe_locked(k->st, key_id, out);
-    mlops__store_unlock(k->st);
+    keys_unlock(k);
     return rc;
 }
 
@@ -430,10 +465,10 @@ int mlops__keys_revoke(mlops__keys *k, const char *id)
         rc = step_done(k->st, s, "key revoke");
     }
     if (rc != MLOPS_OK) {
-        mlops__store_rollback(k->st);
+        keys_rollback(k);
         return rc;
     }
-    return mlops__store_commit(k->st);
+    return keys_commit(k);
 }
 
 int mlops__keys_rotate(mlops__keys *k, const char *id, int64_t grace_ms, char **secret_out)
@@ -480,10 +515,10 @@ int mlops__keys_rotate(mlops__keys *k, const char *id, int64_t grace_ms, char **
     if (rc == MLOPS_OK)
         rc = add_secret(k, key_id, now, secret);
     if (rc != MLOPS_OK) {
-        mlops__store_rollback(k->st);
+        keys_rollback(k);
         return rc;
     }
-    rc = mlops__store_commit(k->st);
+    rc = keys_commit(k);
     if (rc == MLOPS_OK && !(*secret_out = mlops__strdup(secret)))
         rc = mlops__error_oom("key secret");
     OPENSSL_cleanse(secret, sizeof secret);
@@ -724,7 +759,7 @@ static int check_limits(mlops__keys *k, const char *key_id, const key_row *kr, i
         int64_t next = mlops__key_period_next(kr->period, now);
         bool wait_inflight = spent + est_cost <= kr->budget + MONEY_EPS;
         int64_t retry = wait_inflight ? INFLIGHT_RETRY_MS : next == INT64_MAX ? -1 : next - now;
-        refuse(ref, "budget", retry);
+        refuse(ref, wait_inflight ? "budget_in_flight" : "budget", retry);
         if (wait_inflight)
             return mlops__error(MLOPS_EBUDGET,
                                 "key '%s': %s budget %.6g would be exceeded by in-flight "
@@ -820,11 +855,11 @@ int mlops__keys_authorize_ex(mlops__keys *k, const char *secret, const char *mod
     if (rc == MLOPS_OK)
         rc = check_limits(k, key_id, &kr, now, est_cost, est_tokens, out, ref);
     if (rc != MLOPS_OK) {
-        mlops__store_rollback(k->st);
+        keys_rollback(k);
         memset(out, 0, sizeof *out);
         return rc;
     }
-    rc = mlops__store_commit(k->st);
+    rc = keys_commit(k);
     if (rc != MLOPS_OK)
         memset(out, 0, sizeof *out);
     else if (out->soft_alert && k->lg)
@@ -890,10 +925,10 @@ static int finish(mlops__keys *k, const mlops__key_reservation *r, bool spend, d
     if (rc == MLOPS_OK && entry)
         rc = mlops__ledger_insert_locked(k->st, entry);
     if (rc != MLOPS_OK) {
-        mlops__store_rollback(k->st);
+        keys_rollback(k);
         return rc;
     }
-    return mlops__store_commit(k->st);
+    return keys_commit(k);
 }
 
 int mlops__keys_settle(mlops__keys *k, const mlops__key_reservation *r, double actual_cost,
@@ -956,7 +991,7 @@ int mlops__keys_reservation_get(mlops__keys *k, int64_t id, mlops__key_reservati
             rc = mlops__store_error(k->st, src, "reservation lookup");
         }
     }
-    mlops__store_unlock(k->st);
+    keys_unlock(k);
     return rc;
 }
 
