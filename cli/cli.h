@@ -56,6 +56,7 @@ void cli_print_free(char *text);
 int cmd_version(cli *c, int argc, char **argv);
 int cmd_init(cli *c, int argc, char **argv);
 int cmd_info(cli *c, int argc, char **argv);
+int cmd_chat(cli *c, int argc, char **argv);
 int cmd_keys(cli *c, int argc, char **argv);
 int cmd_spend(cli *c, int argc, char **argv);
 int cmd_route(cli *c, int argc, char **argv);

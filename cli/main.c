@@ -9,6 +9,7 @@ static const cli_command commands[] = {
     {"version", "print the library version", cmd_version},
     {"init", "create (or migrate) the store and print what it holds", cmd_init},
     {"info", "print the store's description as JSON", cmd_info},
+    {"chat", "send a chat request through the gateway", cmd_chat},
     {"keys", "virtual keys: create, list, get, revoke, rotate", cmd_keys},
     {"spend", "spend from the ledger by key, model or day", cmd_spend},
     {"route", "complexity routing: explain, decide, eval, train", cmd_route},

@@ -9,6 +9,7 @@
 #define MLOPS_H
 
 #include "mlops/core.h"
+#include "mlops/gateway.h"
 #include "mlops/keys.h"
 #include "mlops/router.h"
 

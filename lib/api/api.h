@@ -9,6 +9,8 @@
 
 #include "../core/core.h"
 
+struct mlops__gateway;
+
 /*
  * One entry per module. The table in modules.c decides the order of configuration
  * checks, opening (in order) and closing (in reverse).
@@ -36,6 +38,7 @@ struct mlops {
     mlops__mutex pool_lock;
     mlops__pool *pool; /* created on first use: see mlops__api_pool */
     /* Module states: one pointer per module, owned by that module's open/close. */
+    struct mlops__gateway *gateway;
     struct mlops__keys *keys;
 };
 

@@ -5,10 +5,13 @@
 #include "api.h"
 
 extern const mlops__module mlops__api_core_module;
+extern const mlops__module mlops__api_gateway_module;
 extern const mlops__module mlops__api_keys_module;
 
+/* keys opens after gateway: it attaches itself to the gateway's pipeline. */
 const mlops__module *const mlops__modules[] = {
     &mlops__api_core_module,
+    &mlops__api_gateway_module,
     &mlops__api_keys_module,
 };
 

@@ -1,0 +1,28 @@
+/* The gateway module's state (private to lib/gateway). */
+#ifndef MLOPS_GW_STATE_H
+#define MLOPS_GW_STATE_H
+
+#include "balance.h"
+#include "config.h"
+#include "http.h"
+
+typedef struct mlops__gateway {
+    mlops_t *h;
+    mlops__logger *logger;
+    mlops__http *http;
+    /* the current snapshot: swapped under cfg_lock, used under a reference */
+    mlops__mutex cfg_lock;
+    mlops__gw_config *cfg;
+    uint64_t generation;
+    /* deployment states by key, kept across reloads until close */
+    mlops__mutex states_lock;
+    mlops__gw_dep_state *states;
+} mlops__gateway;
+
+/** The state for `key`, created on first use; NULL when out of memory. */
+mlops__gw_dep_state *mlops__gw_state_get(mlops__gateway *gw, const char *key);
+
+/** The current snapshot with a reference taken (NULL when none); release it. */
+mlops__gw_config *mlops__gw_current(mlops__gateway *gw);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * The request pipeline: an ordered table of stages, each a function over one
+ * per-request context. A stage is switched by config `gateway.pipeline.<name>`
+ * (on by default). Adding a stage is adding a row to the table in pipeline.c and,
+ * if it needs to, fields to mlops__gw_ctx: the public API does not change.
+ *
+ * Order (stages of modules that have not landed are not in the table yet):
+ *   key check -> input guard -> cache lookup -> prompt resolution -> routing ->
+ *   provider call (retries, fallbacks) -> output guard -> cache store -> ledger.
+ *
+ * A stage reads and writes the context, and reports what it did by adding fields to
+ * `report` (an object that already has "name"; the pipeline adds "status" and "ms").
+ * A stage that answers the request itself (a cache hit) sets ctx->response; later
+ * stages see it and skip the upstream call. Stages marked `always` (ledger,
+ * observations) also run after an earlier stage failed, with ctx->status set.
+ */
+#ifndef MLOPS_GW_PIPELINE_H
+#define MLOPS_GW_PIPELINE_H
+
+#include "config.h"
+#include "mlops/gateway.h"
+
+struct mlops__gateway;
+
+typedef struct mlops__gw_ctx {
+    mlops_t *h;
+    struct mlops__gateway *gw;
+    mlops__gw_config *cfg;  /* the snapshot this request runs on (held) */
+    json_t *request;        /* the OpenAI request, x_mlops removed (owned) */
+    json_t *options;        /* the x_mlops options object, {} when absent (owned) */
+    const char *model;      /* the public model asked for (may be rewritten by routing) */
+    bool stream;
+    mlops_chunk_fn chunk_fn;
+    void *chunk_user;
+    uint64_t start_ns, deadline_ns;
+
+    /* routing -> provider */
+    const mlops__gw_model *route;   /* the resolved model (set by the routing stage) */
+
+    /* results */
+    json_t *response;  /* the chat.completion (owned) */
+    json_t *xm;        /* the x_mlops object reported in the response (owned) */
+    int status;        /* the pipeline's status so far */
+    int64_t prompt_tokens, completion_tokens;
+    double cost;
+    const char *deployment; /* id of the deployment that answered (snapshot-owned) */
+    int chunks_sent;
+} mlops__gw_ctx;
+
+typedef int (*mlops__gw_stage_fn)(mlops__gw_ctx *ctx, json_t *report);
+
+typedef struct mlops__gw_stage {
+    const char *name;     /* also the config key gateway.pipeline.<name> */
+    mlops__gw_stage_fn run;
+    bool always;          /* runs even when an earlier stage failed */
+} mlops__gw_stage;
+
+/**
+ * Points the request at another public model (rule or complexity routing): rewrites
+ * request.model and ctx->model. Call before the routing stage resolves it.
+ */
+int mlops__gw_ctx_set_model(mlops__gw_ctx *ctx, const char *model);
+
+/**
+ * Runs a request through the stages. On return ctx->response holds the answer (the
+ * caller adds x_mlops) or ctx->status the failure. A stage answering a streamed request
+ * itself (a cache hit) must send it through ctx->chunk_fn as chunks too.
+ */
+int mlops__gw_pipeline_run(mlops__gw_ctx *ctx);
+
+/** The stage table (for config validation and introspection). */
+extern const mlops__gw_stage mlops__gw_stages[];
+extern const size_t mlops__gw_stages_count;
+
+/* Stages implemented in this folder. */
+int mlops__gw_stage_route(mlops__gw_ctx *ctx, json_t *report);
+int mlops__gw_stage_call(mlops__gw_ctx *ctx, json_t *report);
+
+#endif

@@ -1,0 +1,122 @@
+/* The provider table and helpers shared by the provider translations. */
+#include "provider.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int mlops__provider_find(const char *name, const mlops__provider **out)
+{
+    static const mlops__provider *const table[] = {
+        &mlops__provider_openai, &mlops__provider_anthropic, &mlops__provider_ollama,
+    };
+    *out = NULL;
+    for (size_t i = 0; i < MLOPS__ARRAY_LEN(table); i++)
+        if (strcmp(table[i]->name, name) == 0) {
+            *out = table[i];
+            return MLOPS_OK;
+        }
+    /* The in-process engine's slot: its vtable fills `invoke` once lib/engine lands. */
+    if (strcmp(name, "local") == 0)
+        return MLOPS_EUNSUPPORTED;
+    return MLOPS_ENOTFOUND;
+}
+
+void mlops__gw_upstream_free(mlops__gw_upstream *u)
+{
+    free(u->url);
+    free(u->body);
+    for (size_t i = 0; i < u->nheaders; i++)
+        free(u->headers[i]);
+    memset(u, 0, sizeof *u);
+}
+
+bool mlops__gw_upstream_header(mlops__gw_upstream *u, const char *fmt, ...)
+{
+    if (u->nheaders + 1 >= MLOPS__ARRAY_LEN(u->headers))
+        return false;
+    va_list ap;
+    va_start(ap, fmt);
+    char *line = NULL;
+    int n = vasprintf(&line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return false;
+    u->headers[u->nheaders++] = line;
+    u->headers[u->nheaders] = NULL;
+    return true;
+}
+
+char *mlops__gw_url_join(const char *base, const char *path)
+{
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/')
+        n--;
+    return mlops__sprintf("%.*s%s", (int)n, base, path);
+}
+
+char *mlops__gw_content_text(const json_t *content)
+{
+    if (json_is_string(content))
+        return mlops__strdup(json_string_value(content));
+    mlops__buf b;
+    mlops__buf_init(&b);
+    mlops__buf_puts(&b, "");
+    size_t i;
+    json_t *part;
+    json_array_foreach(content, i, part) {
+        const char *t = mlops__json_str(part, "text", NULL);
+        if (t && strcmp(mlops__json_str(part, "type", ""), "text") == 0) {
+            if (b.len)
+                mlops__buf_putc(&b, '\n');
+            mlops__buf_puts(&b, t);
+        }
+    }
+    return mlops__buf_take(&b);
+}
+
+json_t *mlops__gw_chunk_new(const mlops__gw_stream *st)
+{
+    return json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:{}, s:n}]}", "id", st->id, "object",
+                     "chat.completion.chunk", "created", (json_int_t)st->created, "model",
+                     st->model, "choices", "index", 0, "delta", "finish_reason");
+}
+
+static bool has(const char *hay, const char *needle)
+{
+    return hay && strstr(hay, needle) != NULL;
+}
+
+enum mlops__gw_fail mlops__gw_classify(long status, const char *message, const char *code)
+{
+    char low[512] = "";
+    if (message) {
+        size_t i = 0;
+        for (; message[i] && i < sizeof low - 1; i++)
+            low[i] = (char)tolower((unsigned char)message[i]);
+        low[i] = '\0';
+    }
+    if (status >= 400 && status < 500) {
+        if (has(code, "context_length") || has(low, "context length") ||
+            has(low, "context_length") || has(low, "maximum context") ||
+            has(low, "context window") || has(low, "prompt is too long") ||
+            has(low, "too many tokens") || has(low, "input is too long"))
+            return MLOPS__GW_FAIL_CONTEXT_LENGTH;
+        if (has(code, "content_filter") || has(code, "content_policy") ||
+            has(low, "content policy") || has(low, "content management policy") ||
+            has(low, "content_filter"))
+            return MLOPS__GW_FAIL_CONTENT_POLICY;
+    }
+    return MLOPS__GW_FAIL_STATUS;
+}
+
+void mlops__gw_msg_copy(char *msg, size_t cap, const char *s, size_t len)
+{
+    if (!cap)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; s && i < len && s[i] && n + 1 < cap; i++)
+        msg[n++] = (unsigned char)s[i] < ' ' ? ' ' : s[i];
+    msg[n] = '\0';
+}

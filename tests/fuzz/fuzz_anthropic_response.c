@@ -1,0 +1,39 @@
+/* Fuzz target: Anthropic Messages responses, error bodies and stream events. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/provider.h"
+
+static int sink(void *user, json_t *chunk)
+{
+    char *s = json_dumps(chunk, JSON_COMPACT);
+    (*(size_t *)user) += s ? strlen(s) : 0;
+    free(s);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const mlops__provider *p = &mlops__provider_anthropic;
+    mlops__gw_deployment d;
+    memset(&d, 0, sizeof d);
+    json_t *out = NULL;
+    if (p->parse_response(&d, (const char *)data, size, &out) == MLOPS_OK)
+        json_decref(out);
+    char msg[256];
+    p->map_error(400, (const char *)data, size, msg, sizeof msg);
+    p->map_error(529, (const char *)data, size, msg, sizeof msg);
+    size_t total = 0;
+    mlops__gw_stream st;
+    memset(&st, 0, sizeof st);
+    st.sink = sink;
+    st.user = &total;
+    st.prompt_tokens = st.completion_tokens = -1;
+    for (size_t i = 0; i < MLOPS__ARRAY_LEN(st.block_tool); i++)
+        st.block_tool[i] = -1;
+    /* the same event twice: block indexes and tool counters carry state */
+    p->parse_stream_event(&st, "message", (const char *)data, size);
+    p->parse_stream_event(&st, "message", (const char *)data, size);
+    return 0;
+}
