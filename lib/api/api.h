@@ -10,13 +10,12 @@
 #include "../core/core.h"
 
 struct mlops__gateway;
+struct mlops__keys;
 
 /*
  * One entry per module. The table in modules.c decides the order of configuration
  * checks, opening (in order) and closing (in reverse).
  */
-struct mlops__keys;
-
 typedef struct mlops__module {
     /* The module's name: its key in the config JSON and in mlops_schema. */
     const char *name;
