@@ -1,6 +1,7 @@
 /* Public facade of virtual keys and the spend ledger (include/mlops/keys.h). */
 #include "api.h"
 
+#include "../gateway/gateway.h"
 #include "../gateway/keys.h"
 
 #include <math.h>
@@ -17,11 +18,14 @@ static int keys_open(mlops_t *h, const json_t *section)
     int rc = mlops__keys_config_check(section, "config.keys", &o);
     if (rc == MLOPS_OK)
         rc = mlops__keys_open(h->store, &h->logger, &o, &h->keys);
+    if (rc == MLOPS_OK)
+        mlops__gateway_attach_keys(h->gateway, h->keys);
     return rc;
 }
 
 static void keys_close(mlops_t *h)
 {
+    mlops__gateway_attach_keys(h->gateway, NULL);
     mlops__keys_close(h->keys);
     h->keys = NULL;
 }

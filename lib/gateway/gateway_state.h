@@ -17,6 +17,8 @@ typedef struct mlops__gateway {
     /* deployment states by key, kept across reloads until close */
     mlops__mutex states_lock;
     mlops__gw_dep_state *states;
+    /* virtual keys and the ledger (lib/gateway/keys.h), attached by the keys module */
+    struct mlops__keys *keys;
 } mlops__gateway;
 
 /** The state for `key`, created on first use; NULL when out of memory. */

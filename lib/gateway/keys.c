@@ -995,6 +995,26 @@ int mlops__keys_reservation_get(mlops__keys *k, int64_t id, mlops__key_reservati
     return rc;
 }
 
+int mlops__keys_check_model(mlops__keys *k, const char *key_id, const char *model)
+{
+    mlops__store_lock(k->st);
+    sqlite3_stmt *s;
+    int rc = mlops__store_prepare(k->st, "SELECT models, COALESCE(alias, id) FROM gateway_keys "
+                                         "WHERE id=?1",
+                                  &s);
+    if (rc == MLOPS_OK) {
+        sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
+        int src = sqlite3_step(s);
+        if (src == SQLITE_ROW && !model_allowed((const char *)sqlite3_column_text(s, 0), model))
+            rc = mlops__error(MLOPS_EAUTH, "key '%s': model '%s' is not allowed for this key",
+                              (const char *)sqlite3_column_text(s, 1), model);
+        else if (src != SQLITE_ROW && src != SQLITE_DONE)
+            rc = mlops__store_error(k->st, src, "key lookup");
+    }
+    keys_unlock(k);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ ledger ----- */
 
 int mlops__keys_ledger_record(mlops__keys *k, const mlops__ledger_entry *e)

@@ -135,6 +135,8 @@ int mlops__keys_settle_record(mlops__keys *k, const mlops__key_reservation *r,
                               const mlops__ledger_entry *entry);
 /** Releases a reservation without spend (the call failed before any usage). */
 int mlops__keys_release(mlops__keys *k, const mlops__key_reservation *r);
+/** MLOPS_EAUTH when the key may not use `model` (checked again after routing). */
+int mlops__keys_check_model(mlops__keys *k, const char *key_id, const char *model);
 /** Looks a reservation up by id (for the public API, which passes ids). */
 int mlops__keys_reservation_get(mlops__keys *k, int64_t id, mlops__key_reservation *out);
 

@@ -13,8 +13,11 @@
  * modules land, each at its place in this order.
  */
 const mlops__gw_stage mlops__gw_stages[] = {
+    {"keys", mlops__gw_stage_keys, false},
+    {"complexity_routing", mlops__gw_stage_complexity, false},
     {"routing", mlops__gw_stage_route, false},
     {"provider", mlops__gw_stage_call, false},
+    {"ledger", mlops__gw_stage_ledger, true},
 };
 const size_t mlops__gw_stages_count = MLOPS__ARRAY_LEN(mlops__gw_stages);
 

@@ -5,8 +5,10 @@
  * if it needs to, fields to mlops__gw_ctx: the public API does not change.
  *
  * Order (stages of modules that have not landed are not in the table yet):
- *   key check -> input guard -> cache lookup -> prompt resolution -> routing ->
- *   provider call (retries, fallbacks) -> output guard -> cache store -> ledger.
+ *   key check ("keys") -> input guard -> cache lookup -> prompt resolution ->
+ *   rules + complexity routing ("complexity_routing") -> model resolution ("routing") ->
+ *   provider call (retries, fallbacks) -> output guard -> cache store -> ledger and
+ *   key settlement ("ledger").
  *
  * A stage reads and writes the context, and reports what it did by adding fields to
  * `report` (an object that already has "name"; the pipeline adds "status" and "ms").
@@ -18,6 +20,7 @@
 #define MLOPS_GW_PIPELINE_H
 
 #include "config.h"
+#include "keys.h"
 #include "mlops/gateway.h"
 
 struct mlops__gateway;
@@ -33,6 +36,9 @@ typedef struct mlops__gw_ctx {
     mlops_chunk_fn chunk_fn;
     void *chunk_user;
     uint64_t start_ns, deadline_ns;
+
+    /* keys -> ledger: the reservation held for this request */
+    mlops__key_reservation reservation; /* .id 0: none */
 
     /* routing -> provider */
     const mlops__gw_model *route;   /* the resolved model (set by the routing stage) */
@@ -75,5 +81,9 @@ extern const size_t mlops__gw_stages_count;
 /* Stages implemented in this folder. */
 int mlops__gw_stage_route(mlops__gw_ctx *ctx, json_t *report);
 int mlops__gw_stage_call(mlops__gw_ctx *ctx, json_t *report);
+/* Gateway II stages (keys_stage.c, route_stage.c). */
+int mlops__gw_stage_keys(mlops__gw_ctx *ctx, json_t *report);
+int mlops__gw_stage_complexity(mlops__gw_ctx *ctx, json_t *report);
+int mlops__gw_stage_ledger(mlops__gw_ctx *ctx, json_t *report);
 
 #endif

@@ -176,6 +176,15 @@ int mlops__route_decide(const mlops__route_cfg *cfg, const json_t *request,
 void mlops__route_decision_free(mlops__route_decision *d);
 /** Explains the complexity score of a prompt under cfg (NULL = defaults). */
 int mlops__route_explain(const mlops__route_cfg *cfg, const char *prompt, json_t **out);
+/**
+ * Checks that every model the routing config names (tiers, rule models) is one of
+ * `models` (the gateway's model objects with "name"); errors name the key. With an
+ * empty `models` nothing is checked (models may be configured later).
+ */
+int mlops__route_cfg_check_models(const mlops__route_cfg *cfg, const char *path,
+                                  const json_t *models);
+/** Whether routing would rewrite a request for `model` (enabled and triggered). */
+bool mlops__route_cfg_triggers(const mlops__route_cfg *cfg, const char *model);
 /** The cfg's model (NULL when the rule scorer is used). */
 const mlops__route_model *mlops__route_cfg_model(const mlops__route_cfg *cfg);
 

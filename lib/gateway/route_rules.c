@@ -509,3 +509,36 @@ int mlops__route_explain(const mlops__route_cfg *cfg, const char *prompt, json_t
     *out = e;
     return MLOPS_OK;
 }
+
+static bool model_known(const json_t *models, const char *name)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(models, i, m) {
+        const char *n = json_string_value(json_object_get(m, "name"));
+        if (n && strcmp(n, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+int mlops__route_cfg_check_models(const mlops__route_cfg *cfg, const char *path,
+                                  const json_t *models)
+{
+    if (!cfg || json_array_size(models) == 0)
+        return MLOPS_OK;
+    for (int t = 0; t < MLOPS__TIERS; t++)
+        if (cfg->tier_model[t] && !model_known(models, cfg->tier_model[t]))
+            return mlops__error(MLOPS_ECONFIG, "%s.tiers.%s: unknown model '%s'", path,
+                                mlops__route_tier_name(t), cfg->tier_model[t]);
+    for (size_t i = 0; i < cfg->nrules; i++)
+        if (cfg->rules[i].model && !model_known(models, cfg->rules[i].model))
+            return mlops__error(MLOPS_ECONFIG, "%s.rules[%zu].model: unknown model '%s'", path, i,
+                                cfg->rules[i].model);
+    return MLOPS_OK;
+}
+
+bool mlops__route_cfg_triggers(const mlops__route_cfg *cfg, const char *model)
+{
+    return cfg && cfg->enabled && list_has(cfg->trigger, model ? model : "");
+}

@@ -55,9 +55,10 @@ static void openai_roundtrip(void **state)
     assert_true(json_real_value(json_object_get(xm(r), "cost")) > 19.99);
     assert_true(json_real_value(json_object_get(xm(r), "cost")) < 20.01);
     json_t *stages = json_object_get(xm(r), "stages");
-    assert_int_equal(json_array_size(stages), 2);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(stages, 0), "name")), "routing");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(stages, 1), "status")), "ok");
+    /* keys, complexity_routing, routing, provider, ledger (Gateway II added three) */
+    assert_int_equal(json_array_size(stages), 5);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(stages, 2), "name")), "routing");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(stages, 3), "status")), "ok");
     json_decref(r);
     assert_int_equal(stub_hits(s), 1);
     char *path = stub_last_path(s), *hdr = stub_last_headers(s), *body = stub_last_body(s);
