@@ -36,7 +36,16 @@
  *               "context_window_fallbacks": {"chat": ["chat-large"]},
  *               "content_policy_fallbacks": {"chat": ["other"]},
  *               "cooldown": {"allowed_fails": 3, "window_s": 60, "cooldown_s": 5}},
- *    "pipeline": {"routing": true, "provider": true}}
+ *    "routing": {...}   rules + complexity routing (see mlops/router.h): a request whose
+ *                       model is "auto" (or another name in routing.models) is sent to the
+ *                       model of the tier the rules or the scorer pick,
+ *    "require_key": false   true: requests without x_mlops.api_key are MLOPS_EAUTH,
+ *    "pipeline": {"keys": true, "complexity_routing": true, "routing": true,
+ *                 "provider": true, "ledger": true}}
+ * The keys stage checks x_mlops.api_key (mlops/keys.h) and reserves the request's
+ * maximum cost (prompt estimate + max_tokens at the dearest deployment's prices); the
+ * ledger stage settles it on the reported usage and writes the ledger row. x_mlops gains
+ * "key", "route" (the decision) and, on refusal, "retry_after_ms".
  *
  * Requests are OpenAI chat-completions JSON. Per-request options ride in an "x_mlops"
  * object, removed before anything goes upstream:

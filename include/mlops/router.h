@@ -63,7 +63,8 @@ MLOPS_API int mlops_router_decide(mlops_t *h, const char *config_json, const cha
  * @param config_json the routing config, or NULL (rule scorer).
  * @param prompt      the user message.
  * @param out         receives {"scorer", "tier", "strong", "p_strong", "threshold",
- *                    "bias", "ngram_total", "features": [{"name", "value",
+ *                    "bias" (the intercept's contribution), "ngram_total" (all n-grams'),
+ *                    "features": [{"name", "value",
  *                    "contribution"}], "ngrams": [{"ngram", "contribution"}], "model"};
  *                    release with mlops_free().
  * @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ECONFIG. Thread-safe.

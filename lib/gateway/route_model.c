@@ -108,7 +108,7 @@ json_t *mlops__route_explain_feats(const mlops__route_model *m, const mlops__rou
     const float *w = m ? m->w[1] : rule_w;
     contrib named[MLOPS__F_NAMED];
     size_t nn = 0;
-    for (int i = 0; i < MLOPS__F_NAMED; i++) {
+    for (int i = 1; i < MLOPS__F_NAMED; i++) { /* the bias (0) is reported apart */
         if (f->named[i] == 0.0f)
             continue;
         named[nn].name = mlops__route_feature_name(i);
@@ -144,7 +144,7 @@ json_t *mlops__route_explain_feats(const mlops__route_model *m, const mlops__rou
                                                    "contribution", c[i].contribution));
         free(c);
     }
-    double bias = m ? m->b[1] : 0;
+    double bias = (m ? m->b[1] : 0) + (double)w[MLOPS__F_BIAS] * f->named[MLOPS__F_BIAS];
     return json_pack("{s:s, s:s, s:b, s:f, s:f, s:f, s:f, s:o, s:o}", "scorer",
                      m ? "model" : "rules", "tier", mlops__route_tier_name(s->tier), "strong",
                      s->strong, "p_strong", s->p_strong, "threshold", s->threshold, "bias", bias,

@@ -110,7 +110,8 @@ static void explain_is_sane(void **state)
         }
     }
     assert_true(saw_reasoning);
-    /* the contributions add up to the logit behind p_strong */
+    /* the contributions, bias and n-grams add up to the logit behind p_strong */
+    sum += num(e, "bias") + num(e, "ngram_total");
     double p = 1.0 / (1.0 + exp(-sum));
     assert_float_equal(p, num(e, "p_strong"), 1e-4);
     json_decref(e);
