@@ -5,7 +5,10 @@
  *    key's ledger rows, then insert one: not exact under concurrency, and its cost grows
  *    with the ledger);
  *  - router decide with the rule scorer and with a trained model, vs a naive keyword
- *    scan (strstr over a list of hard words).
+ *    scan (strstr over a list of hard words);
+ *  - mlops_chat against a loopback stand-in with the keys, complexity_routing and ledger
+ *    stages on (a key, model "auto") vs the same gateway with those stages off: the
+ *    latency these stages add to a request.
  *
  * usage: bench_keys [DIR]   (store files go in DIR, default /tmp)
  */
@@ -16,6 +19,7 @@
 #include "gateway/keys.h"
 #include "gateway/route.h"
 #include "mlops.h"
+#include "stub_server.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -142,6 +146,89 @@ static char *read_data(void)
     return text;
 }
 
+typedef struct chat_arg {
+    mlops_t *h;
+    const char *req;
+} chat_arg;
+
+static void run_chat(void *p)
+{
+    chat_arg *a = p;
+    char *out = NULL;
+    if (mlops_chat(a->h, a->req, &out) != MLOPS_OK) {
+        fprintf(stderr, "bench_keys: chat: %s\n", mlops_last_error());
+        abort();
+    }
+    mlops_free(out);
+}
+
+/* The pipeline with and without the Gateway II stages, on a loopback stand-in. */
+static void bench_pipeline(const char *dir)
+{
+    stub_server *s = stub_start("bench");
+    if (!s) {
+        bench_table_note("pipeline", "skipped: no loopback port");
+        return;
+    }
+    char path[1024], cfg[2048], *out = NULL;
+    snprintf(path, sizeof path, "%s/bench_keys_pipe_%d.db", dir, (int)getpid());
+    const char *models =
+        "\"models\": [{\"name\": \"mini\", \"deployments\": [{\"provider\": \"openai\", "
+        "\"base_url\": \"http://127.0.0.1:%d/v1\", \"model\": \"m\", "
+        "\"input_cost_per_mtok\": 0.15, \"output_cost_per_mtok\": 0.6}]}, {\"name\": \"big\", "
+        "\"deployments\": [{\"provider\": \"openai\", \"base_url\": "
+        "\"http://127.0.0.1:%d/v1\", \"model\": \"b\", \"input_cost_per_mtok\": 2.5, "
+        "\"output_cost_per_mtok\": 10}]}]";
+    char mj[1024];
+    snprintf(mj, sizeof mj, models, stub_port(s), stub_port(s));
+    snprintf(cfg, sizeof cfg,
+             "{\"keys\": {\"retention_days\": 0}, \"gateway\": {%s, \"routing\": "
+             "{\"cheap_model\": \"mini\", \"strong_model\": \"big\"}}}",
+             mj);
+    mlops_t *on = NULL, *off = NULL;
+    if (mlops_open(path, cfg, &on) != MLOPS_OK) {
+        fprintf(stderr, "bench_keys: %s\n", mlops_last_error());
+        stub_stop(s);
+        return;
+    }
+    snprintf(cfg, sizeof cfg,
+             "{\"gateway\": {%s, \"pipeline\": {\"keys\": false, \"complexity_routing\": "
+             "false, \"ledger\": false}}}",
+             mj);
+    mlops_open(":memory:", cfg, &off);
+    mlops_keys_create(on, "{\"budget\": 1000000}", &out);
+    json_t *kj = json_loads(out, 0, NULL);
+    mlops_free(out);
+    char req_on[512];
+    snprintf(req_on, sizeof req_on,
+             "{\"model\": \"auto\", \"max_tokens\": 64, \"messages\": [{\"role\": \"user\", "
+             "\"content\": \"What is the capital of France?\"}], \"x_mlops\": {\"api_key\": "
+             "\"%s\"}}",
+             json_string_value(json_object_get(kj, "secret")));
+    chat_arg a_on = {on, req_on};
+    chat_arg a_off = {off, "{\"model\": \"mini\", \"max_tokens\": 64, \"messages\": "
+                           "[{\"role\": \"user\", \"content\": \"What is the capital of "
+                           "France?\"}]}"};
+    bench_table_begin("pipeline: mlops_chat on a loopback stand-in",
+                      "keys/routing/ledger stages off");
+    bench_stats st_on = bench_run(run_chat, &a_on, 1000);
+    bench_stats st_off = bench_run(run_chat, &a_off, 1000);
+    bench_table_row("key + routing + ledger on", &st_on, &st_off);
+    bench_table_note("added by the three stages (p50)", "%.1f us",
+                     (st_on.p50_ns - st_off.p50_ns) / 1e3);
+    bench_table_end();
+    json_decref(kj);
+    mlops_close(on);
+    mlops_close(off);
+    stub_stop(s);
+    unlink(path);
+    char side[1100];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "/tmp";
@@ -219,6 +306,7 @@ int main(int argc, char **argv)
 
     mlops__route_cfg_free(ra.cfg);
     json_decref(ra.req);
+    bench_pipeline(dir);
     sqlite3_finalize(na.sum);
     sqlite3_finalize(na.ins);
     sqlite3_close(ndb);
