@@ -7,7 +7,8 @@
  *   "scorer"         "rules" (built-in keyword/rule scorer, the default) or "model"
  *   "model_file"     path of a model written by mlops_router_train (implies "model"),
  *   "model"          or the model JSON inline
- *   "threshold"      0..1: overrides the model's calibrated threshold on P(strong)
+ *   "threshold"      0..1: the threshold on P(strong) (default: the model's calibrated
+ *                    one, 0.5 for the rule scorer)
  *   "models"         request models that trigger routing (default ["auto"]; "*" = all)
  *   "tiers"          {"simple": m, "medium": m, "complex": m, "reasoning": m}: the model
  *                    for each tier; "cheap_model"/"strong_model" set simple+medium /

@@ -160,7 +160,7 @@ int mlops__route_eval(const mlops__route_cfg *cfg, const mlops__route_examples *
                             json_object_get(options, "train"), pr);
     } else {
         rc = score_all(mlops__route_cfg_model(cfg), -1, ex, NULL, ex->n, pr);
-        if (rc == MLOPS_OK && cfg && mlops__route_cfg_model(cfg)) {
+        if (rc == MLOPS_OK && cfg) {
             /* the config's threshold override, via a decide-equivalent explanation */
             json_t *e = NULL;
             if (mlops__route_explain(cfg, "", &e) == MLOPS_OK)
@@ -197,6 +197,8 @@ int mlops__route_eval(const mlops__route_cfg *cfg, const mlops__route_examples *
     }
     json_t *r = metrics_json(&m);
     json_object_set_new(r, "n", json_integer((json_int_t)ex->n));
+    json_object_set_new(r, "threshold", folds >= 2 || ex->n == 0 ? json_null()
+                                                                 : json_real(pr[0].threshold));
     json_object_set_new(r, "mode", json_string(folds >= 2 ? "cross-validation" : "scorer"));
     if (folds >= 2)
         json_object_set_new(r, "cv_folds", json_integer(folds));

@@ -465,7 +465,7 @@ int mlops__route_decide(const mlops__route_cfg *cfg, const json_t *request,
         return rc;
     mlops__route_score s;
     mlops__route_score_feats(cfg->model, &f, &s);
-    if (cfg->threshold >= 0 && cfg->model) {
+    if (cfg->threshold >= 0) {
         s.threshold = cfg->threshold;
         bool strong = s.p_strong >= s.threshold;
         if (strong != s.strong)
@@ -496,9 +496,12 @@ int mlops__route_explain(const mlops__route_cfg *cfg, const char *prompt, json_t
     const mlops__route_model *m = cfg ? cfg->model : NULL;
     mlops__route_score s;
     mlops__route_score_feats(m, &f, &s);
-    if (cfg && cfg->threshold >= 0 && m) {
+    if (cfg && cfg->threshold >= 0) {
         s.threshold = cfg->threshold;
-        s.strong = s.p_strong >= s.threshold;
+        bool strong = s.p_strong >= s.threshold;
+        if (strong != s.strong)
+            s.tier = strong ? MLOPS__TIER_COMPLEX : MLOPS__TIER_MEDIUM;
+        s.strong = strong;
     }
     json_t *e = mlops__route_explain_feats(m, &f, &s);
     mlops__route_feats_free(&f);
