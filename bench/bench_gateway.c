@@ -145,6 +145,26 @@ int main(int argc, char **argv)
     run(NULL, url, 1, 50);
     run(h, url, 1, 50);
 
+    /* the same through the Anthropic translation (request and response rewritten) */
+    stub_server *sa = stub_start("bench-anthropic");
+    stub_action aa = {.kind = STUB_OK, .format = STUB_ANTHROPIC};
+    stub_set_default(sa, &aa);
+    char url_a[128], cfg_a[512];
+    snprintf(url_a, sizeof url_a, "http://127.0.0.1:%d/v1/messages", stub_port(sa));
+    snprintf(cfg_a, sizeof cfg_a,
+             "{\"models\": [{\"name\": \"chat\", \"deployments\": [{\"provider\": \"anthropic\", "
+             "\"base_url\": \"http://127.0.0.1:%d\", \"model\": \"up\", \"api_key\": \"k\"}]}]}",
+             stub_port(sa));
+    mlops_t *ha = NULL;
+    if (mlops_open(":memory:", NULL, &ha) != MLOPS_OK || mlops_gateway_configure(ha, cfg_a) != MLOPS_OK) {
+        fprintf(stderr, "bench_gateway: %s\n", mlops_last_error());
+        return 1;
+    }
+    run(NULL, url_a, 1, 50);
+    run(ha, url_a, 1, 50);
+    result ba = run(NULL, url_a, 1, n1);
+    result ga = run(ha, url_a, 1, n1);
+
     result b1 = run(NULL, url, 1, n1);
     result g1 = run(h, url, 1, n1);
     result b32 = run(NULL, url, 32, n32);
@@ -154,20 +174,27 @@ int main(int argc, char **argv)
                       "bare libcurl");
     bench_table_row("latency, concurrency 1", &g1.st, &b1.st);
     bench_table_row("latency, concurrency 32", &g32.st, &b32.st);
+    bench_table_row("latency, c=1, anthropic translation", &ga.st, &ba.st);
     bench_table_note("added p50 / p99, c=1", "%.1f us / %.1f us", (g1.st.p50_ns - b1.st.p50_ns) / 1e3,
                      (g1.st.p99_ns - b1.st.p99_ns) / 1e3);
     bench_table_note("added p50 / p99, c=32", "%.1f us / %.1f us",
                      (g32.st.p50_ns - b32.st.p50_ns) / 1e3, (g32.st.p99_ns - b32.st.p99_ns) / 1e3);
+    bench_table_note("added p50, c=1, anthropic", "%.1f us", (ga.st.p50_ns - ba.st.p50_ns) / 1e3);
     bench_table_note("CPU per request, c=1", "%.1f us (bare %.1f us, added %.1f us)", g1.cpu_us_per_req,
                      b1.cpu_us_per_req, g1.cpu_us_per_req - b1.cpu_us_per_req);
     bench_table_note("CPU per request, c=32", "%.1f us (bare %.1f us, added %.1f us)",
                      g32.cpu_us_per_req, b32.cpu_us_per_req, g32.cpu_us_per_req - b32.cpu_us_per_req);
     bench_table_note("throughput, c=32", "%.0f req/s (bare %.0f req/s)", g32.req_per_s, b32.req_per_s);
-    bench_table_note("errors", "%d gateway, %d bare", g1.errors + g32.errors, b1.errors + b32.errors);
+    bench_table_note("CPU per request, c=1, anthropic", "%.1f us (bare %.1f us, added %.1f us)",
+                     ga.cpu_us_per_req, ba.cpu_us_per_req, ga.cpu_us_per_req - ba.cpu_us_per_req);
+    bench_table_note("errors", "%d gateway, %d bare", g1.errors + g32.errors + ga.errors,
+                     b1.errors + b32.errors + ba.errors);
     bench_table_note("connections opened", "%d (both paths together)", stub_connections(s));
     bench_table_end();
     mlops_close(h);
+    mlops_close(ha);
     stub_stop(s);
+    stub_stop(sa);
     curl_global_cleanup();
     return 0;
 }

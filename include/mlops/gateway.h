@@ -58,6 +58,7 @@
  *    "attempts": [{"deployment": "...", "model": "...", "status": 500, "latency_ms": 1.2,
  *                  "error": "..."}],
  *    "fallbacks": ["backup"], "cost": 0.000123, "latency_ms": 12.5,
+ *    "metadata": {...}, "tags": [...]   (echoed from the request's x_mlops),
  *    "stages": [{"name": "routing", "status": "ok", "ms": 0.01, ...}, ...]}
  */
 #ifndef MLOPS_GATEWAY_H

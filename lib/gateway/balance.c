@@ -4,6 +4,7 @@
  * Outcomes feed back into the latency EWMA, usage counts and the circuit breaker.
  */
 #include "balance.h"
+#include "provider.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -293,7 +294,7 @@ void mlops__gw_state_describe(mlops__gw_dep_state *s, json_t *obj)
     json_object_set_new(obj, "minute_requests", json_integer(fresh ? s->minute_requests : 0));
     json_object_set_new(obj, "minute_tokens", json_integer(fresh ? s->minute_tokens : 0));
     json_object_set_new(obj, "last_status", json_integer(s->last_status));
-    json_object_set_new(obj, "last_error", json_string(s->last_error));
+    json_object_set_new(obj, "last_error", mlops__gw_json_text(s->last_error));
     mlops__mutex_unlock(&s->lock);
 }
 

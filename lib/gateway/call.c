@@ -42,6 +42,7 @@ typedef struct stream_run {
     mlops__gw_stream st;
     const mlops__provider *prov;
     stream_acc *acc;
+    json_t *pending; /* the held-back role chunk (see sink) */
     int abort_rc; /* why on_data stopped the transfer */
     char abort_msg[256];
 } stream_run;
@@ -78,9 +79,8 @@ static void acc_tool_delta(stream_acc *a, json_t *calls)
     }
 }
 
-static int sink(void *user, json_t *chunk)
+static int deliver(stream_run *run, json_t *chunk)
 {
-    stream_run *run = user;
     stream_acc *a = run->acc;
     json_t *choice = json_array_get(json_object_get(chunk, "choices"), 0);
     json_t *delta = json_object_get(choice, "delta");
@@ -104,6 +104,48 @@ static int sink(void *user, json_t *chunk)
         return MLOPS_ECANCELED;
     }
     return MLOPS_OK;
+}
+
+/* A chunk that carries nothing but the role (the first chunk of most streams). */
+static bool is_preamble(json_t *chunk)
+{
+    json_t *choice = json_array_get(json_object_get(chunk, "choices"), 0);
+    json_t *delta = json_object_get(choice, "delta");
+    if (!choice || json_is_object(json_object_get(chunk, "usage")) ||
+        json_is_string(json_object_get(choice, "finish_reason")))
+        return false;
+    const char *key;
+    json_t *v;
+    json_object_foreach(delta, key, v) {
+        if (strcmp(key, "role") == 0)
+            continue;
+        if (strcmp(key, "content") == 0 && (json_is_null(v) || json_string_length(v) == 0))
+            continue;
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Forwards a translated chunk. The role-only preamble is held back until the first
+ * chunk with content, so that an upstream failing right after it (an Anthropic
+ * overloaded_error after message_start) can still be retried or fall back: nothing
+ * reached the caller yet.
+ */
+static int sink(void *user, json_t *chunk)
+{
+    stream_run *run = user;
+    if (!run->pending && run->acc->ctx->chunks_sent == 0 && is_preamble(chunk)) {
+        run->pending = json_incref(chunk);
+        return MLOPS_OK;
+    }
+    int rc = MLOPS_OK;
+    if (run->pending) {
+        rc = deliver(run, run->pending);
+        json_decref(run->pending);
+        run->pending = NULL;
+    }
+    return rc == MLOPS_OK ? deliver(run, chunk) : rc;
 }
 
 static int on_event(void *user, const char *event, const char *data, size_t len)
@@ -152,6 +194,13 @@ static void invoke_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, st
     int sent_before = ctx->chunks_sent;
     json_t *resp = NULL;
     int rc = d->provider->invoke(d, ctx->request, ctx->stream, &run->st, &resp);
+    if (run->pending) {
+        json_t *p = run->pending;
+        run->pending = NULL;
+        if (rc == MLOPS_OK && deliver(run, p) != MLOPS_OK)
+            rc = mlops__error(MLOPS_ECANCELED, "canceled by the chunk function");
+        json_decref(p);
+    }
     if (rc == MLOPS_OK) {
         if (ctx->stream) {
             json_decref(resp);
@@ -292,6 +341,16 @@ static void run_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, strea
         if (at->fail != MLOPS__GW_FAIL_TIMEOUT && at->fail != MLOPS__GW_FAIL_DEADLINE)
             at->fail = MLOPS__GW_FAIL_STREAM_BROKEN;
     }
+    if (ctx->stream && at->fail == MLOPS__GW_FAIL_NONE && run.pending) {
+        /* an empty answer: the preamble is all there is */
+        json_t *p = run.pending;
+        run.pending = NULL;
+        if (deliver(&run, p) != MLOPS_OK) {
+            at->fail = MLOPS__GW_FAIL_CANCELED;
+            snprintf(at->msg, sizeof at->msg, "canceled by the chunk function");
+        }
+        json_decref(p);
+    }
     if (ctx->stream && at->fail == MLOPS__GW_FAIL_NONE) {
         if (run.st.prompt_tokens >= 0)
             ctx->prompt_tokens = run.st.prompt_tokens;
@@ -305,6 +364,7 @@ static void run_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, strea
     mlops__http_resp_free(&resp);
 out:
     at->latency_ms = (double)(mlops__now_ns() - t0) / 1e6;
+    json_decref(run.pending);
     if (ctx->stream)
         mlops__sse_free(&run.sse);
     mlops__gw_upstream_free(&up);
@@ -404,7 +464,7 @@ static void add_attempt(json_t *attempts, const mlops__gw_deployment *d, const a
                           "provider", d->provider->name, "status", at->status, "latency_ms",
                           at->latency_ms);
     if (at->fail != MLOPS__GW_FAIL_NONE) {
-        json_object_set_new(a, "error", json_string(at->msg));
+        json_object_set_new(a, "error", mlops__gw_json_text(at->msg));
         json_object_set_new(a, "kind", json_string(fail_name(at->fail)));
     }
     if (at->retry_after_ms >= 0)
@@ -495,9 +555,7 @@ static bool try_model(mlops__gw_ctx *ctx, const mlops__gw_model *m, stream_acc *
         if (at.fail == MLOPS__GW_FAIL_NONE) {
             ctx->response = at.response;
             ctx->deployment = d->id;
-            ctx->cost = ((double)(ctx->prompt_tokens > 0 ? ctx->prompt_tokens : 0) * d->input_cost_per_mtok +
-                         (double)(ctx->completion_tokens > 0 ? ctx->completion_tokens : 0) *
-                             d->output_cost_per_mtok) / 1e6;
+            ctx->dep = d;
             json_object_set_new(ctx->xm, "deployment", json_string(d->id));
             json_object_set_new(ctx->xm, "provider", json_string(d->provider->name));
             json_object_set_new(ctx->xm, "upstream_model", json_string(d->upstream));
@@ -673,6 +731,9 @@ int mlops__gw_stage_call(mlops__gw_ctx *ctx, json_t *report)
         if (ctx->stream)
             finish_stream_response(ctx, &acc, false);
         set_usage(ctx);
+        const mlops__gw_deployment *d = ctx->dep;
+        ctx->cost = ((double)ctx->prompt_tokens * d->input_cost_per_mtok +
+                     (double)ctx->completion_tokens * d->output_cost_per_mtok) / 1e6;
         json_object_set_new(ctx->xm, "cost", json_real(ctx->cost));
         json_object_set_new(report, "deployment", json_string(ctx->deployment));
     } else {
@@ -683,10 +744,12 @@ int mlops__gw_stage_call(mlops__gw_ctx *ctx, json_t *report)
             snprintf(saved, sizeof saved, "%s", mlops__error_text());
             json_decref(ctx->response);
             ctx->response = NULL;
-            finish_stream_response(ctx, &acc, true);
+            finish_stream_response(ctx, &acc, lf.fail != MLOPS__GW_FAIL_CANCELED);
+            if (lf.fail == MLOPS__GW_FAIL_CANCELED)
+                json_object_set_new(json_object_get(ctx->xm, "stream"), "canceled", json_true());
             mlops__error(rc, "%s", saved);
         }
-        json_object_set_new(report, "error", json_string(mlops__error_text()));
+        json_object_set_new(report, "error", mlops__gw_json_text(mlops__error_text()));
     }
     mlops__buf_free(&acc.content);
     json_decref(acc.tool_calls);

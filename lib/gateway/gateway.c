@@ -26,11 +26,11 @@ mlops__gw_dep_state *mlops__gw_state_get(mlops__gateway *gw, const char *key)
 
 mlops__gw_config *mlops__gw_current(mlops__gateway *gw)
 {
-    mlops__mutex_lock(&gw->cfg_lock);
+    mlops__rwlock_rdlock(&gw->cfg_lock);
     mlops__gw_config *c = gw->cfg;
     if (c)
         mlops__gw_config_retain(c);
-    mlops__mutex_unlock(&gw->cfg_lock);
+    mlops__rwlock_unlock(&gw->cfg_lock);
     return c;
 }
 
@@ -48,7 +48,7 @@ int mlops__gateway_open(mlops_t *h, mlops__logger *logger, const json_t *section
         return mlops__error_oom("gateway");
     gw->h = h;
     gw->logger = logger;
-    mlops__mutex_init(&gw->cfg_lock);
+    mlops__rwlock_init(&gw->cfg_lock);
     mlops__mutex_init(&gw->states_lock);
     int rc = mlops__http_create(&gw->http);
     if (rc == MLOPS_OK && section)
@@ -72,7 +72,7 @@ void mlops__gateway_close(mlops__gateway *gw)
         gw->states = s->next;
         mlops__gw_state_free(s);
     }
-    mlops__mutex_destroy(&gw->cfg_lock);
+    mlops__rwlock_destroy(&gw->cfg_lock);
     mlops__mutex_destroy(&gw->states_lock);
     free(gw);
 }
@@ -83,11 +83,11 @@ int mlops__gateway_configure(mlops__gateway *gw, const json_t *cfg, const char *
     int rc = mlops__gw_config_build(gw, cfg, what, &c);
     if (rc != MLOPS_OK)
         return rc;
-    mlops__mutex_lock(&gw->cfg_lock);
+    mlops__rwlock_wrlock(&gw->cfg_lock);
     mlops__gw_config *old = gw->cfg;
     c->generation = ++gw->generation;
     gw->cfg = c;
-    mlops__mutex_unlock(&gw->cfg_lock);
+    mlops__rwlock_unlock(&gw->cfg_lock);
     mlops__gw_config_release(old);
     mlops__log(gw->logger, MLOPS_LOG_INFO, "gateway: configuration %llu applied (%zu models)",
                (unsigned long long)c->generation, c->nmodels);
@@ -145,6 +145,13 @@ int mlops__gateway_chat(mlops__gateway *gw, mlops_t *h, const char *request_json
     }
     if (ctx.cfg)
         json_object_set_new(ctx.xm, "config_generation", json_integer((json_int_t)ctx.cfg->generation));
+    /* the caller's labels come back with the answer (and reach the ledger stage) */
+    static const char *const echoed[] = {"metadata", "tags"};
+    for (size_t i = 0; i < MLOPS__ARRAY_LEN(echoed); i++) {
+        json_t *v = json_object_get(ctx.options, echoed[i]);
+        if (v)
+            json_object_set(ctx.xm, echoed[i], v);
+    }
     rc = mlops__gw_pipeline_run(&ctx);
     if (ctx.response) {
         json_object_set_new(ctx.xm, "latency_ms",

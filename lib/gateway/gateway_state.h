@@ -10,8 +10,9 @@ typedef struct mlops__gateway {
     mlops_t *h;
     mlops__logger *logger;
     mlops__http *http;
-    /* the current snapshot: swapped under cfg_lock, used under a reference */
-    mlops__mutex cfg_lock;
+    /* the current snapshot: read (and retained) under the read lock, swapped under the
+     * write lock; requests then use it under their own reference */
+    mlops__rwlock cfg_lock;
     mlops__gw_config *cfg;
     uint64_t generation;
     /* deployment states by key, kept across reloads until close */

@@ -14,6 +14,7 @@
 typedef struct xfer {
     CURL *easy;
     CURLM *multi;
+    char errbuf[CURL_ERROR_SIZE];
     struct xfer *next;
 } xfer;
 
@@ -60,7 +61,6 @@ int mlops__http_create(mlops__http **out)
     curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
     curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
     curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     /* connections stay with each pooled transfer (see the header comment) */
     *out = c;
@@ -254,6 +254,16 @@ static enum mlops__http_err map_curl(CURLcode rc)
     }
 }
 
+static bool is_loopback(const char *url)
+{
+    const char *h = strstr(url, "://");
+    if (!h)
+        return false;
+    h += 3;
+    return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost", 9) == 0 ||
+           strncmp(h, "[::1]", 5) == 0;
+}
+
 static int64_t ms_until(uint64_t now, uint64_t t)
 {
     return t > now ? (int64_t)((t - now + 999999) / 1000000) : 0;
@@ -289,6 +299,8 @@ int mlops__http_post(mlops__http *c, const mlops__http_req *req, mlops__http_res
     CURL *e = x->easy;
     curl_easy_reset(e);
     curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+    x->errbuf[0] = '\0';
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_URL, req->url);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
@@ -308,6 +320,8 @@ int mlops__http_post(mlops__http *c, const mlops__http_req *req, mlops__http_res
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &st);
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(e, CURLOPT_PREREQDATA, &st);
+    if (is_loopback(req->url))
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "*"); /* http_proxy never applies to loopback */
     if (req->connect_timeout_ms > 0)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)req->connect_timeout_ms);
     if (hard_end)
@@ -380,7 +394,7 @@ int mlops__http_post(mlops__http *c, const mlops__http_req *req, mlops__http_res
         else if (e2 == MLOPS__HTTP_DEADLINE)
             set_err(resp, e2, "the request's deadline expired");
         else
-            set_err(resp, e2, curl_easy_strerror(result));
+            set_err(resp, e2, x->errbuf[0] ? x->errbuf : curl_easy_strerror(result));
     }
     if (resp->body.failed) {
         xfer_put(c, x);

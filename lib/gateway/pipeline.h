@@ -50,6 +50,7 @@ typedef struct mlops__gw_ctx {
     int64_t prompt_tokens, completion_tokens;
     double cost;
     const char *deployment; /* id of the deployment that answered (snapshot-owned) */
+    const mlops__gw_deployment *dep; /* that deployment (prices, provider, upstream) */
     int chunks_sent;
 } mlops__gw_ctx;
 

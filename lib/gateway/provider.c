@@ -17,7 +17,12 @@ int mlops__provider_find(const char *name, const mlops__provider **out)
             *out = table[i];
             return MLOPS_OK;
         }
-    /* The in-process engine's slot: its vtable fills `invoke` once lib/engine lands. */
+    /*
+     * The in-process engine's slot. Wiring it: define mlops__provider_local (name
+     * "local", `invoke` set, the HTTP members NULL) next to lib/engine, add it to the
+     * table above and drop this branch; config.c then accepts "provider": "local"
+     * without a base_url, and call.c routes its attempts through invoke_attempt().
+     */
     if (strcmp(name, "local") == 0)
         return MLOPS_EUNSUPPORTED;
     return MLOPS_ENOTFOUND;
@@ -119,4 +124,21 @@ void mlops__gw_msg_copy(char *msg, size_t cap, const char *s, size_t len)
     for (size_t i = 0; s && i < len && s[i] && n + 1 < cap; i++)
         msg[n++] = (unsigned char)s[i] < ' ' ? ' ' : s[i];
     msg[n] = '\0';
+}
+
+json_t *mlops__gw_json_text(const char *s)
+{
+    json_t *v = json_string(s ? s : "");
+    if (v)
+        return v;
+    /* not valid UTF-8 (an upstream message cut mid-character): keep the ASCII */
+    char *copy = mlops__strdup(s);
+    if (!copy)
+        return NULL;
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    v = json_string(copy);
+    free(copy);
+    return v;
 }

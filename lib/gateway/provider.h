@@ -104,6 +104,8 @@ char *mlops__gw_content_text(const json_t *content);
 json_t *mlops__gw_chunk_new(const mlops__gw_stream *st);
 /** A generic classification from the status and lower-cased body text. */
 enum mlops__gw_fail mlops__gw_classify(long status, const char *message, const char *code);
+/** A JSON string of text that may not be valid UTF-8 (non-ASCII bytes become '?'). */
+json_t *mlops__gw_json_text(const char *s);
 /** Adds the deployment's API key header and extra headers. */
 int mlops__gw_auth_headers(const mlops__gw_deployment *d, mlops__gw_upstream *u);
 /** Copies at most cap-1 bytes of s into msg, replacing control characters. */

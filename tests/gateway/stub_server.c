@@ -320,6 +320,12 @@ static char **stream_events(const stub_action *a, const char *text, const char *
                  "\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5,\"total_tokens\":15}}\n\n", model);
         asprintf(&ev[k++], "data: [DONE]\n\n");
     }
+    if (a->format == STUB_ANTHROPIC && a->error_after > 0 && a->error_after < k) {
+        for (int i = a->error_after; i < k; i++)
+            free(ev[i]);
+        k = a->error_after;
+        asprintf(&ev[k++], "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n");
+    }
     *n = k;
     return ev;
 }

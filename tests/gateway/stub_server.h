@@ -29,6 +29,7 @@ typedef struct stub_action {
     int first_byte_delay_ms;/* sleep before anything is sent */
     int body_delay_ms;      /* sleep in the middle of the body (or between stream events) */
     int cut_after;          /* streams: close after this many events (0 = never cut) */
+    int error_after;        /* anthropic streams: an overloaded_error event after this many events */
     bool tool_call;         /* reply with a tool call instead of text */
     const char *text;       /* reply text (default "hello from <name>") */
 } stub_action;

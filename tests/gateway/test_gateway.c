@@ -5,6 +5,8 @@
  */
 #include "gw_test.h"
 
+#include "gateway/sse.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -57,6 +59,7 @@ static void openai_roundtrip(void **state)
     json_t *stages = json_object_get(xm(r), "stages");
     /* keys, complexity_routing, routing, provider, ledger (Gateway II added three) */
     assert_int_equal(json_array_size(stages), 5);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(xm(r), "metadata"), "team")), "t");
     assert_string_equal(json_string_value(json_object_get(json_array_get(stages, 2), "name")), "routing");
     assert_string_equal(json_string_value(json_object_get(json_array_get(stages, 3), "status")), "ok");
     json_decref(r);
@@ -339,7 +342,7 @@ static void cooldown_and_half_open(void **state)
     char *db = dep_json("openai", b, "\"id\": \"b\", \"priority\": 1");
     char *cfg = fmt_alloc("{\"models\": [{\"name\": \"chat\", \"deployments\": [%s, %s]}], "
                           "\"router\": {\"strategy\": \"priority\", " FAST_ROUTER ", "
-                          "\"cooldown\": {\"allowed_fails\": 2, \"window_s\": 60, \"cooldown_s\": 0.3}}}",
+                          "\"cooldown\": {\"allowed_fails\": 2, \"window_s\": 60, \"cooldown_s\": 0.8}}}",
                           da, db);
     mlops_t *h = open_with(cfg);
     stub_action e500 = {.kind = STUB_STATUS, .status = 500};
@@ -361,7 +364,7 @@ static void cooldown_and_half_open(void **state)
     }
     assert_int_equal(stub_hits(a), 2);
     /* after the cooldown one probe goes to a; it fails: open again */
-    mlops__sleep_ms(350);
+    mlops__sleep_ms(850);
     r = chat_ok(h, USER_REQ("chat"));
     assert_int_equal(n_attempts(r), 2);
     json_decref(r);
@@ -372,7 +375,7 @@ static void cooldown_and_half_open(void **state)
     /* a recovers: the next probe succeeds and closes the breaker */
     stub_action ok = {.kind = STUB_OK};
     stub_set_default(a, &ok);
-    mlops__sleep_ms(350);
+    mlops__sleep_ms(850);
     r = chat_ok(h, USER_REQ("chat"));
     assert_string_equal(resp_content(r), "hello from A");
     json_decref(r);
@@ -543,7 +546,7 @@ static void strategies(void **state)
     /* least_busy: while a holds a slow request, the next goes to b */
     stub_reset_hits(sa);
     stub_reset_hits(sb);
-    stub_action slower = {.kind = STUB_OK, .first_byte_delay_ms = 400};
+    stub_action slower = {.kind = STUB_OK, .first_byte_delay_ms = 1000};
     stub_set_default(sa, &slower);
     stub_set_default(sb, &slower);
     h = two_deps(sa, sb, "least_busy", NULL, NULL);
@@ -598,8 +601,55 @@ static void strategies(void **state)
     mlops_close(h);
     free(d);
     free(cfg);
+    /* tpm: each reply reports 15 tokens; a budget of 30 a minute serves two */
+    stub_reset_hits(sa);
+    d = dep_json("openai", sa, "\"tpm\": 30");
+    cfg = fmt_alloc("{\"models\": [{\"name\": \"chat\", \"deployments\": [%s]}]}", d);
+    h = open_with(cfg);
+    run_n(h, 2);
+    assert_status(mlops_chat(h, USER_REQ("chat"), &out), MLOPS_ERATELIMIT, "rpm/tpm");
+    assert_int_equal(stub_hits(sa), 2);
+    char *st = NULL;
+    assert_ok(mlops_gateway_status(h, &st));
+    assert_non_null(strstr(st, "\"minute_tokens\":30"));
+    mlops_free(st);
+    mlops_close(h);
+    free(d);
+    free(cfg);
     stub_stop(sa);
     stub_stop(sb);
+}
+
+static void pipeline_switches(void **state)
+{
+    (void)state;
+    stub_server *s = stub_start("A");
+    char *d = dep_json("openai", s, NULL);
+    char *cfg = fmt_alloc("{\"models\": [{\"name\": \"chat\", \"deployments\": [%s]}], "
+                          "\"pipeline\": {\"routing\": false}}", d);
+    mlops_t *h = open_with(cfg);
+    json_t *r = chat_ok(h, USER_REQ("chat"));
+    json_t *stages = json_object_get(xm(r), "stages");
+    /* stages: keys, complexity_routing, routing (2), provider (3), ledger */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(stages, 2), "status")), "disabled");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(stages, 3), "status")), "ok");
+    json_decref(r);
+    char *st = NULL;
+    assert_ok(mlops_gateway_status(h, &st));
+    assert_non_null(strstr(st, "{\"name\":\"routing\",\"enabled\":false}"));
+    mlops_free(st);
+    free(cfg);
+    /* with the provider stage off nothing answers: a clear error, not a crash */
+    cfg = fmt_alloc("{\"models\": [{\"name\": \"chat\", \"deployments\": [%s]}], "
+                    "\"pipeline\": {\"provider\": false}}", d);
+    assert_ok(mlops_gateway_configure(h, cfg));
+    char *out = NULL;
+    assert_status(mlops_chat(h, USER_REQ("chat"), &out), MLOPS_EUNSUPPORTED, "gateway.pipeline.provider");
+    assert_int_equal(stub_hits(s), 1);
+    mlops_close(h);
+    free(d);
+    free(cfg);
+    stub_stop(s);
 }
 
 typedef struct collected {
@@ -716,6 +766,18 @@ static void streaming_failures(void **state)
     mlops_free(out);
     assert_int_equal(stub_hits(a), hits_a + 1);
     assert_int_equal(stub_hits(b), hits_b);
+    /* a stream that stalls mid-way: the attempt timeout ends it, reported as a broken
+     * stream with the timeout's status code, and not retried */
+    mlops_close(h);
+    h = one_model(a, "openai", "\"timeout_ms\": 400", NULL);
+    stub_action stall = {.kind = STUB_OK, .body_delay_ms = 150, .text = "a b c d e f g h i j k l m n o p"};
+    stub_push(a, &stall);
+    hits_a = stub_hits(a);
+    c.chunks = 0;
+    assert_status(mlops_chat_stream(h, req, collect, &c, &out), MLOPS_ETIMEOUT, "stream broken after");
+    assert_true(c.chunks >= 1);
+    assert_int_equal(stub_hits(a), hits_a + 1);
+    mlops_free(out);
     /* anthropic stream cut, and an SSE stream with no end marker */
     mlops_close(h);
     h = one_model(a, "anthropic", NULL, NULL);
@@ -732,6 +794,22 @@ static void streaming_failures(void **state)
     mlops_free(out);
     mlops_close(h);
     h = one_model(a, "anthropic", NULL, NULL);
+    /* an overloaded_error right after message_start: nothing reached the caller yet, so
+     * the attempt is retried and the caller sees one clean stream */
+    stub_action over = {.kind = STUB_OK, .format = STUB_ANTHROPIC, .error_after = 1};
+    stub_action aok = {.kind = STUB_OK, .format = STUB_ANTHROPIC, .text = "fine"};
+    stub_push(a, &over);
+    stub_push(a, &aok);
+    c.chunks = 0;
+    c.text.len = 0;
+    assert_ok(mlops_chat_stream(h, req, collect, &c, &out));
+    assert_string_equal(c.text.data, "fine");
+    r = json_loads(out, 0, NULL);
+    assert_int_equal(n_attempts(r), 2);
+    a0 = json_array_get(json_object_get(xm(r), "attempts"), 0);
+    assert_int_equal(json_integer_value(json_object_get(a0, "status")), 529);
+    json_decref(r);
+    mlops_free(out);
     /* the chunk function cancels */
     c.cancel_after = 1;
     c.chunks = 0;
@@ -849,6 +927,109 @@ static void load_file_and_missing_env(void **state)
     stub_stop(s);
 }
 
+typedef struct sse_events {
+    char got[16][64];
+    int n;
+} sse_events;
+
+static int sse_collect(void *user, const char *event, const char *data, size_t len)
+{
+    sse_events *e = user;
+    if (e->n < 16)
+        snprintf(e->got[e->n++], sizeof e->got[0], "%s|%.*s", event, (int)len, data);
+    return 0;
+}
+
+static void sse_chunk_boundaries(void **state)
+{
+    (void)state;
+    const char *stream = ": keep-alive\r\n"
+                         "event: message_start\r\ndata: {\"a\":1}\r\n\r\n"
+                         "data: line1\ndata:line2\n\n"
+                         "data: [DONE]\r\r"
+                         "event: ignored-without-data\n\n"
+                         "data: tail-without-blank-line";
+    /* the same events whatever the split: whole, byte by byte, and every 2..7 bytes */
+    for (size_t step = 0; step <= 7; step++) {
+        mlops__sse p;
+        mlops__sse_init(&p, false);
+        sse_events e = {.n = 0};
+        size_t len = strlen(stream);
+        size_t st = step == 0 ? len : step;
+        for (size_t off = 0; off < len; off += st)
+            assert_int_equal(mlops__sse_feed(&p, stream + off, len - off < st ? len - off : st,
+                                             sse_collect, &e), MLOPS_OK);
+        assert_int_equal(mlops__sse_finish(&p, sse_collect, &e), MLOPS_OK);
+        mlops__sse_free(&p);
+        assert_int_equal(e.n, 3);
+        assert_string_equal(e.got[0], "message_start|{\"a\":1}");
+        assert_string_equal(e.got[1], "message|line1\nline2");
+        assert_string_equal(e.got[2], "message|[DONE]");
+    }
+    /* NDJSON: one event per line, CRLF or LF, a last line without newline included */
+    mlops__sse p;
+    mlops__sse_init(&p, true);
+    sse_events e = {.n = 0};
+    const char *nd = "{\"x\":1}\r\n\n{\"x\":2}\n{\"x\":3}";
+    for (size_t i = 0; nd[i]; i++)
+        assert_int_equal(mlops__sse_feed(&p, nd + i, 1, sse_collect, &e), MLOPS_OK);
+    mlops__sse_finish(&p, sse_collect, &e);
+    mlops__sse_free(&p);
+    assert_int_equal(e.n, 3);
+    assert_string_equal(e.got[2], "message|{\"x\":3}");
+    /* a line longer than the limit is refused, not buffered forever */
+    mlops__sse_init(&p, false);
+    char *big = malloc((1u << 20) + 16);
+    memset(big, 'a', (1u << 20) + 15);
+    big[(1u << 20) + 15] = '\0';
+    assert_int_equal(mlops__sse_feed(&p, big, strlen(big), sse_collect, &e), MLOPS_ELIMIT);
+    mlops__sse_free(&p);
+    free(big);
+}
+
+static void issue_config_shape(void **state)
+{
+    (void)state;
+    stub_server *a = stub_start("A"), *b = stub_start("B");
+    stub_action e500 = {.kind = STUB_STATUS, .status = 500};
+    stub_set_default(a, &e500);
+    stub_action ab = {.kind = STUB_OK, .format = STUB_ANTHROPIC};
+    stub_set_default(b, &ab);
+    setenv("OPENAI_API_KEY", "sk-from-env", 1);
+    /* the configuration exactly as the README documents it, ports substituted */
+    char *cfg = fmt_alloc(
+        "{\"models\": [{\"name\": \"chat\",\n"
+        "             \"deployments\": [{\"provider\": \"openai\", \"base_url\": \"http://127.0.0.1:%d/v1\",\n"
+        "                              \"model\": \"upstream-id\", \"api_key_env\": \"OPENAI_API_KEY\", \"weight\": 1,\n"
+        "                              \"rpm\": 600, \"tpm\": 100000, \"max_parallel\": 8, \"context_window\": 8192,\n"
+        "                              \"input_cost_per_mtok\": 0.15, \"output_cost_per_mtok\": 0.6, \"timeout_ms\": 30000}]},\n"
+        "            {\"name\": \"backup\", \"deployments\": [{\"provider\": \"anthropic\", \"base_url\": \"http://127.0.0.1:%d\", \"model\": \"claude\"}]}],\n"
+        " \"router\": {\"strategy\": \"weighted\", \"retries\": 2, \"fallbacks\": {\"chat\": [\"backup\"]},\n"
+        "            \"cooldown\": {\"allowed_fails\": 3, \"window_s\": 60, \"cooldown_s\": 5}}}",
+        stub_port(a), stub_port(b));
+    mlops_t *h = open_with(cfg);
+    json_t *r = chat_ok(h, USER_REQ("chat"));
+    assert_string_equal(resp_content(r), "hello from B");
+    assert_int_equal(n_attempts(r), 4); /* 3 on chat (500s), then backup */
+    assert_string_equal(json_string_value(json_array_get(json_object_get(xm(r), "fallbacks"), 0)), "backup");
+    json_decref(r);
+    char *hdr = stub_last_headers(a);
+    assert_non_null(strstr(hdr, "Authorization: Bearer sk-from-env"));
+    free(hdr);
+    assert_int_equal(stub_hits(a), 3);
+    assert_int_equal(stub_hits(b), 1);
+    mlops_close(h);
+    free(cfg);
+    /* retry_on is configurable: only 503 is retried here, so a 500 is final */
+    h = one_model(a, "openai", NULL, "\"retry_on\": [503]");
+    char *out = NULL;
+    assert_status(mlops_chat(h, USER_REQ("chat"), &out), MLOPS_EPROVIDER, "upstream status 500");
+    assert_int_equal(stub_hits(a), 4);
+    mlops_close(h);
+    stub_stop(a);
+    stub_stop(b);
+}
+
 static char *run_cmd(const char *cmd)
 {
     FILE *p = popen(cmd, "r");
@@ -928,10 +1109,13 @@ int main(void)
         cmocka_unit_test(cooldown_and_half_open),
         cmocka_unit_test(fallbacks),
         cmocka_unit_test(strategies),
+        cmocka_unit_test(pipeline_switches),
         cmocka_unit_test(streaming_all_providers),
         cmocka_unit_test(streaming_failures),
         cmocka_unit_test(bad_input),
         cmocka_unit_test(load_file_and_missing_env),
+        cmocka_unit_test(sse_chunk_boundaries),
+        cmocka_unit_test(issue_config_shape),
         cmocka_unit_test(cli_chat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
