@@ -876,6 +876,18 @@ int mlops__keys_authorize(mlops__keys *k, const char *secret, const char *model,
 
 /* ------------------------------------------------------------------ settle ----- */
 
+/* Retention runs every 1024 ledger rows written through this handle. */
+static void maybe_prune(mlops__keys *k)
+{
+    if (k->o.retention_days <= 0 || (atomic_fetch_add(&k->records, 1) & 1023) != 1023)
+        return;
+    int64_t deleted = 0;
+    if (mlops__ledger_prune(k->st, mlops__wall_ms() - k->o.retention_days * 86400000LL,
+                            k->o.prune_batch, &deleted) != MLOPS_OK && k->lg)
+        mlops__log(k->lg, MLOPS_LOG_WARN, "keys: ledger retention failed: %s",
+                   mlops__error_text());
+}
+
 static int finish(mlops__keys *k, const mlops__key_reservation *r, bool spend, double cost,
                   int64_t tokens, const mlops__ledger_entry *entry)
 {
@@ -950,7 +962,7 @@ int mlops__keys_settle_record(mlops__keys *k, const mlops__key_reservation *r,
         copy.key_id = r->key_id;
     int rc = finish(k, r, true, e->cost, e->tokens_in + e->tokens_out, &copy);
     if (rc == MLOPS_OK)
-        atomic_fetch_add(&k->records, 1);
+        maybe_prune(k);
     return rc;
 }
 
@@ -1020,12 +1032,8 @@ int mlops__keys_check_model(mlops__keys *k, const char *key_id, const char *mode
 int mlops__keys_ledger_record(mlops__keys *k, const mlops__ledger_entry *e)
 {
     int rc = mlops__ledger_record(k->st, e);
-    if (rc == MLOPS_OK && k->o.retention_days > 0 &&
-        (atomic_fetch_add(&k->records, 1) & 1023) == 1023) {
-        int64_t deleted = 0;
-        mlops__ledger_prune(k->st, mlops__wall_ms() - k->o.retention_days * 86400000LL,
-                            k->o.prune_batch, &deleted);
-    }
+    if (rc == MLOPS_OK)
+        maybe_prune(k);
     return rc;
 }
 
