@@ -99,14 +99,19 @@ static int run_group(mlops__store *st, const char *sql, const json_t *q, bool to
     sqlite3_bind_int(s, 5, top);
     sqlite3_bind_int64(s, 6, limit);
     int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+    rc = MLOPS_OK;
+    while (rc == MLOPS_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
         if (sqlite3_column_int64(s, 1) == 0)
             continue; /* the 'total' grouping over no rows */
         json_t *r = agg_row(s);
         if (!r || json_array_append_new(rows, r) != 0)
-            return mlops__error_oom("spend query");
+            rc = mlops__error_oom("spend query");
     }
-    return src == SQLITE_DONE ? MLOPS_OK : mlops__store_error(st, src, "spend query");
+    if (rc == MLOPS_OK && src != SQLITE_DONE)
+        rc = mlops__store_error(st, src, "spend query");
+    /* a statement left mid-way would keep a read transaction open (see keys.c) */
+    sqlite3_reset(s);
+    return rc;
 }
 
 int mlops__ledger_query(mlops__store *st, const json_t *query, json_t **out)
