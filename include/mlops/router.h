@@ -19,9 +19,13 @@
  *                    (all given must hold): "metadata": {field: value | [values]},
  *                    "tags": [any of metadata.tags], "key": id | [ids] (metadata.key_id
  *                    or key_alias), "label": s | [s] (metadata.prompt_label), "model":
- *                    s | [s] (the request's model), "regex": a POSIX extended regular
- *                    expression (no back-references, at most 512 bytes) searched in the
- *                    last user message, "icase": bool.
+ *                    s | [s] (the request's model), "regex": a regular expression
+ *                    (at most 512 bytes) searched in the last user message by a
+ *                    linear-time matcher (no backtracking): literals, ., [a-z] [^...],
+ *                    ^ $ (text start/end), ( ) (?: ), |, * + ? {m} {m,} {m,n} (m, n <=
+ *                    100), \d \D \w \W \s \S \b \B \n \t \r and escaped
+ *                    punctuation; byte-oriented; no back-references or lookaround;
+ *                    "icase": bool (ASCII letters).
  * Errors in a config are MLOPS_ECONFIG naming the key ("routing.rules[2].tier: ...").
  *
  * Labelled data (train and eval) is JSONL, one object per line:

@@ -134,6 +134,19 @@ void mlops__route_score_feats(const mlops__route_model *m, const mlops__route_fe
 json_t *mlops__route_explain_feats(const mlops__route_model *m, const mlops__route_feats *f,
                                    const mlops__route_score *s);
 
+/* ------------------------------------------------------------------ regex ------ */
+
+/**
+ * A linear-time regex (Thompson NFA simulation; route_regex.c documents the subset).
+ * compile: MLOPS_OK, or MLOPS_EPARSE / MLOPS_ELIMIT / MLOPS_ENOMEM with *err a static
+ * reason (no error text is set). search: whether the pattern matches anywhere in the
+ * first len bytes of text.
+ */
+typedef struct mlops__regex mlops__regex;
+int mlops__regex_compile(const char *pattern, bool icase, mlops__regex **out, const char **err);
+bool mlops__regex_search(const mlops__regex *re, const char *text, size_t len);
+void mlops__regex_free(mlops__regex *re);
+
 /* ------------------------------------------------------------------ config ----- */
 
 typedef struct mlops__route_cfg mlops__route_cfg;
@@ -150,7 +163,7 @@ typedef struct mlops__route_cfg mlops__route_cfg;
  * Rule "match" (all given conditions must hold): "metadata": {field: value | [values]},
  * "tags": [any of metadata.tags], "key": id|[ids] (metadata.key_id or key_alias),
  * "label": s|[s] (metadata.prompt_label), "model": s|[s] (the request's model),
- * "regex": POSIX extended regex on the last user message (no back-references; input
+ * "regex": a linear-time regex (route_regex.c) searched in the last user message (input
  * bounded by max_regex_input), "icase": bool.
  */
 int mlops__route_config_parse(const json_t *section, const char *path, mlops__route_cfg **out);

@@ -3,14 +3,14 @@
  * key, prompt label, requested model, regex on the prompt) in order, first match
  * wins; otherwise the complexity scorer picks a tier and the tier's model.
  *
- * Regexes are POSIX extended (regcomp/regexec, REG_NOSUB). Back-references are
- * refused (they are the one ERE-adjacent feature that needs backtracking in glibc),
- * patterns are at most 512 bytes and the text matched is bounded by
- * max_regex_input (default 16 KiB), so the work per request is bounded.
+ * Regexes use the linear-time matcher of route_regex.c (a Thompson NFA, no
+ * backtracking): patterns are at most 512 bytes (4000 instructions once repetitions
+ * are expanded) and the text searched is bounded by max_regex_input (default 16 KiB),
+ * so the work per request is bounded. (glibc's regcomp was tried first: a fuzzer found
+ * patterns like "(a+)+++..." whose compilation needs gigabytes.)
  */
 #include "route.h"
 
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,8 +24,7 @@ typedef struct route_rule {
     json_t *keys;     /* array */
     json_t *labels;   /* array */
     json_t *models;   /* array */
-    regex_t re;
-    bool has_re;
+    mlops__regex *re;
     int tier;         /* -1: model given */
     char *model;
 } route_rule;
@@ -72,8 +71,7 @@ static void rule_free(route_rule *r)
     json_decref(r->keys);
     json_decref(r->labels);
     json_decref(r->models);
-    if (r->has_re)
-        regfree(&r->re);
+    mlops__regex_free(r->re);
 }
 
 void mlops__route_cfg_free(mlops__route_cfg *cfg)
@@ -120,18 +118,6 @@ static int string_list(const json_t *v, const char *path, json_t **out)
     }
     *out = json_incref((json_t *)v);
     return MLOPS_OK;
-}
-
-static bool has_backreference(const char *p)
-{
-    for (; *p; p++) {
-        if (*p == '\\' && p[1]) {
-            if (p[1] >= '1' && p[1] <= '9')
-                return true;
-            p++;
-        }
-    }
-    return false;
 }
 
 static int parse_rule(const json_t *j, const char *path, route_rule *r)
@@ -190,17 +176,10 @@ static int parse_rule(const json_t *j, const char *path, route_rule *r)
         if (strlen(re) > MAX_PATTERN)
             return mlops__error(MLOPS_ECONFIG, "%s.regex: longer than %d bytes", sub,
                                 MAX_PATTERN);
-        if (has_backreference(re))
-            return mlops__error(MLOPS_ECONFIG,
-                                "%s.regex: back-references (\\1..\\9) are not supported", sub);
-        int flags = REG_EXTENDED | REG_NOSUB | (mlops__json_bool(m, "icase", false) ? REG_ICASE : 0);
-        int err = regcomp(&r->re, re, flags);
-        if (err != 0) {
-            char msg[128];
-            regerror(err, &r->re, msg, sizeof msg);
-            return mlops__error(MLOPS_ECONFIG, "%s.regex: %s", sub, msg);
-        }
-        r->has_re = true;
+        const char *why = NULL;
+        if (mlops__regex_compile(re, mlops__json_bool(m, "icase", false), &r->re, &why) !=
+            MLOPS_OK)
+            return mlops__error(MLOPS_ECONFIG, "%s.regex: %s", sub, why);
     }
     if (json_object_size(m) == 0)
         return mlops__error(MLOPS_ECONFIG, "%s: empty match (give at least one condition)", sub);
@@ -399,14 +378,8 @@ static bool rule_matches(const mlops__route_cfg *c, const route_rule *r, const j
         return false;
     if (r->models && !list_has(r->models, json_string_value(json_object_get(request, "model"))))
         return false;
-    if (r->has_re) {
-        size_t n = strnlen(text, c->max_regex_input);
-        char *bounded = text[n] ? mlops__strndup(text, n) : NULL;
-        int m = regexec(&r->re, bounded ? bounded : text, 0, NULL, 0);
-        free(bounded);
-        if (m != 0)
-            return false;
-    }
+    if (r->re && !mlops__regex_search(r->re, text, strnlen(text, c->max_regex_input)))
+        return false;
     return true;
 }
 
