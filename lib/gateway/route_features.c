@@ -8,6 +8,7 @@
 #include "route.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,29 +120,84 @@ static const char *const rewrite_cues[] = {
     "turn this into", "bullet points", "headline", "title for", "caption", "tweet", "email",
     NULL};
 
-/* Occurrences of phrases in lowercase text, each bounded by non-word characters. */
-static int count_phrases(const char *lower, size_t len, const char *const *list)
+/*
+ * All cue phrases in one table, bucketed by first byte, so that a prompt is scanned
+ * once (each position compared with the few phrases starting with its byte) instead
+ * of once per phrase. Built once per process (pthread_once): a read-only singleton.
+ */
+enum {
+    C_CODE_SYNTAX, C_CODE_REQUEST, C_LATEX, C_MATH_WORDS, C_REASONING, C_COMPARE_DESIGN,
+    C_MULTI_STEP, C_CONSTRAINTS, C_FORMAT_JSON, C_FORMAT_TABLE, C_FORMAT_CODE, C_FORMAT_LONG,
+    C_SIMPLE, C_REWRITE, C_FAMILIES
+};
+
+static const char *const *const families[C_FAMILIES] = {
+    code_syntax, code_request, latex, math_words, reasoning, compare_design, multi_step,
+    constraints, format_json, format_table, format_code, format_long, simple_cues,
+    rewrite_cues,
+};
+
+#define MAX_CUES 640
+
+typedef struct cue {
+    const char *text;
+    uint16_t len;
+    uint8_t family;
+    bool word_start, word_end; /* must be bounded by non-word bytes on that side */
+} cue;
+
+static cue cues[MAX_CUES];
+static uint16_t bucket[257]; /* cues with first byte b are cues[bucket[b] .. bucket[b+1]) */
+static pthread_once_t cues_once = PTHREAD_ONCE_INIT;
+
+static void cues_build(void)
 {
-    int count = 0;
-    for (const char *const *p = list; *p; p++) {
-        size_t pl = strlen(*p);
-        bool word_start = isalnum((unsigned char)(*p)[0]);
-        bool word_end = isalnum((unsigned char)(*p)[pl - 1]);
-        const char *s = lower;
-        while ((s = memmem(s, len - (size_t)(s - lower), *p, pl)) != NULL) {
-            bool ok = true;
-            if (word_start && s > lower && isalnum((unsigned char)s[-1]))
-                ok = false;
-            if (word_end && (size_t)(s - lower) + pl < len &&
-                isalnum((unsigned char)s[pl]))
-                ok = false;
-            count += ok;
-            s += pl;
-            if ((size_t)(s - lower) >= len)
-                break;
+    uint16_t count[256] = {0};
+    size_t n = 0;
+    for (int f = 0; f < C_FAMILIES; f++)
+        for (const char *const *p = families[f]; *p && n < MAX_CUES; p++, n++)
+            count[(unsigned char)(*p)[0]]++;
+    bucket[0] = 0;
+    for (int b = 0; b < 256; b++)
+        bucket[b + 1] = (uint16_t)(bucket[b] + count[b]);
+    uint16_t fill[256];
+    memcpy(fill, bucket, sizeof fill);
+    n = 0;
+    for (int f = 0; f < C_FAMILIES; f++) {
+        for (const char *const *p = families[f]; *p && n < MAX_CUES; p++, n++) {
+            size_t len = strlen(*p);
+            cue *c = &cues[fill[(unsigned char)(*p)[0]]++];
+            c->text = *p;
+            c->len = (uint16_t)len;
+            c->family = (uint8_t)f;
+            c->word_start = isalnum((unsigned char)(*p)[0]);
+            c->word_end = isalnum((unsigned char)(*p)[len - 1]);
         }
     }
-    return count;
+}
+
+/*
+ * Counts non-overlapping occurrences of each cue (leftmost first), those bounded as the
+ * cue requires adding to its family's count.
+ */
+static void count_cues(const char *lower, size_t len, int counts[C_FAMILIES])
+{
+    pthread_once(&cues_once, cues_build);
+    size_t next[MAX_CUES];
+    memset(next, 0, sizeof next);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char b = (unsigned char)lower[i];
+        for (uint16_t k = bucket[b]; k < bucket[b + 1]; k++) {
+            const cue *c = &cues[k];
+            if (i < next[k] || c->len > len - i || memcmp(lower + i, c->text, c->len) != 0)
+                continue;
+            next[k] = i + c->len;
+            bool ok = !(c->word_start && i > 0 && isalnum((unsigned char)lower[i - 1])) &&
+                      !(c->word_end && i + c->len < len &&
+                        isalnum((unsigned char)lower[i + c->len]));
+            counts[c->family] += ok;
+        }
+    }
 }
 
 static float squash(double count, double scale)
@@ -309,6 +365,8 @@ int mlops__route_features(const char *prompt, int depth, bool has_system, bool k
         fences++;
         fence += 3;
     }
+    int cc[C_FAMILIES] = {0};
+    count_cues(lower, len, cc);
     float *v = out->named;
     double tokens = (double)len / 4.0;
     v[MLOPS__F_BIAS] = 1.0f;
@@ -318,21 +376,21 @@ int mlops__route_features(const char *prompt, int depth, bool has_system, bool k
     v[MLOPS__F_QUESTIONS] = squash(questions, 5);
     v[MLOPS__F_CODE_BLOCK] = fences >= 2 ? 1.0f : fences ? 0.5f : 0.0f;
     v[MLOPS__F_INLINE_CODE] = squash(fences ? 0 : backticks / 2, 5);
-    v[MLOPS__F_CODE_SYNTAX] = squash(count_phrases(lower, len, code_syntax), 8);
-    v[MLOPS__F_CODE_REQUEST] = squash(count_phrases(lower, len, code_request), 4);
+    v[MLOPS__F_CODE_SYNTAX] = squash(cc[C_CODE_SYNTAX], 8);
+    v[MLOPS__F_CODE_REQUEST] = squash(cc[C_CODE_REQUEST], 4);
     v[MLOPS__F_MATH_SYMBOLS] = squash(math, 8);
-    v[MLOPS__F_LATEX] = squash(count_phrases(lower, len, latex), 3);
-    v[MLOPS__F_MATH_WORDS] = squash(count_phrases(lower, len, math_words), 4);
-    v[MLOPS__F_REASONING] = squash(count_phrases(lower, len, reasoning), 4);
-    v[MLOPS__F_COMPARE_DESIGN] = squash(count_phrases(lower, len, compare_design), 4);
-    v[MLOPS__F_MULTI_STEP] = squash(count_phrases(lower, len, multi_step) + numbered, 6);
-    v[MLOPS__F_CONSTRAINTS] = squash(count_phrases(lower, len, constraints), 5);
-    v[MLOPS__F_FORMAT_JSON] = squash(count_phrases(lower, len, format_json), 2);
-    v[MLOPS__F_FORMAT_TABLE] = squash(count_phrases(lower, len, format_table), 2);
-    v[MLOPS__F_FORMAT_CODE] = squash(count_phrases(lower, len, format_code), 2);
-    v[MLOPS__F_FORMAT_LONG] = squash(count_phrases(lower, len, format_long), 3);
-    v[MLOPS__F_SIMPLE_CUES] = squash(count_phrases(lower, len, simple_cues), 3);
-    v[MLOPS__F_REWRITE_CUES] = squash(count_phrases(lower, len, rewrite_cues), 3);
+    v[MLOPS__F_LATEX] = squash(cc[C_LATEX], 3);
+    v[MLOPS__F_MATH_WORDS] = squash(cc[C_MATH_WORDS], 4);
+    v[MLOPS__F_REASONING] = squash(cc[C_REASONING], 4);
+    v[MLOPS__F_COMPARE_DESIGN] = squash(cc[C_COMPARE_DESIGN], 4);
+    v[MLOPS__F_MULTI_STEP] = squash(cc[C_MULTI_STEP] + numbered, 6);
+    v[MLOPS__F_CONSTRAINTS] = squash(cc[C_CONSTRAINTS], 5);
+    v[MLOPS__F_FORMAT_JSON] = squash(cc[C_FORMAT_JSON], 2);
+    v[MLOPS__F_FORMAT_TABLE] = squash(cc[C_FORMAT_TABLE], 2);
+    v[MLOPS__F_FORMAT_CODE] = squash(cc[C_FORMAT_CODE], 2);
+    v[MLOPS__F_FORMAT_LONG] = squash(cc[C_FORMAT_LONG], 3);
+    v[MLOPS__F_SIMPLE_CUES] = squash(cc[C_SIMPLE], 3);
+    v[MLOPS__F_REWRITE_CUES] = squash(cc[C_REWRITE], 3);
     v[MLOPS__F_DEPTH] = squash(depth > 1 ? depth - 1 : 0, 20);
     v[MLOPS__F_SYSTEM] = has_system ? 1.0f : 0.0f;
     v[MLOPS__F_NON_ASCII] = len ? (float)((double)non_ascii / (double)len) : 0.0f;
