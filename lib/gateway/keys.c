@@ -621,6 +621,7 @@ typedef struct key_row {
     double budget, soft_budget;
     int period;
     int64_t rpm, tpm, max_parallel, expires_ms, revoked_ms;
+    bool any_model;
 } key_row;
 
 static int load_key(mlops__keys *k, const char *key_id, const char *model, int64_t now,
@@ -659,6 +660,7 @@ static int load_key(mlops__keys *k, const char *key_id, const char *model, int64
         refuse(ref, "expired", -1);
         return mlops__error(MLOPS_EAUTH, "key '%s': expired at %s", kr->alias, t);
     }
+    kr->any_model = sqlite3_column_type(s, 1) == SQLITE_NULL;
     if (!model_allowed((const char *)sqlite3_column_text(s, 1), model)) {
         refuse(ref, "model", -1);
         return mlops__error(MLOPS_EAUTH, "key '%s': model '%s' is not allowed for this key",
@@ -792,7 +794,9 @@ static int check_limits(mlops__keys *k, const char *key_id, const key_row *kr, i
         return rc;
     sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, pstart);
-    sqlite3_bind_int64(s, 3, wstart);
+    /* keys without rpm/tpm keep no window rows (window 0: nothing to correct later) */
+    bool windowed = kr->rpm > 0 || kr->tpm > 0;
+    sqlite3_bind_int64(s, 3, windowed ? wstart : 0);
     sqlite3_bind_double(s, 4, est_cost);
     sqlite3_bind_int64(s, 5, est_tokens);
     sqlite3_bind_int64(s, 6, now);
@@ -800,6 +804,17 @@ static int check_limits(mlops__keys *k, const char *key_id, const key_row *kr, i
     if ((rc = step_done(k->st, s, "reservation insert")) != MLOPS_OK)
         return rc;
     out->id = sqlite3_last_insert_rowid(sqlite3_db_handle(s));
+    snprintf(out->key_id, sizeof out->key_id, "%s", key_id);
+    out->cost = est_cost;
+    out->tokens = est_tokens;
+    out->window_start_ms = windowed ? wstart : 0;
+    out->period_start_ms = pstart;
+    out->budget = kr->budget;
+    out->spent = spent;
+    out->soft_alert = kr->soft_budget >= 0 && spent + reserved + est_cost >= kr->soft_budget;
+    out->any_model = kr->any_model;
+    if (!windowed)
+        return MLOPS_OK;
     rc = mlops__store_prepare(k->st,
                               "INSERT INTO gateway_key_windows(key_id, window_start, requests, "
                               "tokens) VALUES(?1, ?2, 1, ?3) ON CONFLICT(key_id, window_start) "
@@ -817,14 +832,6 @@ static int check_limits(mlops__keys *k, const char *key_id, const key_row *kr, i
                             "DELETE FROM gateway_key_windows WHERE key_id=?1 AND window_start<?2",
                             key_id, wstart, "rate window cleanup")) != MLOPS_OK)
         return rc;
-    snprintf(out->key_id, sizeof out->key_id, "%s", key_id);
-    out->cost = est_cost;
-    out->tokens = est_tokens;
-    out->window_start_ms = wstart;
-    out->period_start_ms = pstart;
-    out->budget = kr->budget;
-    out->spent = spent;
-    out->soft_alert = kr->soft_budget >= 0 && spent + reserved + est_cost >= kr->soft_budget;
     return MLOPS_OK;
 }
 
@@ -923,12 +930,13 @@ static int finish(mlops__keys *k, const mlops__key_reservation *r, bool spend, d
         sqlite3_bind_double(s, 3, cost);
         rc = step_done(k->st, s, "key spend");
     }
-    if (rc == MLOPS_OK && tokens != r->tokens)
+    bool window = r->window_start_ms != 0 && tokens != r->tokens;
+    if (rc == MLOPS_OK && window)
         rc = mlops__store_prepare(k->st,
                                   "UPDATE gateway_key_windows SET tokens=MAX(0, tokens+?3) "
                                   "WHERE key_id=?1 AND window_start=?2",
                                   &s);
-    if (rc == MLOPS_OK && tokens != r->tokens) {
+    if (rc == MLOPS_OK && window) {
         sqlite3_bind_text(s, 1, r->key_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, r->window_start_ms);
         sqlite3_bind_int64(s, 3, tokens - r->tokens);

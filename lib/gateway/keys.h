@@ -103,6 +103,7 @@ typedef struct mlops__key_reservation {
     double budget;           /* the key's budget (< 0: none) */
     double spent;            /* settled spend in the period before this request */
     bool soft_alert;         /* spent + reserved crossed the soft budget */
+    bool any_model;          /* the key has no model allow-list */
 } mlops__key_reservation;
 
 /** Details of a refusal, for JSON replies (retry_after_ms -1: not by waiting). */

@@ -32,7 +32,7 @@ int mlops__gw_stage_complexity(mlops__gw_ctx *ctx, json_t *report)
     if (rc != MLOPS_OK)
         return rc;
     if (d.routed && d.model[0]) {
-        if (ctx->reservation.id && ctx->gw->keys &&
+        if (ctx->reservation.id && !ctx->reservation.any_model && ctx->gw->keys &&
             (rc = mlops__keys_check_model(ctx->gw->keys, ctx->reservation.key_id, d.model)) !=
                 MLOPS_OK) {
             mlops__route_decision_free(&d);
