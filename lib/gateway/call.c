@@ -25,6 +25,8 @@ typedef struct attempt {
     char msg[256];
     json_t *response;         /* non-stream: the translated response */
     double latency_ms;
+    int http_version;         /* 11, 20...; 0 when there was no response */
+    bool new_connection;
 } attempt;
 
 /* Streaming: accumulates chunks into the final response and forwards them. */
@@ -164,8 +166,13 @@ static int on_data(void *user, const char *data, size_t len)
 {
     stream_run *run = user;
     int rc = mlops__sse_feed(&run->sse, data, len, on_event, run);
-    if (rc != MLOPS_OK)
+    if (rc != MLOPS_OK) {
         run->abort_rc = rc;
+        if (!run->abort_msg[0])
+            snprintf(run->abort_msg, sizeof run->abort_msg, "%s",
+                     rc == MLOPS_ELIMIT ? "a stream line is longer than 1 MiB"
+                                        : "out of memory while reading the stream");
+    }
     return rc;
 }
 
@@ -275,6 +282,7 @@ static void run_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, strea
         .connect_timeout_ms = d->connect_timeout_ms,
         .first_byte_timeout_ms = ctx->stream ? d->first_byte_timeout_ms : 0,
         .deadline_ns = ctx->deadline_ns,
+        .ca_file = d->ca_file,
         .on_data = ctx->stream ? on_data : NULL,
         .user = &run,
     };
@@ -287,6 +295,8 @@ static void run_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, strea
     }
     at->status = (int)resp.status;
     at->retry_after_ms = resp.retry_after_ms;
+    at->http_version = resp.http_version;
+    at->new_connection = resp.new_connection;
     if (resp.err == MLOPS__HTTP_CANCELED) {
         if (acc && acc->canceled) {
             at->fail = MLOPS__GW_FAIL_CANCELED;
@@ -326,7 +336,9 @@ static void run_attempt(mlops__gw_ctx *ctx, const mlops__gw_deployment *d, strea
         }
     } else {
         mlops__sse_finish(&run.sse, on_event, &run);
-        if (!run.st.done) {
+        /* a clean end after a finish_reason counts as complete: some OpenAI-compatible
+         * servers omit "data: [DONE]" */
+        if (!run.st.done && !(acc && acc->finish[0] && ctx->chunks_sent > sent_before)) {
             at->fail = MLOPS__GW_FAIL_STREAM_BROKEN;
             snprintf(at->msg, sizeof at->msg, "the stream ended before its end marker");
         }
@@ -469,6 +481,12 @@ static void add_attempt(json_t *attempts, const mlops__gw_deployment *d, const a
     }
     if (at->retry_after_ms >= 0)
         json_object_set_new(a, "retry_after_ms", json_integer(at->retry_after_ms));
+    if (at->http_version) {
+        const char *v = at->http_version == 10 ? "1.0" : at->http_version == 11 ? "1.1"
+                        : at->http_version == 20 ? "2" : "3";
+        json_object_set_new(a, "http", json_string(v));
+        json_object_set_new(a, "new_connection", json_boolean(at->new_connection));
+    }
     json_array_append_new(attempts, a);
 }
 

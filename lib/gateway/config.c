@@ -33,6 +33,7 @@ static const mlops__json_field dep_fields[] = {
     {"api_key_env", MLOPS__J_STRING, false},
     {"api_key_header", MLOPS__J_STRING, false},
     {"api_version", MLOPS__J_STRING, false},
+    {"ca_file", MLOPS__J_STRING, false},
     {"headers", MLOPS__J_OBJECT, false},
     {"params", MLOPS__J_OBJECT, false},
     {"weight", MLOPS__J_NUMBER, false},
@@ -135,6 +136,9 @@ static int check_deployment(const json_t *d, const char *path)
         return mlops__error(MLOPS_ECONFIG,
                             "%s.api_key_header: '%s' is not one of authorization, api-key, x-api-key",
                             path, hdr);
+    const char *ca = mlops__json_str(d, "ca_file", NULL);
+    if (ca && !*ca)
+        return mlops__error(MLOPS_ECONFIG, "%s.ca_file: must not be empty", path);
     const char *id = mlops__json_str(d, "id", NULL);
     if (id && (rc = mlops__name_check(id, "deployment id")) != MLOPS_OK)
         return mlops__error_wrap(MLOPS_ECONFIG, "%s.id", path);
@@ -345,6 +349,7 @@ static void free_models(mlops__gw_model *models, size_t n)
             free(d->api_key_env);
             free(d->api_key_header);
             free(d->api_version);
+            free(d->ca_file);
             json_decref(d->headers);
             json_decref(d->params);
         }
@@ -384,6 +389,10 @@ static int build_deployment(mlops__gateway *gw, const char *model, size_t index,
     d->api_key_header = mlops__strdup(mlops__json_str(j, "api_key_header", def_hdr));
     const char *ver = mlops__json_str(j, "api_version", NULL);
     d->api_version = ver ? mlops__strdup(ver) : NULL;
+    const char *ca = mlops__json_str(j, "ca_file", NULL);
+    d->ca_file = ca ? mlops__strdup(ca) : NULL;
+    if (ca && !d->ca_file)
+        return mlops__error_oom("gateway deployment");
     d->headers = json_incref(json_object_get(j, "headers"));
     d->params = json_incref(json_object_get(j, "params"));
     d->weight = mlops__json_num(j, "weight", 1.0);

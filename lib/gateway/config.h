@@ -38,6 +38,7 @@ typedef struct mlops__gw_deployment {
     char *api_key_env; /* the variable named, for messages */
     char *api_key_header; /* "authorization" (Bearer), "api-key" (Azure), "x-api-key" */
     char *api_version;    /* Azure ?api-version=, anthropic-version header */
+    char *ca_file;        /* PEM bundle to verify the server with (private CAs), or NULL */
     json_t *headers;      /* extra headers {"name": "value"} or NULL */
     json_t *params;       /* extra body fields merged into every request, or NULL */
     double weight;

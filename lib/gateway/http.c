@@ -23,7 +23,11 @@ struct mlops__http {
     mlops__mutex share_locks[CURL_LOCK_DATA_LAST];
     mlops__mutex pool_lock;
     xfer *idle;
+    int nidle;
 };
+
+/* Idle transfers kept for reuse (each with its live connections); extras are closed. */
+#define POOL_MAX_IDLE 64
 
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a, void *user)
 {
@@ -100,8 +104,10 @@ static xfer *xfer_get(mlops__http *c)
 {
     mlops__mutex_lock(&c->pool_lock);
     xfer *x = c->idle;
-    if (x)
+    if (x) {
         c->idle = x->next;
+        c->nidle--;
+    }
     mlops__mutex_unlock(&c->pool_lock);
     if (x)
         return x;
@@ -120,9 +126,15 @@ static xfer *xfer_get(mlops__http *c)
 static void xfer_put(mlops__http *c, xfer *x)
 {
     mlops__mutex_lock(&c->pool_lock);
-    x->next = c->idle;
-    c->idle = x;
+    bool keep = c->nidle < POOL_MAX_IDLE;
+    if (keep) {
+        x->next = c->idle;
+        c->idle = x;
+        c->nidle++;
+    }
     mlops__mutex_unlock(&c->pool_lock);
+    if (!keep)
+        xfer_free(x);
 }
 
 int64_t mlops__http_parse_retry_after(const char *value)
@@ -320,6 +332,8 @@ int mlops__http_post(mlops__http *c, const mlops__http_req *req, mlops__http_res
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &st);
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(e, CURLOPT_PREREQDATA, &st);
+    if (req->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
     if (is_loopback(req->url))
         curl_easy_setopt(e, CURLOPT_NOPROXY, "*"); /* http_proxy never applies to loopback */
     if (req->connect_timeout_ms > 0)
@@ -373,6 +387,12 @@ int mlops__http_post(mlops__http *c, const mlops__http_req *req, mlops__http_res
     while ((msg = curl_multi_info_read(x->multi, &left)) != NULL)
         if (msg->msg == CURLMSG_DONE)
             result = msg->data.result;
+    long ver = 0, conns = 0;
+    curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &ver);
+    curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &conns);
+    resp->http_version = ver == CURL_HTTP_VERSION_1_0 ? 10 : ver == CURL_HTTP_VERSION_1_1 ? 11
+                         : ver == CURL_HTTP_VERSION_2_0 ? 20 : ver == CURL_HTTP_VERSION_3 ? 30 : 0;
+    resp->new_connection = conns > 0;
     curl_multi_remove_handle(x->multi, e);
     curl_slist_free_all(hdrs);
 

@@ -41,6 +41,7 @@ typedef struct mlops__http_req {
     int64_t connect_timeout_ms;    /* 0 = libcurl's default */
     int64_t first_byte_timeout_ms; /* 0 = none */
     uint64_t deadline_ns;          /* overall (mlops__now_ns clock), 0 = none */
+    const char *ca_file;           /* CA bundle replacing the system's, or NULL */
     mlops__http_data_fn on_data;   /* NULL: the body is collected in resp->body */
     void *user;
 } mlops__http_req;
@@ -52,6 +53,8 @@ typedef struct mlops__http_resp {
     mlops__buf body;         /* the body (always for non-2xx; for 2xx without on_data) */
     int64_t retry_after_ms;  /* from Retry-After / retry-after-ms, -1 when absent */
     bool got_data;           /* any 2xx body bytes were passed to on_data */
+    int http_version;        /* 10, 11, 20, 30; 0 when no response */
+    bool new_connection;     /* a connection was opened (not reused) for this request */
 } mlops__http_resp;
 
 int mlops__http_create(mlops__http **out);

@@ -142,3 +142,18 @@ json_t *mlops__gw_json_text(const char *s)
     free(copy);
     return v;
 }
+
+int mlops__gw_parse_body(const char *body, size_t len, json_t **out)
+{
+    json_error_t err;
+    json_t *r = json_loadb(body, len, 0, &err);
+    if (!r)
+        return mlops__error(MLOPS_EPARSE, "response is not JSON: %s at line %d column %d",
+                            err.text, err.line, err.column);
+    if (!json_is_object(r)) {
+        json_decref(r);
+        return mlops__error(MLOPS_EPARSE, "response is not a JSON object");
+    }
+    *out = r;
+    return MLOPS_OK;
+}

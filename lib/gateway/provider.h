@@ -104,6 +104,8 @@ char *mlops__gw_content_text(const json_t *content);
 json_t *mlops__gw_chunk_new(const mlops__gw_stream *st);
 /** A generic classification from the status and lower-cased body text. */
 enum mlops__gw_fail mlops__gw_classify(long status, const char *message, const char *code);
+/** Parses a response body that must be a JSON object (MLOPS_EPARSE otherwise). */
+int mlops__gw_parse_body(const char *body, size_t len, json_t **out);
 /** A JSON string of text that may not be valid UTF-8 (non-ASCII bytes become '?'). */
 json_t *mlops__gw_json_text(const char *s);
 /** Adds the deployment's API key header and extra headers. */

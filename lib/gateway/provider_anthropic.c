@@ -243,14 +243,13 @@ static int parse_response(const mlops__gw_deployment *d, const char *body, size_
 {
     (void)d;
     *out = NULL;
-    json_error_t err;
-    json_t *r = json_loadb(body, len, 0, &err);
-    if (!r)
-        return mlops__error(MLOPS_EPARSE, "response is not JSON: %s at line %d column %d",
-                            err.text, err.line, err.column);
+    json_t *r = NULL;
+    int rc = mlops__gw_parse_body(body, len, &r);
+    if (rc != MLOPS_OK)
+        return rc;
     json_t *content = json_object_get(r, "content");
     json_t *usage = json_object_get(r, "usage");
-    if (!json_is_object(r) || !json_is_array(content) || (usage && !json_is_object(usage)) ||
+    if (!json_is_array(content) || (usage && !json_is_object(usage)) ||
         !int_field_ok(usage, "input_tokens") || !int_field_ok(usage, "output_tokens")) {
         json_decref(r);
         return mlops__error(MLOPS_EPARSE, "response has no content array");

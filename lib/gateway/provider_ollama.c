@@ -146,13 +146,12 @@ static int parse_response(const mlops__gw_deployment *d, const char *body, size_
 {
     (void)d;
     *out = NULL;
-    json_error_t err;
-    json_t *r = json_loadb(body, len, 0, &err);
-    if (!r)
-        return mlops__error(MLOPS_EPARSE, "response is not JSON: %s at line %d column %d",
-                            err.text, err.line, err.column);
+    json_t *r = NULL;
+    int rc = mlops__gw_parse_body(body, len, &r);
+    if (rc != MLOPS_OK)
+        return rc;
     json_t *msg = json_object_get(r, "message");
-    if (!json_is_object(r) || !json_is_object(msg) ||
+    if (!json_is_object(msg) ||
         !json_is_string(json_object_get(msg, "content"))) {
         json_decref(r);
         return mlops__error(MLOPS_EPARSE, "response has no message.content");

@@ -61,14 +61,13 @@ static int parse_response(const mlops__gw_deployment *d, const char *body, size_
 {
     (void)d;
     *out = NULL;
-    json_error_t err;
-    json_t *r = json_loadb(body, len, 0, &err);
-    if (!r)
-        return mlops__error(MLOPS_EPARSE, "response is not JSON: %s at line %d column %d",
-                            err.text, err.line, err.column);
+    json_t *r = NULL;
+    int rc = mlops__gw_parse_body(body, len, &r);
+    if (rc != MLOPS_OK)
+        return rc;
     json_t *choices = json_object_get(r, "choices");
     json_t *c0 = json_array_get(choices, 0);
-    if (!json_is_object(r) || !json_is_array(choices) || !json_is_object(c0) ||
+    if (!json_is_array(choices) || !json_is_object(c0) ||
         !json_is_object(json_object_get(c0, "message"))) {
         json_decref(r);
         return mlops__error(MLOPS_EPARSE, "response has no choices[0].message object");

@@ -5,7 +5,10 @@
  */
 #include "gw_test.h"
 
+#include "gateway/http.h"
 #include "gateway/sse.h"
+
+#include <time.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -75,6 +78,9 @@ static void openai_roundtrip(void **state)
     free(body);
     /* keep-alive: a second request reuses the connection */
     r = chat_ok(h, USER_REQ("chat"));
+    json_t *a0 = json_array_get(json_object_get(xm(r), "attempts"), 0);
+    assert_string_equal(json_string_value(json_object_get(a0, "http")), "1.1");
+    assert_true(json_is_false(json_object_get(a0, "new_connection")));
     json_decref(r);
     assert_int_equal(stub_hits(s), 2);
     assert_int_equal(stub_connections(s), 1);
@@ -1030,6 +1036,25 @@ static void issue_config_shape(void **state)
     stub_stop(b);
 }
 
+static void retry_after_values(void **state)
+{
+    (void)state;
+    assert_int_equal(mlops__http_parse_retry_after("120"), 120000);
+    assert_int_equal(mlops__http_parse_retry_after(" 0 \r\n"), 0);
+    assert_int_equal(mlops__http_parse_retry_after("1.5"), 1500);
+    assert_int_equal(mlops__http_parse_retry_after("soon"), -1);
+    assert_int_equal(mlops__http_parse_retry_after("12abc"), -1);
+    /* an HTTP date (RFC 9110 section 10.2.3): in the past means now */
+    assert_int_equal(mlops__http_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), 0);
+    char future[64];
+    time_t t = time(NULL) + 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(future, sizeof future, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    int64_t ms = mlops__http_parse_retry_after(future);
+    assert_true(ms > 3500000 && ms <= 3600000);
+}
+
 static char *run_cmd(const char *cmd)
 {
     FILE *p = popen(cmd, "r");
@@ -1115,6 +1140,7 @@ int main(void)
         cmocka_unit_test(bad_input),
         cmocka_unit_test(load_file_and_missing_env),
         cmocka_unit_test(sse_chunk_boundaries),
+        cmocka_unit_test(retry_after_values),
         cmocka_unit_test(issue_config_shape),
         cmocka_unit_test(cli_chat),
     };
