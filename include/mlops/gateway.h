@@ -22,7 +22,8 @@
  *        "api_key_header": "authorization" | "api-key" | "x-api-key",
  *        "api_version": "2024-06-01",  Azure ?api-version= / anthropic-version header
  *        "headers": {"Name": "value"}, "params": {extra body fields},
- *        "ca_file": "/etc/ssl/private-ca.pem",  (TLS is always verified; this adds a CA)
+ *        "ca_file": "/etc/ssl/private-ca.pem",  (TLS is always verified; this bundle
+ *                                                 replaces the system CAs)
  *        "weight": 1, "priority": 0, "rpm": 600, "tpm": 100000, "max_parallel": 8,
  *        "context_window": 8192, "input_cost_per_mtok": 0.15, "output_cost_per_mtok": 0.6,
  *        "timeout_ms": 30000, "connect_timeout_ms": 5000, "first_byte_timeout_ms": 0,

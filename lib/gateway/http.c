@@ -3,6 +3,8 @@
 
 #include <curl/curl.h>
 #include <ctype.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,7 +283,54 @@ static int64_t ms_until(uint64_t now, uint64_t t)
     return t > now ? (int64_t)((t - now + 999999) / 1000000) : 0;
 }
 
+/*
+ * SIGPIPE: with CURLOPT_NOSIGNAL (required with threads) libcurl does not shield the
+ * process from SIGPIPE, and OpenSSL can raise it writing to a peer that went away,
+ * which would kill the host application. Block it on this thread for the transfer and
+ * consume one that our transfer raised (the technique libpq uses); the process-wide
+ * disposition is never touched.
+ */
+typedef struct sigpipe_guard {
+    sigset_t old;
+    bool was_pending;
+} sigpipe_guard;
+
+static void sigpipe_block(sigpipe_guard *g)
+{
+    sigset_t pipe, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &g->old);
+    sigpending(&pending);
+    g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+}
+
+static void sigpipe_restore(sigpipe_guard *g)
+{
+    sigset_t pipe, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigpending(&pending);
+    if (!g->was_pending && sigismember(&pending, SIGPIPE) == 1) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe, NULL, &zero) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+static int http_post(mlops__http *c, const mlops__http_req *req, mlops__http_resp *resp);
+
 int mlops__http_post(mlops__http *c, const mlops__http_req *req, mlops__http_resp *resp)
+{
+    sigpipe_guard g;
+    sigpipe_block(&g);
+    int rc = http_post(c, req, resp);
+    sigpipe_restore(&g);
+    return rc;
+}
+
+static int http_post(mlops__http *c, const mlops__http_req *req, mlops__http_resp *resp)
 {
     memset(resp, 0, sizeof *resp);
     mlops__buf_init(&resp->body);

@@ -396,6 +396,12 @@ static void cooldown_and_half_open(void **state)
     assert_string_equal(json_string_value(json_object_get(st, "state")), "open");
     assert_int_equal(json_integer_value(json_object_get(st, "last_status")), 429);
     json_decref(st);
+    /* a reload keeps what the router learned about a deployment with the same id */
+    assert_ok(mlops_gateway_configure(h, cfg));
+    st = status_of(h, "a");
+    assert_string_equal(json_string_value(json_object_get(st, "state")), "open");
+    assert_true(json_integer_value(json_object_get(st, "requests")) >= 5);
+    json_decref(st);
     free(da);
     free(db);
     free(cfg);
