@@ -142,6 +142,7 @@ typedef struct mlops__glinear {
     float bias;
     float *w;
     char kind[16];
+    int features; /* 0: plain hashed n-grams (model files); 1: plus intent classes */
 } mlops__glinear;
 
 typedef struct mlops__gexample {
@@ -154,6 +155,13 @@ void mlops__glinear_features(int dim, const char *text, size_t len, float *out);
 /** Trains on examples (deterministic); out->w malloc'd. */
 int mlops__glinear_train(const mlops__gexample *ex, size_t n, int dim, int epochs,
                          mlops__glinear *out);
+/** Plain features plus intent-class features (inj_features.c), unit length. */
+void mlops__ginj_features(int dim, const char *text, size_t len, float *out);
+/** Features of m's kind for text into out[m->dim]. */
+void mlops__glinear_featurize(const mlops__glinear *m, const char *text, size_t len, float *out);
+/** As mlops__glinear_train with features 0 (plain) or 1 (intent classes). */
+int mlops__glinear_train_kind(const mlops__gexample *ex, size_t n, int dim, int epochs,
+                              int features, mlops__glinear *out);
 /** Probability of class 1. */
 double mlops__glinear_predict(const mlops__glinear *m, const char *text, size_t len);
 double mlops__glinear_predict_vec(const mlops__glinear *m, const float *x);
@@ -169,6 +177,8 @@ extern const char *const mlops__guard_attacks[];
 extern const size_t mlops__guard_attacks_count;
 extern const char *const mlops__guard_benign[];
 extern const size_t mlops__guard_benign_count;
+extern const char *const mlops__guard_known[]; /* hand-written seed attacks (similarity) */
+extern const size_t mlops__guard_known_count;
 extern const char *const mlops__guard_toxic[];
 extern const size_t mlops__guard_toxic_count;
 extern const char *const mlops__guard_clean[];

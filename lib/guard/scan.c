@@ -162,7 +162,7 @@ static int scan_piece(run *r, const char *text, size_t len, size_t base, bool ov
         double fin = heur;
         if (clf >= 0.9 && clf > fin)
             fin = clf;
-        if (heur >= 0.45 && clf >= 0.5) {
+        if ((heur >= 0.45 && clf >= 0.5) || (heur >= 0.25 && clf >= 0.7)) {
             double both = 1.0 - (1.0 - heur) * (1.0 - clf);
             if (both > fin)
                 fin = both;

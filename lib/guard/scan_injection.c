@@ -29,6 +29,10 @@ static const struct { const char *w; int id; } trigger_words[] = {
     {"neglect", T_OVERRIDE}, {"discard", T_OVERRIDE}, {"abandon", T_OVERRIDE},
     {"overlook", T_OVERRIDE}, {"omit", T_OVERRIDE}, {"drop", T_OVERRIDE},
     {"erase", T_OVERRIDE}, {"unlearn", T_OVERRIDE},
+    /* verb class "disregard": more members than the training phrasings used */
+    {"quit", T_OVERRIDE}, {"cease", T_OVERRIDE}, {"scrap", T_OVERRIDE}, {"dismiss", T_OVERRIDE},
+    {"overrule", T_OVERRIDE}, {"wipe", T_OVERRIDE}, {"disobey", T_OVERRIDE},
+    {"nullify", T_OVERRIDE}, {"supersede", T_OVERRIDE}, {"ditch", T_OVERRIDE},
     {"aside", T_OVERRIDE}, {"attention", T_OVERRIDE}, {"throw", T_OVERRIDE},
     /* German, Spanish, French, Italian, Portuguese (accents are folded away) */
     {"ignoriere", T_OVERRIDE}, {"ignoriert", T_OVERRIDE}, {"ignorieren", T_OVERRIDE},
@@ -45,7 +49,8 @@ static const struct { const char *w; int id; } trigger_words[] = {
     {"what", T_EXTRACT}, {"what's", T_EXTRACT}, {"whats", T_EXTRACT}, {"copy", T_EXTRACT}, {"translate", T_EXTRACT}, {"spell", T_EXTRACT},
     {"quote", T_EXTRACT}, {"summarize", T_EXTRACT}, {"summarise", T_EXTRACT},
     {"which", T_EXTRACT}, {"list", T_EXTRACT},
-    {"follow", T_FOLLOW}, {"following", T_FOLLOW}, {"obey", T_FOLLOW},
+    {"follow", T_FOLLOW}, {"following", T_FOLLOW}, {"obey", T_FOLLOW}, {"obeying", T_FOLLOW},
+    {"adhering", T_FOLLOW},
     {"anything", T_ANYTHING}, {"dan", T_DAN}, {"stan", T_DAN}, {"aim", T_DAN},
     {"jailbreak", T_JAILBREAK}, {"jailbroken", T_JAILBREAK}, {"jailbreaking", T_JAILBREAK},
     {"mode", T_MODE}, {"unfiltered", T_UNFILTERED}, {"uncensored", T_UNFILTERED},
@@ -183,7 +188,7 @@ static int find(const words *w, int from, int to, const char *const *set)
 
 static const char *const strong_scope[] = {"previous", "prior", "above", "earlier",
     "preceding", "initial", "original", "system", "all", "every", "any", "existing",
-    "old", "safety", "developer", "those", "these", "foregoing",
+    "old", "safety", "developer", "those", "these", "foregoing", "whatever", "current",
     "alle", "allen", "vorherigen", "vorangehenden", "bisherigen", "obigen", "vorigen",
     "todas", "todos", "anteriores", "previas", "toutes", "tous", "precedentes",
     "tutte", "tutti", "precedenti", NULL};
@@ -193,7 +198,7 @@ static const char *const weak_scope[] = {"the", "your", "my", "its", "their", "d
 static const char *const targets[] = {"instructions", "instruction", "prompt", "prompts",
     "rules", "rule", "directions", "guidelines", "guideline", "context", "commands",
     "orders", "programming", "constraints", "restrictions", "policies", "policy",
-    "directives", "training", "guidance", "filters", "safeguards", "limitations",
+    "directives", "training", "guidance", "rulebook", "filters", "safeguards", "limitations",
     "protocols", "boundaries", "everything", "conversation", "messages", "settings",
     "anweisungen", "befehle", "instruktionen", "regeln", "aufgaben", "alles",
     "instrucciones", "reglas", "ordenes", "todo", "consignes", "regles", "tout",
@@ -387,6 +392,7 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
             hit(h, "COMPLIANCE_FORCING", ws, w.e[1], 0.6);
         if (prev_word_is(t, ws, "not") || prev_word_is(t, ws, "don't") ||
             prev_word_is(t, ws, "longer") || prev_word_is(t, ws, "stop") ||
+            prev_word_is(t, ws, "quit") || prev_word_is(t, ws, "cease") ||
             prev_word_is(t, ws, "never")) {
             j = find(&w, 1, 6, targets);
             k = find(&w, 1, 5, strong_scope);
@@ -770,7 +776,7 @@ static defaults dflt;
 static pthread_once_t dflt_once = PTHREAD_ONCE_INIT;
 
 static void train_pair(const char *const *pos, size_t npos, const char *const *neg,
-                       size_t nneg, const char *kind, mlops__glinear *out)
+                       size_t nneg, const char *kind, int features, mlops__glinear *out)
 {
     mlops__gexample *ex = malloc((npos + nneg) * sizeof *ex);
     if (!ex)
@@ -779,7 +785,7 @@ static void train_pair(const char *const *pos, size_t npos, const char *const *n
         ex[i] = (mlops__gexample){pos[i], 1};
     for (size_t i = 0; i < nneg; i++)
         ex[npos + i] = (mlops__gexample){neg[i], 0};
-    if (mlops__glinear_train(ex, npos + nneg, DEFAULT_DIM, 150, out) == MLOPS_OK)
+    if (mlops__glinear_train_kind(ex, npos + nneg, DEFAULT_DIM, 150, features, out) == MLOPS_OK)
         snprintf(out->kind, sizeof out->kind, "%s", kind);
     free(ex);
 }
@@ -788,16 +794,18 @@ static void defaults_build(void)
 {
     /* Process-wide singleton (documented in guard.h): built once, read-only after. */
     train_pair(mlops__guard_attacks, mlops__guard_attacks_count, mlops__guard_benign,
-               mlops__guard_benign_count, "injection", &dflt.injection);
+               mlops__guard_benign_count, "injection", 1, &dflt.injection);
     train_pair(mlops__guard_toxic, mlops__guard_toxic_count, mlops__guard_clean,
-               mlops__guard_clean_count, "toxicity", &dflt.toxicity);
-    dflt.attacks = malloc(mlops__guard_attacks_count * SIM_DIM * sizeof(float));
+               mlops__guard_clean_count, "toxicity", 0, &dflt.toxicity);
+    /* similarity runs against the hand-written seed attacks only (the generated
+     * compositions train the classifier) */
+    dflt.attacks = malloc(mlops__guard_known_count * SIM_DIM * sizeof(float));
     if (dflt.attacks) {
         /* the same features as the classifier's, so one embedding serves both */
-        for (size_t i = 0; i < mlops__guard_attacks_count; i++)
-            mlops__glinear_features(SIM_DIM, mlops__guard_attacks[i], strlen(mlops__guard_attacks[i]),
-                                    dflt.attacks + i * SIM_DIM);
-        dflt.nattacks = mlops__guard_attacks_count;
+        for (size_t i = 0; i < mlops__guard_known_count; i++)
+            mlops__ginj_features(SIM_DIM, mlops__guard_known[i], strlen(mlops__guard_known[i]),
+                                 dflt.attacks + i * SIM_DIM);
+        dflt.nattacks = mlops__guard_known_count;
     }
     dflt.ok = 1;
 }
@@ -822,7 +830,7 @@ void mlops__scan_injection_models(const mlops__gpolicy *pol, const mlops__glinea
     if (!pol->use_similarity && !(pol->use_classifier && m))
         return;
     float x[SIM_DIM];
-    mlops__glinear_features(SIM_DIM, text, len, x);
+    mlops__ginj_features(SIM_DIM, text, len, x);
     float norm2 = 0;
     for (int i = 0; i < SIM_DIM; i++)
         norm2 += x[i] * x[i];
@@ -835,7 +843,7 @@ void mlops__scan_injection_models(const mlops__gpolicy *pol, const mlops__glinea
         }
     }
     if (pol->use_classifier && m)
-        *clf = m->dim == SIM_DIM ? mlops__glinear_predict_vec(m, x)
+        *clf = m->dim == SIM_DIM && m->features == 1 ? mlops__glinear_predict_vec(m, x)
                                  : mlops__glinear_predict(m, text, len);
 }
 
