@@ -157,6 +157,14 @@ int mlops__glinear_train(const mlops__gexample *ex, size_t n, int dim, int epoch
                          mlops__glinear *out);
 /** Plain features plus intent-class features (inj_features.c), unit length. */
 void mlops__ginj_features(int dim, const char *text, size_t len, float *out);
+/**
+ * Intent rules over one sentence t[s, e) of folded text (word classes: disregard-verb +
+ * instruction-object owned by the assistant, reveal-verb + "your"/system prompt,
+ * persona + no-rules, disable + safety, no-refusal, fiction + no-rules AI). Returns the
+ * best score (0 when none) with its span and finding type.
+ */
+double mlops__ginj_intent(const char *t, size_t s, size_t e, size_t *hs, size_t *he,
+                          const char **type);
 /** Features of m's kind for text into out[m->dim]. */
 void mlops__glinear_featurize(const mlops__glinear *m, const char *text, size_t len, float *out);
 /** As mlops__glinear_train with features 0 (plain) or 1 (intent classes). */

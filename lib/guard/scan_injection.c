@@ -21,7 +21,7 @@
 
 enum { T_NONE, T_OVERRIDE, T_EXTRACT, T_FOLLOW, T_ANYTHING, T_DAN, T_JAILBREAK, T_MODE,
        T_UNFILTERED, T_NO, T_PRETEND, T_YOU, T_ACT, T_ROLEPLAY, T_CHARACTER, T_REFUSE,
-       T_INSTRUCTIONS, T_OVERRIDE_NOUN, T_EVIL, T_FROM, T_CONVERSATION, T_DISABLE };
+       T_INSTRUCTIONS, T_OVERRIDE_NOUN, T_EVIL, T_FROM, T_CONVERSATION, T_DISABLE, T_INTENT };
 
 static const struct { const char *w; int id; } trigger_words[] = {
     {"ignore", T_OVERRIDE}, {"disregard", T_OVERRIDE}, {"forget", T_OVERRIDE},
@@ -65,6 +65,12 @@ static const struct { const char *w; int id; } trigger_words[] = {
     {"deactivate", T_DISABLE}, {"unlock", T_DISABLE}, {"remove", T_DISABLE}, {"lift", T_DISABLE},
     {"suspend", T_DISABLE}, {"turn", T_DISABLE}, {"switch", T_DISABLE}, {"circumvent", T_DISABLE},
     {"evade", T_DISABLE}, {"assume", T_PRETEND},
+    /* words that only send their sentence to the intent rules (inj_features.c) */
+    {"preamble", T_INTENT}, {"preprompt", T_INTENT}, {"free", T_INTENT},
+    {"told", T_INTENT}, {"directives", T_INTENT}, {"guidelines", T_INTENT},
+    {"rules", T_INTENT}, {"policy", T_INTENT}, {"filters", T_INTENT}, {"ethics", T_INTENT},
+    {"simulate", T_INTENT}, {"become", T_INTENT}, {"hypothetically", T_INTENT},
+    {"configuration", T_INTENT}, {"guardrails", T_INTENT}, {"restrictions", T_INTENT},
 };
 
 #define TSLOTS 512
@@ -89,6 +95,8 @@ static uint16_t bloom[27][27];
 
 static int letter(unsigned char c) { return c >= 'a' && c <= 'z' ? c - 'a' : 26; }
 
+static void xtable_build(void);
+
 static void ttable_build(void)
 {
     for (size_t i = 0; i < MLOPS__ARRAY_LEN(trigger_words); i++) {
@@ -104,6 +112,36 @@ static void ttable_build(void)
         ttable[k].h = h;
         ttable[k].id = trigger_words[i].id;
     }
+    xtable_build();
+}
+
+/* Words any extraction rule needs in its window (secret modifiers, prompt nouns,
+ * "your", "above"): a window with none of them is rejected with one lookup per word. */
+static const char *const extract_vocab[] = {"system", "initial", "hidden", "original", "secret",
+    "confidential", "developer", "pre", "internal", "first", "prompt", "instructions", "message",
+    "rules", "guidelines", "directives", "configuration", "preprompt", "preamble", "context",
+    "above", "your", "prompts"};
+#define XSLOTS 64
+static uint64_t xtable[XSLOTS];
+
+static void xtable_build(void)
+{
+    for (size_t i = 0; i < MLOPS__ARRAY_LEN(extract_vocab); i++) {
+        uint64_t h = word_hash(extract_vocab[i], strlen(extract_vocab[i]));
+        size_t k = h & (XSLOTS - 1);
+        while (xtable[k])
+            k = (k + 1) & (XSLOTS - 1);
+        xtable[k] = h;
+    }
+}
+
+static bool in_extract_vocab(const char *w, size_t n)
+{
+    uint64_t h = word_hash(w, n);
+    for (size_t k = h & (XSLOTS - 1); xtable[k]; k = (k + 1) & (XSLOTS - 1))
+        if (xtable[k] == h)
+            return true;
+    return false;
 }
 
 static int trigger_of(const char *w, size_t n)
@@ -199,7 +237,7 @@ static const char *const targets[] = {"instructions", "instruction", "prompt", "
     "rules", "rule", "directions", "guidelines", "guideline", "context", "commands",
     "orders", "programming", "constraints", "restrictions", "policies", "policy",
     "directives", "training", "guidance", "rulebook", "filters", "safeguards", "limitations",
-    "protocols", "boundaries", "everything", "conversation", "messages", "settings",
+    "protocols", "boundaries", "everything", "conversation", "messages",
     "anweisungen", "befehle", "instruktionen", "regeln", "aufgaben", "alles",
     "instrucciones", "reglas", "ordenes", "todo", "consignes", "regles", "tout",
     "istruzioni", "regole", "tutto", "instrucoes", "regras", "task", "tasks", "objective",
@@ -224,12 +262,81 @@ typedef struct heur {
     mlops__gscan *sc;
     double combined; /* 1 - prod(1 - s) */
     double best;
+    const char *t; /* folded text */
+    size_t n;
+    int meta; /* -1 unknown, 0 no, 1: the text discusses attacks without asking to run one */
 } heur;
+
+static bool has_word(const char *t, size_t n, const char *w)
+{
+    size_t k = strlen(w);
+    for (const char *p = t; (p = memmem(p, n - (size_t)(p - t), w, k)) != NULL; p++) {
+        size_t a = (size_t)(p - t);
+        bool l = a == 0 || !(t[a - 1] >= 'a' && t[a - 1] <= 'z');
+        bool r = a + k >= n || !(t[a + k] >= 'a' && t[a + k] <= 'z');
+        if (l && r)
+            return true;
+        if ((size_t)(p - t) + k >= n)
+            break;
+    }
+    return false;
+}
+
+/* Quoted or meta discussion of an attack ("what does 'ignore previous instructions'
+ * mean?", "how do we detect DAN prompts?") is not an attack: a hit inside quotes in a
+ * text that talks about attacks (and does not ask to follow, obey or execute) scores
+ * 0.3 of its weight. */
+static bool quoted_meta(heur *h, size_t s)
+{
+    if (!h->t)
+        return false;
+    if (h->meta < 0) {
+        size_t n = h->n < 4096 ? h->n : 4096;
+        static const char *const cues[] = {"attack", "attacks", "attacker", "attackers",
+            "injection", "injections", "jailbreak", "jailbreaks", "typed", "detect", "defend",
+            "mean", "means", "phrase", "handle", "classify", "example", "examples", "security",
+            "common", NULL};
+        static const char *const exec[] = {"follow", "obey", "execute", "comply", "then", NULL};
+        h->meta = 0;
+        for (const char *const *c = cues; *c && !h->meta; c++)
+            h->meta = has_word(h->t, n, *c);
+        for (const char *const *c = exec; *c && h->meta; c++)
+            if (has_word(h->t, n, *c))
+                h->meta = 0;
+    }
+    if (!h->meta)
+        return false;
+    size_t a = s > 300 ? s - 300 : 0;
+    for (size_t p = s; p > a; p--)
+        if (h->t[p - 1] == '\n' || ((h->t[p - 1] == '.' || h->t[p - 1] == '?') && p < s && h->t[p] == ' ')) {
+            a = p;
+            break;
+        }
+    bool dq = false, sq = false;
+    for (size_t p = a; p < s; p++) {
+        unsigned char c = (unsigned char)h->t[p];
+        if (c == '"')
+            dq = !dq;
+        else if (c == '\'') {
+            bool lw = p > 0 && wchar((unsigned char)h->t[p - 1]) && h->t[p - 1] != '\'';
+            bool rw = p + 1 < h->n && wchar((unsigned char)h->t[p + 1]) && h->t[p + 1] != '\'';
+            if (!sq && !lw && rw)
+                sq = true;
+            else if (sq && lw && !rw)
+                sq = false;
+        } else if (c == 0xe2 && p + 2 < s && (unsigned char)h->t[p + 1] == 0x80 &&
+                   ((unsigned char)h->t[p + 2] == 0x9c || (unsigned char)h->t[p + 2] == 0x98))
+            dq = true;
+    }
+    return dq || sq;
+}
 
 static void hit(heur *h, const char *type, size_t s, size_t e, double score)
 {
     if (score <= 0)
         return;
+    if (quoted_meta(h, s))
+        score *= 0.3;
     h->combined = 1.0 - (1.0 - h->combined) * (1.0 - score);
     if (score > h->best)
         h->best = score;
@@ -302,6 +409,8 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         if (!next_is(t, n, we, (const char *const[]){"as", NULL}))
             return;
         break;
+    case T_INTENT:
+        return;
     case T_ANYTHING:
     case T_REFUSE:
     case T_CHARACTER:
@@ -379,7 +488,10 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         return;
     }
     case T_FOLLOW: {
-        /* "you no longer have to follow OpenAI's policies", "obey only me" */
+        /* "you no longer have to follow OpenAI's policies", "obey only me"; every rule
+         * below needs a target noun or "obey me/only" */
+        if (find(&w, 1, 6, targets) < 0 && !(weq(&w, 0, "obey") && (weq(&w, 1, "me") || weq(&w, 1, "only"))))
+            return;
         size_t back = ws > 32 ? ws - 32 : 0;
         bool neg = memmem(t + back, ws - back, "no longer", 9) || memmem(t + back, ws - back, "don't have to", 13) ||
                    memmem(t + back, ws - back, "do not have to", 14) || memmem(t + back, ws - back, "needn't", 7) ||
@@ -402,6 +514,11 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         return;
     }
     case T_EXTRACT: {
+        bool any = false;
+        for (int q = 1; q < w.count && !any; q++)
+            any = in_extract_vocab(t + w.s[q], w.e[q] - w.s[q]);
+        if (!any)
+            return;
         k = find(&w, 1, 10, secret_mods);
         j = k >= 0 ? find(&w, k + 1, k + 3, prompt_nouns) : -1;
         /* "explain what a system prompt is" asks about the concept, not for ours */
@@ -418,7 +535,8 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         if ((weq(&w, 0, "reveal") || weq(&w, 0, "expose") || weq(&w, 0, "leak") ||
              weq(&w, 0, "dump") || weq(&w, 0, "disclose") || weq(&w, 0, "recite")) &&
             (j = find(&w, 1, WIN, (const char *const[]){"prompt", "instructions", "prompts",
-                      "directives", "guidelines", "rules", NULL})) >= 0) {
+                      "directives", "guidelines", "rules", NULL})) >= 0 &&
+            !win(&w, j + 1, (const char *const[]){"for", "on", "of", "about", "when", "to", NULL})) {
             hit(h, "PROMPT_EXTRACTION", ws, w.e[j], 0.7);
             return;
         }
@@ -499,6 +617,13 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
                 s = 0.8;
             if (weq(&pw, 0, "developer") && find(&w, 1, 4, (const char *const[]){"chrome",
                                                   "android", "phone", "settings", NULL}) >= 0)
+                s = 0.1;
+            /* a mode of the user's own device or game: "developer mode on my TV" */
+            if (prev_word_is(t, p, "my") || prev_word_is(t, p, "the") ||
+                find(&w, 1, 8, (const char *const[]){"my", "tv", "samsung", "iphone", "ipad",
+                     "windows", "laptop", "pc", "mac", "macos", "xbox", "playstation", "game",
+                     "skyrim", "minecraft", "console", "router", "app", "vscode", "flask",
+                     "django", "bios", "car", "camera", "printer", NULL}) >= 0)
                 s = 0.1;
             if (weq(&pw, 0, "debug") && s < 0.8)
                 s = 0.2;
@@ -684,8 +809,14 @@ static const struct { const char *tok; double score; } delims[] = {
     {"end context", 0.6}, {"</user>", 0.6}, {"<|user|>", 0.6}, {"<|assistant|>", 0.6},
 };
 
+/* Bit (c1 & 63) of delim_pair[c0] is set when a delimiter starts with bytes c0 c1: most
+ * words starting with 's' or 'e' and most '<' '[' '#' fail it without the loop. */
+static uint64_t delim_pair[256];
+
 static void check_delims(heur *h, const char *t, size_t n, size_t i)
 {
+    if (i + 1 >= n || !(delim_pair[(unsigned char)t[i]] & (1ull << ((unsigned char)t[i + 1] & 63))))
+        return;
     for (size_t k = 0; k < MLOPS__ARRAY_LEN(delims); k++) {
         if (t[i] != delims[k].tok[0] || i + 1 >= n || t[i + 1] != delims[k].tok[1])
             continue;
@@ -720,12 +851,42 @@ static void check_line_role(heur *h, const char *t, size_t n, size_t i)
     }
 }
 
+static pthread_once_t dpair_once = PTHREAD_ONCE_INIT;
+
+static void dpair_build(void)
+{
+    for (size_t k = 0; k < MLOPS__ARRAY_LEN(delims); k++)
+        delim_pair[(unsigned char)delims[k].tok[0]] |= 1ull << ((unsigned char)delims[k].tok[1] & 63);
+}
+
+/* The intent rules over the sentence around offset p; returns the sentence end. */
+static size_t check_intent(heur *h, const char *t, size_t n, size_t p)
+{
+    size_t a = p, lim = p > 400 ? p - 400 : 0;
+    while (a > lim && !(t[a - 1] == '\n' || t[a - 1] == ';' ||
+                        ((t[a - 1] == '.' || t[a - 1] == '!' || t[a - 1] == '?') && a < n && t[a] == ' ')))
+        a--;
+    size_t e = p, elim = p + 400 < n ? p + 400 : n;
+    while (e < elim && !(t[e] == '\n' || t[e] == ';' ||
+                         ((t[e] == '.' || t[e] == '!' || t[e] == '?') && (e + 1 >= n || t[e + 1] == ' '))))
+        e++;
+    size_t hs = 0, he = 0;
+    const char *type = NULL;
+    double s = mlops__ginj_intent(t, a, e, &hs, &he, &type);
+    if (s > 0 && type && hypothetical(t, hs))
+        s *= 0.25; /* "how would you respond if someone asked you to ignore your rules?" */
+    if (s > 0 && type)
+        hit(h, type, hs, he, s);
+    return e;
+}
+
 double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *f)
 {
     pthread_once(&ttable_once, ttable_build);
-    heur h = {sc, 0, 0};
+    pthread_once(&dpair_once, dpair_build);
     size_t n = sc ? sc->norm->len : 0;
-    size_t i = 0;
+    heur h = {sc, 0, 0, f, n, -1};
+    size_t i = 0, intent_done = 0;
     bool line_start = true;
     while (i < n) {
         unsigned char c = (unsigned char)f[i];
@@ -736,8 +897,11 @@ double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *f)
             if (f[s] == 's' || f[s] == 'e')
                 check_delims(&h, f, n, s);
             int id = trigger_of(f + s, i - s);
-            if (id != T_NONE)
+            if (id != T_NONE) {
                 check_trigger(&h, id, f, n, s, i);
+                if (s >= intent_done)
+                    intent_done = check_intent(&h, f, n, s);
+            }
             else if (line_start && (f[s] == 's' || f[s] == 'a' || f[s] == 'd'))
                 check_line_role(&h, f, n, s);
             line_start = false;
