@@ -260,8 +260,10 @@ typedef struct isent {
 
 static bool iw(const isent *x, int i, const char *lit)
 {
+    if (i < 0 || i >= x->n || x->t[x->s[i]] != lit[0])
+        return false;
     size_t k = strlen(lit);
-    return i >= 0 && i < x->n && x->e[i] - x->s[i] == k && memcmp(x->t + x->s[i], lit, k) == 0;
+    return x->e[i] - x->s[i] == k && memcmp(x->t + x->s[i], lit, k) == 0;
 }
 
 static bool iwin(const isent *x, int i, const char *const *set)
@@ -487,5 +489,12 @@ double mlops__ginj_intent(const char *t, size_t s, size_t e, size_t *hs, size_t 
         x.c[x.n] = class_of(t + a, i - a);
         x.n++;
     }
-    return x.n ? rules_sentence(&x, hs, he, type) : 0;
+    /* every rule needs an anchor: an instruction object, a safety or persona word, or
+     * one of a few words; ordinary sentences stop here */
+    bool anchor = false;
+    for (int k = 0; k < x.n && !anchor; k++)
+        anchor = x.c[k] == C_OBJ || x.c[k] == C_SAFETY || x.c[k] == C_PERSONA ||
+                 iwin(&x, k, (const char *const[]){"text", "everything", "whatever", "refuse",
+                      "refusing", "decline", "preamble", "free", "told", NULL});
+    return anchor ? rules_sentence(&x, hs, he, type) : 0;
 }

@@ -21,7 +21,7 @@
 
 enum { T_NONE, T_OVERRIDE, T_EXTRACT, T_FOLLOW, T_ANYTHING, T_DAN, T_JAILBREAK, T_MODE,
        T_UNFILTERED, T_NO, T_PRETEND, T_YOU, T_ACT, T_ROLEPLAY, T_CHARACTER, T_REFUSE,
-       T_INSTRUCTIONS, T_OVERRIDE_NOUN, T_EVIL, T_FROM, T_CONVERSATION, T_DISABLE, T_INTENT };
+       T_INSTRUCTIONS, T_OVERRIDE_NOUN, T_EVIL, T_FROM, T_CONVERSATION, T_DISABLE };
 
 static const struct { const char *w; int id; } trigger_words[] = {
     {"ignore", T_OVERRIDE}, {"disregard", T_OVERRIDE}, {"forget", T_OVERRIDE},
@@ -65,12 +65,6 @@ static const struct { const char *w; int id; } trigger_words[] = {
     {"deactivate", T_DISABLE}, {"unlock", T_DISABLE}, {"remove", T_DISABLE}, {"lift", T_DISABLE},
     {"suspend", T_DISABLE}, {"turn", T_DISABLE}, {"switch", T_DISABLE}, {"circumvent", T_DISABLE},
     {"evade", T_DISABLE}, {"assume", T_PRETEND},
-    /* words that only send their sentence to the intent rules (inj_features.c) */
-    {"preamble", T_INTENT}, {"preprompt", T_INTENT}, {"free", T_INTENT},
-    {"told", T_INTENT}, {"directives", T_INTENT}, {"guidelines", T_INTENT},
-    {"rules", T_INTENT}, {"policy", T_INTENT}, {"filters", T_INTENT}, {"ethics", T_INTENT},
-    {"simulate", T_INTENT}, {"become", T_INTENT}, {"hypothetically", T_INTENT},
-    {"configuration", T_INTENT}, {"guardrails", T_INTENT}, {"restrictions", T_INTENT},
 };
 
 #define TSLOTS 512
@@ -124,8 +118,47 @@ static const char *const extract_vocab[] = {"system", "initial", "hidden", "orig
 #define XSLOTS 64
 static uint64_t xtable[XSLOTS];
 
+/* Anchor words: every intent rule (inj_features.c) needs one in its sentence, so the
+ * rules run only around them (ordinary prose has none: no cost). */
+static const char *const anchor_words[] = {"instructions", "instruction", "rules", "rule",
+    "guidelines", "guidance", "directives", "directions", "prompt", "prompts", "programming",
+    "constraints", "restrictions", "policy", "policies", "rulebook", "orders", "commands",
+    "training", "limitations", "limits", "boundaries", "protocols", "anweisungen", "regeln",
+    "richtlinien", "instrucciones", "reglas", "consignes", "regles", "istruzioni", "regole",
+    "instrucoes", "regras", "directrices", "safety", "content", "ethical", "ethics", "moral",
+    "morals", "filters", "filter", "guardrails", "moderation", "censorship", "safeguards",
+    "filtering", "dan", "jailbreak", "jailbroken", "unrestricted", "unfiltered", "uncensored",
+    "amoral", "unbound", "unlimited", "evil", "freed", "anarchy", "unchained", "immoral",
+    "lawless", "stan", "aim", "rogue", "unhinged", "text", "everything", "whatever", "refuse",
+    "refusing", "decline", "preamble", "free", "told"};
+#define ASLOTS 256
+static uint64_t atable[ASLOTS];
+static uint16_t abloom[27][27];
+
+static bool is_anchor(const char *w, size_t n)
+{
+    if (n < 3 || n > 14 ||
+        !(abloom[letter((unsigned char)w[0])][letter((unsigned char)w[n - 1])] & (1u << n)))
+        return false;
+    uint64_t h = word_hash(w, n);
+    for (size_t k = h & (ASLOTS - 1); atable[k]; k = (k + 1) & (ASLOTS - 1))
+        if (atable[k] == h)
+            return true;
+    return false;
+}
+
 static void xtable_build(void)
 {
+    for (size_t i = 0; i < MLOPS__ARRAY_LEN(anchor_words); i++) {
+        const char *w = anchor_words[i];
+        size_t L = strlen(w);
+        abloom[letter((unsigned char)w[0])][letter((unsigned char)w[L - 1])] |= (uint16_t)(1u << L);
+        uint64_t h = word_hash(w, L);
+        size_t k = h & (ASLOTS - 1);
+        while (atable[k])
+            k = (k + 1) & (ASLOTS - 1);
+        atable[k] = h;
+    }
     for (size_t i = 0; i < MLOPS__ARRAY_LEN(extract_vocab); i++) {
         uint64_t h = word_hash(extract_vocab[i], strlen(extract_vocab[i]));
         size_t k = h & (XSLOTS - 1);
@@ -409,8 +442,6 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         if (!next_is(t, n, we, (const char *const[]){"as", NULL}))
             return;
         break;
-    case T_INTENT:
-        return;
     case T_ANYTHING:
     case T_REFUSE:
     case T_CHARACTER:
@@ -897,11 +928,10 @@ double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *f)
             if (f[s] == 's' || f[s] == 'e')
                 check_delims(&h, f, n, s);
             int id = trigger_of(f + s, i - s);
-            if (id != T_NONE) {
+            if (id != T_NONE)
                 check_trigger(&h, id, f, n, s, i);
-                if (s >= intent_done)
-                    intent_done = check_intent(&h, f, n, s);
-            }
+            if (s >= intent_done && is_anchor(f + s, i - s))
+                intent_done = check_intent(&h, f, n, s);
             else if (line_start && (f[s] == 's' || f[s] == 'a' || f[s] == 'd'))
                 check_line_role(&h, f, n, s);
             line_start = false;
