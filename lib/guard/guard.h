@@ -284,7 +284,9 @@ extern const size_t mlops__gpii_entity_count;
 void mlops__scan_pii(mlops__gscan *sc);
 void mlops__scan_secrets(mlops__gscan *sc);
 /** Heuristics only (cheap); returns the strongest heuristic score. */
-double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *folded);
+/* *cues (when not NULL) is set when the text had any trigger or anchor word or an
+ * obfuscation marker: without one the models are skipped (see scan.c). */
+double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *folded, bool *cues);
 /** Similarity to the attack corpus and the classifier over one text. */
 void mlops__scan_injection_models(const mlops__gpolicy *pol, const mlops__glinear *model,
                                   const char *text, size_t len, double *sim, int *sim_idx,

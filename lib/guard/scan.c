@@ -150,11 +150,15 @@ static int scan_piece(run *r, const char *text, size_t len, size_t base, bool ov
     }
     if (inj) {
         size_t mark = r->f->n;
-        double heur = pol->use_heuristics ? mlops__scan_injection_heuristics(&sc, folded) : 0;
+        bool cues = true;
+        double heur = pol->use_heuristics ? mlops__scan_injection_heuristics(&sc, folded, &cues) : 0;
         double sim = 0, clf = 0;
         int idx = -1;
         size_t ml = norm.len < MODEL_BYTES ? norm.len : MODEL_BYTES;
-        mlops__scan_injection_models(pol, r->inj_model, norm.text, ml, &sim, &idx, &clf);
+        /* Prefilter: text with no trigger or anchor word and no obfuscation skips the
+         * classifier and similarity (decoded payloads are scanned as their own pieces) */
+        if (cues)
+            mlops__scan_injection_models(pol, r->inj_model, norm.text, ml, &sim, &idx, &clf);
         double simscore = sim >= pol->similarity_threshold ? sim : 0;
         /* The classifier decides alone only when it is confident; below that it
          * reinforces the heuristics (a weak heuristic hit plus a likely classifier

@@ -911,8 +911,9 @@ static size_t check_intent(heur *h, const char *t, size_t n, size_t p)
     return e;
 }
 
-double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *f)
+double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *f, bool *cues)
 {
+    bool cue = false;
     pthread_once(&ttable_once, ttable_build);
     pthread_once(&dpair_once, dpair_build);
     size_t n = sc ? sc->norm->len : 0;
@@ -928,10 +929,14 @@ double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *f)
             if (f[s] == 's' || f[s] == 'e')
                 check_delims(&h, f, n, s);
             int id = trigger_of(f + s, i - s);
-            if (id != T_NONE)
+            if (id != T_NONE) {
+                cue = true;
                 check_trigger(&h, id, f, n, s, i);
-            if (s >= intent_done && is_anchor(f + s, i - s))
+            }
+            if (s >= intent_done && is_anchor(f + s, i - s)) {
+                cue = true;
                 intent_done = check_intent(&h, f, n, s);
+            }
             else if (line_start && (f[s] == 's' || f[s] == 'a' || f[s] == 'd'))
                 check_line_role(&h, f, n, s);
             line_start = false;
@@ -950,7 +955,10 @@ double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *f)
     if (sc && (sc->norm->invisible > 0 || sc->norm->confusable > 2)) {
         double s = sc->norm->invisible > 0 ? 0.3 : 0.2;
         hit(&h, "OBFUSCATION", 0, n, s);
+        cue = true;
     }
+    if (cues)
+        *cues = cue || h.combined > 0;
     return h.combined;
 }
 
