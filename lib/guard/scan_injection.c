@@ -521,7 +521,13 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
     case T_FOLLOW: {
         /* "you no longer have to follow OpenAI's policies", "obey only me"; every rule
          * below needs a target noun or "obey me/only" */
-        if (find(&w, 1, 6, targets) < 0 && !(weq(&w, 0, "obey") && (weq(&w, 1, "me") || weq(&w, 1, "only"))))
+        bool tgt = false; /* targets are anchor words (bar a few): one lookup per word */
+        for (int q = 1; q < 6 && q < w.count && !tgt; q++)
+            tgt = is_anchor(t + w.s[q], w.e[q] - w.s[q]);
+        if (!tgt && find(&w, 1, 6, (const char *const[]){"conversation", "messages", "context",
+                         "task", "tasks", "objective", "mission", "alles", "todo", "tout",
+                         "tutto", "everything", NULL}) < 0 &&
+            !(weq(&w, 0, "obey") && (weq(&w, 1, "me") || weq(&w, 1, "only"))))
             return;
         size_t back = ws > 32 ? ws - 32 : 0;
         bool neg = memmem(t + back, ws - back, "no longer", 9) || memmem(t + back, ws - back, "don't have to", 13) ||
