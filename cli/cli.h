@@ -69,5 +69,8 @@ int cmd_quantize(cli *c, int argc, char **argv);
 int cmd_chat(cli *c, int argc, char **argv);
 int cmd_cache(cli *c, int argc, char **argv);
 int cmd_guard(cli *c, int argc, char **argv);
+int cmd_keys(cli *c, int argc, char **argv);
+int cmd_spend(cli *c, int argc, char **argv);
+int cmd_route(cli *c, int argc, char **argv);
 
 #endif

@@ -22,6 +22,9 @@ static const cli_command commands[] = {
     {"chat", "send a chat request through the gateway", cmd_chat},
     {"cache", "exact and semantic response cache: put, lookup, stats, invalidate, feedback", cmd_cache},
     {"guard", "check texts against guardrail policies; train classifiers", cmd_guard},
+    {"keys", "virtual keys: create, list, get, revoke, rotate", cmd_keys},
+    {"spend", "spend from the ledger by key, model or day", cmd_spend},
+    {"route", "complexity routing: explain, decide, eval, train", cmd_route},
 };
 
 static void print_help(FILE *out)

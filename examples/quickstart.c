@@ -392,6 +392,95 @@ static int step_guard(mlops_t *h, const char *dir)
     return 0;
 }
 
+static double json_number(const char *json, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = json ? strstr(json, pat) : NULL;
+    return p ? strtod(p + strlen(pat), NULL) : 0;
+}
+
+/*
+ * Keys and routing step: the complexity router sends simple questions to the cheap
+ * model and hard ones to the strong model (with the features behind each decision),
+ * and a virtual key with a tiny budget is refused once it is spent. No network: the
+ * key is checked and charged through the same calls the gateway pipeline makes.
+ */
+static int step_keys(mlops_t *h, const char *dir)
+{
+    (void)dir;
+    const char *routing = "{\"cheap_model\": \"gpt-4o-mini\", \"strong_model\": \"gpt-4o\"}";
+    const char *prompts[] = {
+        "What is the capital of France?",
+        "Rewrite this sentence to sound more formal: hey, send me the report asap",
+        "Prove step by step that there are infinitely many primes, rigorously.",
+        "Design a distributed rate limiter and compare token bucket and sliding window "
+        "trade-offs, with code in Go.",
+    };
+    printf("%d. complexity routing (rule scorer, no model file, no network):\n", next_step());
+    for (size_t i = 0; i < sizeof prompts / sizeof prompts[0]; i++) {
+        char *e = NULL;
+        int rc = mlops_router_explain(h, routing, prompts[i], &e);
+        if (rc != MLOPS_OK)
+            return fail("router explain", rc);
+        char tier[32], model[64], f1[32], f2[32];
+        json_text(e, "tier", tier, sizeof tier);
+        json_text(e, "model", model, sizeof model);
+        const char *feats = strstr(e, "\"features\"");
+        json_text(feats, "name", f1, sizeof f1);
+        const char *second = feats ? strstr(feats, "},{") : NULL;
+        json_text(second, "name", f2, sizeof f2);
+        printf("   \"%.60s%s\"\n      -> %s tier, model %s (P(strong) %.2f; strongest features: "
+               "%s, %s)\n",
+               prompts[i], strlen(prompts[i]) > 60 ? "..." : "", tier, model,
+               json_number(e, "p_strong"), f1, second ? f2 : "-");
+        mlops_free(e);
+    }
+
+    char *created = NULL;
+    int rc = mlops_keys_create(h, "{\"budget\": 0.001, \"owner\": \"quickstart\"}", &created);
+    if (rc != MLOPS_OK)
+        return fail("keys create", rc);
+    char id[64], secret[64];
+    json_text(created, "id", id, sizeof id);
+    json_text(created, "secret", secret, sizeof secret);
+    mlops_free(created);
+    printf("%d. virtual key %s created with a budget of $0.001 (secret %.11s..., shown once,\n"
+           "   stored only as a salted SHA-256)\n", next_step(), id, secret);
+    for (int i = 1; i <= 4; i++) {
+        char *res = NULL;
+        /* reserve the request's maximum cost, then settle on what it actually cost */
+        rc = mlops_keys_authorize(h, secret, "gpt-4o-mini", 0.0004, 700, &res);
+        if (rc == MLOPS_EBUDGET) {
+            printf("   request %d refused (%s): %s\n", i, mlops_strerror(rc), mlops_last_error());
+            mlops_free(res);
+            break;
+        }
+        if (rc != MLOPS_OK) {
+            mlops_free(res);
+            return fail("keys authorize", rc);
+        }
+        int64_t reservation = (int64_t)json_number(res, "reservation");
+        mlops_free(res);
+        rc = mlops_keys_settle(h, reservation,
+                               "{\"cost\": 0.0004, \"tokens_in\": 500, \"tokens_out\": 200, "
+                               "\"model\": \"gpt-4o-mini\", \"status\": \"ok\"}");
+        if (rc != MLOPS_OK)
+            return fail("keys settle", rc);
+        printf("   request %d allowed and charged $0.0004\n", i);
+    }
+    char q[160], *spend = NULL;
+    snprintf(q, sizeof q, "{\"key\": \"%s\", \"by\": \"model\"}", id);
+    if ((rc = mlops_spend_query(h, q, &spend)) != MLOPS_OK)
+        return fail("spend query", rc);
+    const char *total = strstr(spend, "\"total\"");
+    printf("   ledger for the key: %.0f requests, $%.4f\n", json_number(total, "requests"),
+           json_number(total, "cost"));
+    mlops_free(spend);
+    memset(secret, 0, sizeof secret);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = argc > 1 ? argv[1] : "quickstart.db";
@@ -426,6 +515,7 @@ int main(int argc, char **argv)
         step_models,
         step_engine,
         step_gateway,
+        step_keys,
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         if (steps[i](h, dir) != 0) {

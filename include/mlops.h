@@ -15,5 +15,7 @@
 #include "mlops/gateway.h"
 #include "mlops/cache.h"
 #include "mlops/guard.h"
+#include "mlops/keys.h"
+#include "mlops/router.h"
 
 #endif /* MLOPS_H */

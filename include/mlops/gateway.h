@@ -57,19 +57,24 @@
  *               "context_window_fallbacks": {"chat": ["chat-large"]},
  *               "content_policy_fallbacks": {"chat": ["other"]},
  *               "cooldown": {"allowed_fails": 3, "window_s": 60, "cooldown_s": 5}},
- *    "pipeline": {"prompt": true, "guard_input": true, "cache_lookup": true,
- *                 "registry": true, "routing": true, "provider": true,
- *                 "registry_observe": true, "guard_output": true, "cache_store": true},
+ *    "routing": {...}   rules + complexity routing (see mlops/router.h): a request whose
+ *                       model is "auto" (or another name in routing.models) is sent to the
+ *                       model of the tier the rules or the scorer pick,
+ *    "require_key": false   true: requests without x_mlops.api_key are MLOPS_EAUTH,
+ *    "pipeline": {"keys": true, "complexity_routing": true, "routing": true,
+ *    "pipeline": {"keys": true, "prompt": true, "guard_input": true,
+ *                 "cache_lookup": true, "complexity_routing": true, "registry": true,
+ *                 "routing": true, "provider": true, "registry_observe": true,
+ *                 "guard_output": true, "cache_store": true, "ledger": true},
  *    "guard": {"input_policy": "name" | {policy}, "output_policy": "name" | {policy},
  *              "scan_system": false, "grounding_context": false,
  *              "buffer_stream": false, "request_override": false},
  *    "cache": {"namespace": "gateway", "semantic": true, "threshold": 0.55,
  *              "ttl_s": 0, "max_temperature": 1.0}}
  *
- * The pipeline, in order: prompt resolution -> input guard -> cache lookup -> registry
- * pick -> routing -> provider (retries, fallbacks) -> registry observation -> output
- * guard -> cache store (key checks, complexity routing and the spend ledger join it when
- * configured, see mlops/keys.h and mlops/router.h). The guard stages run when "guard" is present (the guard
+ * The pipeline, in order: key check -> prompt resolution -> input guard -> cache lookup
+ * -> complexity routing -> registry pick -> routing -> provider (retries, fallbacks) ->
+ * registry observation -> output guard -> cache store -> ledger and key settlement. The guard stages run when "guard" is present (the guard
  * module's default policy when no policy is named); the cache stages when "cache" is
  * present (the handle's cache module, see mlops/cache.h); "pipeline.<stage>": false
  * turns a stage off.
@@ -101,6 +106,9 @@
  * latency_metric: ms} is recorded for it, and the pick's shadow versions get a copy of
  * the request (not streamed, no fallbacks, run after the primary with their own
  * deadline, never changing the primary's answer).
+ * maximum cost (prompt estimate + max_tokens at the dearest deployment's prices); the
+ * ledger stage settles it on the reported usage and writes the ledger row. x_mlops gains
+ * "key", "route" (the decision) and, on refusal, "retry_after_ms".
  *
  * Requests are OpenAI chat-completions JSON. Per-request options ride in an "x_mlops"
  * object, removed before anything goes upstream:

@@ -1,8 +1,11 @@
 /*
  * libmlops — guard: validate every input and every output.
  *
- * Input scanners: prompt injection and jailbreaks (heuristics over normalised text,
- * similarity to known attacks, a trainable classifier), PII (Presidio entity names, with
+ * Input scanners: prompt injection and jailbreaks (heuristics and word-class intent
+ * rules over normalised text, similarity to known attacks, a trainable classifier; the
+ * built-in classifier is trained deterministically on first use in each process from a
+ * corpus compiled into the library; quoted or meta discussion of an attack in a text
+ * about attacks scores low), PII (Presidio entity names, with
  * checksums and context words), secrets (provider token formats, high-entropy values).
  * Output scanners: toxicity, JSON validity and JSON Schema (draft 2020-12), grounding
  * against supplied context, canary-token leaks. Both: banned substrings/regex/topics,

@@ -10,6 +10,7 @@
 #include "../core/core.h"
 
 struct mlops__gateway;
+struct mlops__keys;
 
 /*
  * One entry per module. The table in modules.c decides the order of configuration
@@ -49,6 +50,7 @@ struct mlops {
     struct mlops__gateway *gateway;
     struct mlops__cache *cache;
     struct mlops__guard *guard;
+    struct mlops__keys *keys;
 };
 
 /** The module table, in opening order. */

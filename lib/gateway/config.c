@@ -3,6 +3,7 @@
 #include "gateway_state.h"
 #include "pipeline.h"
 #include "provider.h"
+#include "route.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@ static const mlops__json_field top_fields[] = {
     {"pipeline", MLOPS__J_OBJECT, false},
     {"guard", MLOPS__J_OBJECT, false},
     {"cache", MLOPS__J_OBJECT, false},
+    {"routing", MLOPS__J_OBJECT, false},
+    {"require_key", MLOPS__J_BOOL, false},
     {NULL, 0, false},
 };
 
@@ -362,6 +365,17 @@ int mlops__gw_config_check(const json_t *cfg, const char *path)
             goto out;
         }
     }
+    json_t *routing = json_object_get(cfg, "routing");
+    if (routing) {
+        snprintf(sub, sizeof sub, "%s.routing", path);
+        mlops__route_cfg *rcfg = NULL;
+        if ((rc = mlops__route_config_parse(routing, sub, &rcfg)) != MLOPS_OK)
+            goto out;
+        rc = mlops__route_cfg_check_models(rcfg, sub, models);
+        mlops__route_cfg_free(rcfg);
+        if (rc != MLOPS_OK)
+            goto out;
+    }
 out:
     json_decref(empty);
     return rc;
@@ -564,6 +578,16 @@ int mlops__gw_config_build(mlops__gateway *gw, const json_t *cfg, const char *pa
         }
     }
     build_router(json_object_get(cfg, "router"), &c->router);
+    c->require_key = mlops__json_bool(cfg, "require_key", false);
+    json_t *routing = json_object_get(cfg, "routing");
+    if (routing) {
+        char sub[256];
+        snprintf(sub, sizeof sub, "%s.routing", path);
+        if ((rc = mlops__route_config_parse(routing, sub, &c->routing)) != MLOPS_OK) {
+            mlops__gw_config_release(c);
+            return rc;
+        }
+    }
     *out = c;
     return MLOPS_OK;
 }
@@ -580,6 +604,7 @@ void mlops__gw_config_release(mlops__gw_config *c)
     free_models(c->models, c->nmodels);
     json_decref(c->source);
     json_decref(c->pipeline);
+    mlops__route_cfg_free(c->routing);
     json_decref(c->router.fallbacks);
     json_decref(c->router.context_fallbacks);
     json_decref(c->router.policy_fallbacks);

@@ -16,6 +16,7 @@
 struct mlops__provider;
 struct mlops__gw_dep_state;
 struct mlops__gateway;
+struct mlops__route_cfg;
 
 /** Balancing strategies among a model's deployments (router.strategy). */
 enum mlops__gw_strategy {
@@ -94,6 +95,8 @@ typedef struct mlops__gw_config {
     size_t nmodels;
     mlops__gw_router router;
     json_t *pipeline; /* the "pipeline" object (stage name -> bool), never NULL */
+    struct mlops__route_cfg *routing; /* "routing" (rules + complexity), or NULL */
+    bool require_key; /* "require_key": requests without x_mlops.api_key are refused */
     uint64_t generation;
 } mlops__gw_config;
 

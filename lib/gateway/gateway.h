@@ -55,6 +55,13 @@ int mlops__gateway_configure(struct mlops__gateway *gw, const json_t *cfg, const
 int mlops__gateway_chat(struct mlops__gateway *gw, mlops_t *h, const char *request_json,
                         mlops_chunk_fn fn, void *user_data, char **out);
 
+/**
+ * Attaches the virtual keys and ledger state (owned by the keys module) so that the
+ * pipeline's keys and ledger stages can use it; NULL detaches. Called at open/close.
+ */
+struct mlops__keys;
+void mlops__gateway_attach_keys(struct mlops__gateway *gw, struct mlops__keys *keys);
+
 /** Describes models, deployments and their health as JSON. */
 int mlops__gateway_status(struct mlops__gateway *gw, json_t **out);
 

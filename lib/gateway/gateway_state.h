@@ -27,6 +27,8 @@ typedef struct mlops__gateway {
     /* guardrails and cache of the same handle (guard and cache stages; may be NULL) */
     struct mlops__guard *guard;
     struct mlops__cache *cache;
+    /* virtual keys and the ledger (lib/gateway/keys.h), attached by the keys module */
+    struct mlops__keys *keys;
 } mlops__gateway;
 
 /** The state for `key`, created on first use; NULL when out of memory. */

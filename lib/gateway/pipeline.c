@@ -14,16 +14,19 @@
  * its place in this order (pipeline.h).
  */
 const mlops__gw_stage mlops__gw_stages[] = {
+    {"keys", mlops__gw_stage_keys, false},
     {"prompt", mlops__gw_stage_prompt, false},
     /* guard and cache go after "prompt" (resolved messages, prompt version) */
     {"guard_input", mlops__gw_stage_guard_input, false},
     {"cache_lookup", mlops__gw_stage_cache_lookup, false},
+    {"complexity_routing", mlops__gw_stage_complexity, false},
     {"registry", mlops__gw_stage_registry, false},
     {"routing", mlops__gw_stage_route, false},
     {"provider", mlops__gw_stage_call, false},
     {"registry_observe", mlops__gw_stage_registry_observe, true},
     {"guard_output", mlops__gw_stage_guard_output, false},
     {"cache_store", mlops__gw_stage_cache_store, false},
+    {"ledger", mlops__gw_stage_ledger, true},
 };
 const size_t mlops__gw_stages_count = MLOPS__ARRAY_LEN(mlops__gw_stages);
 

@@ -5,9 +5,11 @@
  * if it needs to, fields to mlops__gw_ctx: the public API does not change.
  *
  * Order (stages of modules that have not landed are not in the table yet):
- *   key check -> prompt resolution -> input guard -> cache lookup -> registry (model
- *   registry version pick) -> routing -> provider call (retries, fallbacks) ->
- *   registry observation (and shadows) -> output guard -> cache store -> ledger.
+ *   key check ("keys") -> prompt resolution -> input guard -> cache lookup -> rules +
+ *   complexity routing ("complexity_routing") -> registry (model registry version pick)
+ *   -> model resolution ("routing") -> provider call (retries, fallbacks) -> registry
+ *   observation (and shadows) -> output guard -> cache store -> ledger and key
+ *   settlement ("ledger").
  * The guard and cache stages run after prompt resolution: the prompt's variables are
  * caller text to scan, and the prompt version partitions the cache.
  *
@@ -21,6 +23,7 @@
 #define MLOPS_GW_PIPELINE_H
 
 #include "config.h"
+#include "keys.h"
 #include "mlops/gateway.h"
 
 struct mlops__gateway;
@@ -53,6 +56,8 @@ typedef struct mlops__gw_ctx {
     mlops_chunk_fn held_fn;
     void *held_user;
     json_t *held_chunks;
+    /* keys -> ledger: the reservation held for this request */
+    mlops__key_reservation reservation; /* .id 0: none */
 
     /* routing -> provider */
     const mlops__gw_model *route;   /* the resolved model (set by the routing stage) */
@@ -131,5 +136,9 @@ int mlops__gw_stream_response(mlops__gw_ctx *ctx, const json_t *resp);
 /** Check the gateway config's "guard" / "cache" sections (NULL is fine); `path` prefixes. */
 int mlops__gw_guard_config_check(const json_t *section, const char *path);
 int mlops__gw_cache_config_check(const json_t *section, const char *path);
+/* Gateway II stages (keys_stage.c, route_stage.c). */
+int mlops__gw_stage_keys(mlops__gw_ctx *ctx, json_t *report);
+int mlops__gw_stage_complexity(mlops__gw_ctx *ctx, json_t *report);
+int mlops__gw_stage_ledger(mlops__gw_ctx *ctx, json_t *report);
 
 #endif

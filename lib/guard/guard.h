@@ -142,6 +142,7 @@ typedef struct mlops__glinear {
     float bias;
     float *w;
     char kind[16];
+    int features; /* 0: plain hashed n-grams (model files); 1: plus intent classes */
 } mlops__glinear;
 
 typedef struct mlops__gexample {
@@ -154,6 +155,21 @@ void mlops__glinear_features(int dim, const char *text, size_t len, float *out);
 /** Trains on examples (deterministic); out->w malloc'd. */
 int mlops__glinear_train(const mlops__gexample *ex, size_t n, int dim, int epochs,
                          mlops__glinear *out);
+/** Plain features plus intent-class features (inj_features.c), unit length. */
+void mlops__ginj_features(int dim, const char *text, size_t len, float *out);
+/**
+ * Intent rules over one sentence t[s, e) of folded text (word classes: disregard-verb +
+ * instruction-object owned by the assistant, reveal-verb + "your"/system prompt,
+ * persona + no-rules, disable + safety, no-refusal, fiction + no-rules AI). Returns the
+ * best score (0 when none) with its span and finding type.
+ */
+double mlops__ginj_intent(const char *t, size_t s, size_t e, size_t *hs, size_t *he,
+                          const char **type);
+/** Features of m's kind for text into out[m->dim]. */
+void mlops__glinear_featurize(const mlops__glinear *m, const char *text, size_t len, float *out);
+/** As mlops__glinear_train with features 0 (plain) or 1 (intent classes). */
+int mlops__glinear_train_kind(const mlops__gexample *ex, size_t n, int dim, int epochs,
+                              int features, mlops__glinear *out);
 /** Probability of class 1. */
 double mlops__glinear_predict(const mlops__glinear *m, const char *text, size_t len);
 double mlops__glinear_predict_vec(const mlops__glinear *m, const float *x);
@@ -169,6 +185,8 @@ extern const char *const mlops__guard_attacks[];
 extern const size_t mlops__guard_attacks_count;
 extern const char *const mlops__guard_benign[];
 extern const size_t mlops__guard_benign_count;
+extern const char *const mlops__guard_known[]; /* hand-written seed attacks (similarity) */
+extern const size_t mlops__guard_known_count;
 extern const char *const mlops__guard_toxic[];
 extern const size_t mlops__guard_toxic_count;
 extern const char *const mlops__guard_clean[];
@@ -266,7 +284,9 @@ extern const size_t mlops__gpii_entity_count;
 void mlops__scan_pii(mlops__gscan *sc);
 void mlops__scan_secrets(mlops__gscan *sc);
 /** Heuristics only (cheap); returns the strongest heuristic score. */
-double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *folded);
+/* *cues (when not NULL) is set when the text had any trigger or anchor word or an
+ * obfuscation marker: without one the models are skipped (see scan.c). */
+double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *folded, bool *cues);
 /** Similarity to the attack corpus and the classifier over one text. */
 void mlops__scan_injection_models(const mlops__gpolicy *pol, const mlops__glinear *model,
                                   const char *text, size_t len, double *sim, int *sim_idx,

@@ -25,6 +25,14 @@ void mlops__glinear_features(int dim, const char *text, size_t len, float *out)
         memset(out, 0, (size_t)dim * sizeof *out);
 }
 
+void mlops__glinear_featurize(const mlops__glinear *m, const char *text, size_t len, float *out)
+{
+    if (m->features == 1)
+        mlops__ginj_features(m->dim, text, len, out);
+    else
+        mlops__glinear_features(m->dim, text, len, out);
+}
+
 double mlops__glinear_predict_vec(const mlops__glinear *m, const float *x)
 {
     double z = m->bias;
@@ -39,7 +47,7 @@ double mlops__glinear_predict(const mlops__glinear *m, const char *text, size_t 
     float *x = m->dim <= 4096 ? stackbuf : malloc((size_t)m->dim * sizeof *x);
     if (!x)
         return 0;
-    mlops__glinear_features(m->dim, text, len, x);
+    mlops__glinear_featurize(m, text, len, x);
     double p = mlops__glinear_predict_vec(m, x);
     if (x != stackbuf)
         free(x);
@@ -49,21 +57,57 @@ double mlops__glinear_predict(const mlops__glinear *m, const char *text, size_t 
 int mlops__glinear_train(const mlops__gexample *ex, size_t n, int dim, int epochs,
                          mlops__glinear *out)
 {
+    return mlops__glinear_train_kind(ex, n, dim, epochs, 0, out);
+}
+
+/* Full-batch gradient descent over sparse rows (a text has a few hundred non-zero
+ * features of `dim`): deterministic, and fast enough to run at first use. */
+int mlops__glinear_train_kind(const mlops__gexample *ex, size_t n, int dim, int epochs,
+                              int features, mlops__glinear *out)
+{
     memset(out, 0, sizeof *out);
     if (n == 0)
         return mlops__error(MLOPS_EINVAL, "train: no examples");
-    float *X = malloc(n * (size_t)dim * sizeof *X);
+    float *row = malloc((size_t)dim * sizeof *row);
+    size_t *start = malloc((n + 1) * sizeof *start);
+    size_t cap = n * 64, nnz = 0;
+    int32_t *idx = malloc(cap * sizeof *idx);
+    float *val = malloc(cap * sizeof *val);
     float *w = calloc((size_t)dim, sizeof *w);
     double *g = calloc((size_t)dim, sizeof *g);
-    if (!X || !w || !g) {
-        free(X), free(w), free(g);
-        return mlops__error_oom("train: features");
-    }
+    int rc = MLOPS_OK;
+    if (!row || !start || !idx || !val || !w || !g)
+        rc = mlops__error_oom("train: features");
     size_t pos = 0;
-    for (size_t i = 0; i < n; i++) {
-        mlops__glinear_features(dim, ex[i].text, strlen(ex[i].text), X + i * (size_t)dim);
+    mlops__glinear fm = {.dim = dim, .features = features};
+    for (size_t i = 0; rc == MLOPS_OK && i < n; i++) {
+        mlops__glinear_featurize(&fm, ex[i].text, strlen(ex[i].text), row);
+        start[i] = nnz;
+        for (int k = 0; k < dim; k++) {
+            if (row[k] == 0)
+                continue;
+            if (nnz == cap) {
+                cap *= 2;
+                int32_t *ni = realloc(idx, cap * sizeof *idx);
+                if (ni)
+                    idx = ni;
+                float *nv = ni ? realloc(val, cap * sizeof *val) : NULL;
+                if (!ni || !nv) {
+                    rc = mlops__error_oom("train: features");
+                    break;
+                }
+                val = nv;
+            }
+            idx[nnz] = k;
+            val[nnz++] = row[k];
+        }
         pos += ex[i].label != 0;
     }
+    if (rc != MLOPS_OK) {
+        free(row), free(start), free(idx), free(val), free(w), free(g);
+        return rc;
+    }
+    start[n] = nnz;
     /* class weights balance the two classes */
     double wp = pos ? (double)n / (2.0 * (double)pos) : 1.0;
     double wn = n > pos ? (double)n / (2.0 * (double)(n - pos)) : 1.0;
@@ -72,27 +116,26 @@ int mlops__glinear_train(const mlops__gexample *ex, size_t n, int dim, int epoch
         memset(g, 0, (size_t)dim * sizeof *g);
         double gb = 0;
         for (size_t i = 0; i < n; i++) {
-            const float *x = X + i * (size_t)dim;
             double z = b;
-            for (int k = 0; k < dim; k++)
-                z += (double)w[k] * x[k];
+            for (size_t q = start[i]; q < start[i + 1]; q++)
+                z += (double)w[idx[q]] * val[q];
             double p = 1.0 / (1.0 + exp(-z));
             double y = ex[i].label ? 1.0 : 0.0;
             double cw = ex[i].label ? wp : wn;
             double d = (p - y) * cw;
-            for (int k = 0; k < dim; k++)
-                g[k] += d * x[k];
+            for (size_t q = start[i]; q < start[i + 1]; q++)
+                g[idx[q]] += d * val[q];
             gb += d;
         }
         for (int k = 0; k < dim; k++)
             w[k] -= (float)(lr * (g[k] / (double)n + l2 * w[k]));
         b -= lr * gb / (double)n;
     }
-    free(X);
-    free(g);
+    free(row), free(start), free(idx), free(val), free(g);
     out->dim = dim;
     out->bias = (float)b;
     out->w = w;
+    out->features = features;
     return MLOPS_OK;
 }
 

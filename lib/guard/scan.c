@@ -150,11 +150,15 @@ static int scan_piece(run *r, const char *text, size_t len, size_t base, bool ov
     }
     if (inj) {
         size_t mark = r->f->n;
-        double heur = pol->use_heuristics ? mlops__scan_injection_heuristics(&sc, folded) : 0;
+        bool cues = true;
+        double heur = pol->use_heuristics ? mlops__scan_injection_heuristics(&sc, folded, &cues) : 0;
         double sim = 0, clf = 0;
         int idx = -1;
         size_t ml = norm.len < MODEL_BYTES ? norm.len : MODEL_BYTES;
-        mlops__scan_injection_models(pol, r->inj_model, norm.text, ml, &sim, &idx, &clf);
+        /* Prefilter: text with no trigger or anchor word and no obfuscation skips the
+         * classifier and similarity (decoded payloads are scanned as their own pieces) */
+        if (cues)
+            mlops__scan_injection_models(pol, r->inj_model, norm.text, ml, &sim, &idx, &clf);
         double simscore = sim >= pol->similarity_threshold ? sim : 0;
         /* The classifier decides alone only when it is confident; below that it
          * reinforces the heuristics (a weak heuristic hit plus a likely classifier
@@ -162,7 +166,7 @@ static int scan_piece(run *r, const char *text, size_t len, size_t base, bool ov
         double fin = heur;
         if (clf >= 0.9 && clf > fin)
             fin = clf;
-        if (heur >= 0.45 && clf >= 0.5) {
+        if ((heur >= 0.45 && clf >= 0.5) || (heur >= 0.25 && clf >= 0.7)) {
             double both = 1.0 - (1.0 - heur) * (1.0 - clf);
             if (both > fin)
                 fin = both;

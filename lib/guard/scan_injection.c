@@ -29,6 +29,10 @@ static const struct { const char *w; int id; } trigger_words[] = {
     {"neglect", T_OVERRIDE}, {"discard", T_OVERRIDE}, {"abandon", T_OVERRIDE},
     {"overlook", T_OVERRIDE}, {"omit", T_OVERRIDE}, {"drop", T_OVERRIDE},
     {"erase", T_OVERRIDE}, {"unlearn", T_OVERRIDE},
+    /* verb class "disregard": more members than the training phrasings used */
+    {"quit", T_OVERRIDE}, {"cease", T_OVERRIDE}, {"scrap", T_OVERRIDE}, {"dismiss", T_OVERRIDE},
+    {"overrule", T_OVERRIDE}, {"wipe", T_OVERRIDE}, {"disobey", T_OVERRIDE},
+    {"nullify", T_OVERRIDE}, {"supersede", T_OVERRIDE}, {"ditch", T_OVERRIDE},
     {"aside", T_OVERRIDE}, {"attention", T_OVERRIDE}, {"throw", T_OVERRIDE},
     /* German, Spanish, French, Italian, Portuguese (accents are folded away) */
     {"ignoriere", T_OVERRIDE}, {"ignoriert", T_OVERRIDE}, {"ignorieren", T_OVERRIDE},
@@ -45,7 +49,8 @@ static const struct { const char *w; int id; } trigger_words[] = {
     {"what", T_EXTRACT}, {"what's", T_EXTRACT}, {"whats", T_EXTRACT}, {"copy", T_EXTRACT}, {"translate", T_EXTRACT}, {"spell", T_EXTRACT},
     {"quote", T_EXTRACT}, {"summarize", T_EXTRACT}, {"summarise", T_EXTRACT},
     {"which", T_EXTRACT}, {"list", T_EXTRACT},
-    {"follow", T_FOLLOW}, {"following", T_FOLLOW}, {"obey", T_FOLLOW},
+    {"follow", T_FOLLOW}, {"following", T_FOLLOW}, {"obey", T_FOLLOW}, {"obeying", T_FOLLOW},
+    {"adhering", T_FOLLOW},
     {"anything", T_ANYTHING}, {"dan", T_DAN}, {"stan", T_DAN}, {"aim", T_DAN},
     {"jailbreak", T_JAILBREAK}, {"jailbroken", T_JAILBREAK}, {"jailbreaking", T_JAILBREAK},
     {"mode", T_MODE}, {"unfiltered", T_UNFILTERED}, {"uncensored", T_UNFILTERED},
@@ -84,6 +89,8 @@ static uint16_t bloom[27][27];
 
 static int letter(unsigned char c) { return c >= 'a' && c <= 'z' ? c - 'a' : 26; }
 
+static void xtable_build(void);
+
 static void ttable_build(void)
 {
     for (size_t i = 0; i < MLOPS__ARRAY_LEN(trigger_words); i++) {
@@ -99,6 +106,75 @@ static void ttable_build(void)
         ttable[k].h = h;
         ttable[k].id = trigger_words[i].id;
     }
+    xtable_build();
+}
+
+/* Words any extraction rule needs in its window (secret modifiers, prompt nouns,
+ * "your", "above"): a window with none of them is rejected with one lookup per word. */
+static const char *const extract_vocab[] = {"system", "initial", "hidden", "original", "secret",
+    "confidential", "developer", "pre", "internal", "first", "prompt", "instructions", "message",
+    "rules", "guidelines", "directives", "configuration", "preprompt", "preamble", "context",
+    "above", "your", "prompts"};
+#define XSLOTS 64
+static uint64_t xtable[XSLOTS];
+
+/* Anchor words: every intent rule (inj_features.c) needs one in its sentence, so the
+ * rules run only around them (ordinary prose has none: no cost). */
+static const char *const anchor_words[] = {"instructions", "instruction", "rules", "rule",
+    "guidelines", "guidance", "directives", "directions", "prompt", "prompts", "programming",
+    "constraints", "restrictions", "policy", "policies", "rulebook", "orders", "commands",
+    "training", "limitations", "limits", "boundaries", "protocols", "anweisungen", "regeln",
+    "richtlinien", "instrucciones", "reglas", "consignes", "regles", "istruzioni", "regole",
+    "instrucoes", "regras", "directrices", "safety", "content", "ethical", "ethics", "moral",
+    "morals", "filters", "filter", "guardrails", "moderation", "censorship", "safeguards",
+    "filtering", "dan", "jailbreak", "jailbroken", "unrestricted", "unfiltered", "uncensored",
+    "amoral", "unbound", "unlimited", "evil", "freed", "anarchy", "unchained", "immoral",
+    "lawless", "stan", "aim", "rogue", "unhinged", "text", "everything", "whatever", "refuse",
+    "refusing", "decline", "preamble", "free", "told"};
+#define ASLOTS 256
+static uint64_t atable[ASLOTS];
+static uint16_t abloom[27][27];
+
+static bool is_anchor(const char *w, size_t n)
+{
+    if (n < 3 || n > 14 ||
+        !(abloom[letter((unsigned char)w[0])][letter((unsigned char)w[n - 1])] & (1u << n)))
+        return false;
+    uint64_t h = word_hash(w, n);
+    for (size_t k = h & (ASLOTS - 1); atable[k]; k = (k + 1) & (ASLOTS - 1))
+        if (atable[k] == h)
+            return true;
+    return false;
+}
+
+static void xtable_build(void)
+{
+    for (size_t i = 0; i < MLOPS__ARRAY_LEN(anchor_words); i++) {
+        const char *w = anchor_words[i];
+        size_t L = strlen(w);
+        abloom[letter((unsigned char)w[0])][letter((unsigned char)w[L - 1])] |= (uint16_t)(1u << L);
+        uint64_t h = word_hash(w, L);
+        size_t k = h & (ASLOTS - 1);
+        while (atable[k])
+            k = (k + 1) & (ASLOTS - 1);
+        atable[k] = h;
+    }
+    for (size_t i = 0; i < MLOPS__ARRAY_LEN(extract_vocab); i++) {
+        uint64_t h = word_hash(extract_vocab[i], strlen(extract_vocab[i]));
+        size_t k = h & (XSLOTS - 1);
+        while (xtable[k])
+            k = (k + 1) & (XSLOTS - 1);
+        xtable[k] = h;
+    }
+}
+
+static bool in_extract_vocab(const char *w, size_t n)
+{
+    uint64_t h = word_hash(w, n);
+    for (size_t k = h & (XSLOTS - 1); xtable[k]; k = (k + 1) & (XSLOTS - 1))
+        if (xtable[k] == h)
+            return true;
+    return false;
 }
 
 static int trigger_of(const char *w, size_t n)
@@ -183,7 +259,7 @@ static int find(const words *w, int from, int to, const char *const *set)
 
 static const char *const strong_scope[] = {"previous", "prior", "above", "earlier",
     "preceding", "initial", "original", "system", "all", "every", "any", "existing",
-    "old", "safety", "developer", "those", "these", "foregoing",
+    "old", "safety", "developer", "those", "these", "foregoing", "whatever", "current",
     "alle", "allen", "vorherigen", "vorangehenden", "bisherigen", "obigen", "vorigen",
     "todas", "todos", "anteriores", "previas", "toutes", "tous", "precedentes",
     "tutte", "tutti", "precedenti", NULL};
@@ -193,8 +269,8 @@ static const char *const weak_scope[] = {"the", "your", "my", "its", "their", "d
 static const char *const targets[] = {"instructions", "instruction", "prompt", "prompts",
     "rules", "rule", "directions", "guidelines", "guideline", "context", "commands",
     "orders", "programming", "constraints", "restrictions", "policies", "policy",
-    "directives", "training", "guidance", "filters", "safeguards", "limitations",
-    "protocols", "boundaries", "everything", "conversation", "messages", "settings",
+    "directives", "training", "guidance", "rulebook", "filters", "safeguards", "limitations",
+    "protocols", "boundaries", "everything", "conversation", "messages",
     "anweisungen", "befehle", "instruktionen", "regeln", "aufgaben", "alles",
     "instrucciones", "reglas", "ordenes", "todo", "consignes", "regles", "tout",
     "istruzioni", "regole", "tutto", "instrucoes", "regras", "task", "tasks", "objective",
@@ -219,12 +295,81 @@ typedef struct heur {
     mlops__gscan *sc;
     double combined; /* 1 - prod(1 - s) */
     double best;
+    const char *t; /* folded text */
+    size_t n;
+    int meta; /* -1 unknown, 0 no, 1: the text discusses attacks without asking to run one */
 } heur;
+
+static bool has_word(const char *t, size_t n, const char *w)
+{
+    size_t k = strlen(w);
+    for (const char *p = t; (p = memmem(p, n - (size_t)(p - t), w, k)) != NULL; p++) {
+        size_t a = (size_t)(p - t);
+        bool l = a == 0 || !(t[a - 1] >= 'a' && t[a - 1] <= 'z');
+        bool r = a + k >= n || !(t[a + k] >= 'a' && t[a + k] <= 'z');
+        if (l && r)
+            return true;
+        if ((size_t)(p - t) + k >= n)
+            break;
+    }
+    return false;
+}
+
+/* Quoted or meta discussion of an attack ("what does 'ignore previous instructions'
+ * mean?", "how do we detect DAN prompts?") is not an attack: a hit inside quotes in a
+ * text that talks about attacks (and does not ask to follow, obey or execute) scores
+ * 0.3 of its weight. */
+static bool quoted_meta(heur *h, size_t s)
+{
+    if (!h->t)
+        return false;
+    if (h->meta < 0) {
+        size_t n = h->n < 4096 ? h->n : 4096;
+        static const char *const cues[] = {"attack", "attacks", "attacker", "attackers",
+            "injection", "injections", "jailbreak", "jailbreaks", "typed", "detect", "defend",
+            "mean", "means", "phrase", "handle", "classify", "example", "examples", "security",
+            "common", NULL};
+        static const char *const exec[] = {"follow", "obey", "execute", "comply", "then", NULL};
+        h->meta = 0;
+        for (const char *const *c = cues; *c && !h->meta; c++)
+            h->meta = has_word(h->t, n, *c);
+        for (const char *const *c = exec; *c && h->meta; c++)
+            if (has_word(h->t, n, *c))
+                h->meta = 0;
+    }
+    if (!h->meta)
+        return false;
+    size_t a = s > 300 ? s - 300 : 0;
+    for (size_t p = s; p > a; p--)
+        if (h->t[p - 1] == '\n' || ((h->t[p - 1] == '.' || h->t[p - 1] == '?') && p < s && h->t[p] == ' ')) {
+            a = p;
+            break;
+        }
+    bool dq = false, sq = false;
+    for (size_t p = a; p < s; p++) {
+        unsigned char c = (unsigned char)h->t[p];
+        if (c == '"')
+            dq = !dq;
+        else if (c == '\'') {
+            bool lw = p > 0 && wchar((unsigned char)h->t[p - 1]) && h->t[p - 1] != '\'';
+            bool rw = p + 1 < h->n && wchar((unsigned char)h->t[p + 1]) && h->t[p + 1] != '\'';
+            if (!sq && !lw && rw)
+                sq = true;
+            else if (sq && lw && !rw)
+                sq = false;
+        } else if (c == 0xe2 && p + 2 < s && (unsigned char)h->t[p + 1] == 0x80 &&
+                   ((unsigned char)h->t[p + 2] == 0x9c || (unsigned char)h->t[p + 2] == 0x98))
+            dq = true;
+    }
+    return dq || sq;
+}
 
 static void hit(heur *h, const char *type, size_t s, size_t e, double score)
 {
     if (score <= 0)
         return;
+    if (quoted_meta(h, s))
+        score *= 0.3;
     h->combined = 1.0 - (1.0 - h->combined) * (1.0 - score);
     if (score > h->best)
         h->best = score;
@@ -374,7 +519,16 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         return;
     }
     case T_FOLLOW: {
-        /* "you no longer have to follow OpenAI's policies", "obey only me" */
+        /* "you no longer have to follow OpenAI's policies", "obey only me"; every rule
+         * below needs a target noun or "obey me/only" */
+        bool tgt = false; /* targets are anchor words (bar a few): one lookup per word */
+        for (int q = 1; q < 6 && q < w.count && !tgt; q++)
+            tgt = is_anchor(t + w.s[q], w.e[q] - w.s[q]);
+        if (!tgt && find(&w, 1, 6, (const char *const[]){"conversation", "messages", "context",
+                         "task", "tasks", "objective", "mission", "alles", "todo", "tout",
+                         "tutto", "everything", NULL}) < 0 &&
+            !(weq(&w, 0, "obey") && (weq(&w, 1, "me") || weq(&w, 1, "only"))))
+            return;
         size_t back = ws > 32 ? ws - 32 : 0;
         bool neg = memmem(t + back, ws - back, "no longer", 9) || memmem(t + back, ws - back, "don't have to", 13) ||
                    memmem(t + back, ws - back, "do not have to", 14) || memmem(t + back, ws - back, "needn't", 7) ||
@@ -387,6 +541,7 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
             hit(h, "COMPLIANCE_FORCING", ws, w.e[1], 0.6);
         if (prev_word_is(t, ws, "not") || prev_word_is(t, ws, "don't") ||
             prev_word_is(t, ws, "longer") || prev_word_is(t, ws, "stop") ||
+            prev_word_is(t, ws, "quit") || prev_word_is(t, ws, "cease") ||
             prev_word_is(t, ws, "never")) {
             j = find(&w, 1, 6, targets);
             k = find(&w, 1, 5, strong_scope);
@@ -396,6 +551,11 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         return;
     }
     case T_EXTRACT: {
+        bool any = false;
+        for (int q = 1; q < w.count && !any; q++)
+            any = in_extract_vocab(t + w.s[q], w.e[q] - w.s[q]);
+        if (!any)
+            return;
         k = find(&w, 1, 10, secret_mods);
         j = k >= 0 ? find(&w, k + 1, k + 3, prompt_nouns) : -1;
         /* "explain what a system prompt is" asks about the concept, not for ours */
@@ -412,7 +572,8 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         if ((weq(&w, 0, "reveal") || weq(&w, 0, "expose") || weq(&w, 0, "leak") ||
              weq(&w, 0, "dump") || weq(&w, 0, "disclose") || weq(&w, 0, "recite")) &&
             (j = find(&w, 1, WIN, (const char *const[]){"prompt", "instructions", "prompts",
-                      "directives", "guidelines", "rules", NULL})) >= 0) {
+                      "directives", "guidelines", "rules", NULL})) >= 0 &&
+            !win(&w, j + 1, (const char *const[]){"for", "on", "of", "about", "when", "to", NULL})) {
             hit(h, "PROMPT_EXTRACTION", ws, w.e[j], 0.7);
             return;
         }
@@ -493,6 +654,13 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
                 s = 0.8;
             if (weq(&pw, 0, "developer") && find(&w, 1, 4, (const char *const[]){"chrome",
                                                   "android", "phone", "settings", NULL}) >= 0)
+                s = 0.1;
+            /* a mode of the user's own device or game: "developer mode on my TV" */
+            if (prev_word_is(t, p, "my") || prev_word_is(t, p, "the") ||
+                find(&w, 1, 8, (const char *const[]){"my", "tv", "samsung", "iphone", "ipad",
+                     "windows", "laptop", "pc", "mac", "macos", "xbox", "playstation", "game",
+                     "skyrim", "minecraft", "console", "router", "app", "vscode", "flask",
+                     "django", "bios", "car", "camera", "printer", NULL}) >= 0)
                 s = 0.1;
             if (weq(&pw, 0, "debug") && s < 0.8)
                 s = 0.2;
@@ -678,8 +846,14 @@ static const struct { const char *tok; double score; } delims[] = {
     {"end context", 0.6}, {"</user>", 0.6}, {"<|user|>", 0.6}, {"<|assistant|>", 0.6},
 };
 
+/* Bit (c1 & 63) of delim_pair[c0] is set when a delimiter starts with bytes c0 c1: most
+ * words starting with 's' or 'e' and most '<' '[' '#' fail it without the loop. */
+static uint64_t delim_pair[256];
+
 static void check_delims(heur *h, const char *t, size_t n, size_t i)
 {
+    if (i + 1 >= n || !(delim_pair[(unsigned char)t[i]] & (1ull << ((unsigned char)t[i + 1] & 63))))
+        return;
     for (size_t k = 0; k < MLOPS__ARRAY_LEN(delims); k++) {
         if (t[i] != delims[k].tok[0] || i + 1 >= n || t[i + 1] != delims[k].tok[1])
             continue;
@@ -714,12 +888,43 @@ static void check_line_role(heur *h, const char *t, size_t n, size_t i)
     }
 }
 
-double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *f)
+static pthread_once_t dpair_once = PTHREAD_ONCE_INIT;
+
+static void dpair_build(void)
 {
+    for (size_t k = 0; k < MLOPS__ARRAY_LEN(delims); k++)
+        delim_pair[(unsigned char)delims[k].tok[0]] |= 1ull << ((unsigned char)delims[k].tok[1] & 63);
+}
+
+/* The intent rules over the sentence around offset p; returns the sentence end. */
+static size_t check_intent(heur *h, const char *t, size_t n, size_t p)
+{
+    size_t a = p, lim = p > 400 ? p - 400 : 0;
+    while (a > lim && !(t[a - 1] == '\n' || t[a - 1] == ';' ||
+                        ((t[a - 1] == '.' || t[a - 1] == '!' || t[a - 1] == '?') && a < n && t[a] == ' ')))
+        a--;
+    size_t e = p, elim = p + 400 < n ? p + 400 : n;
+    while (e < elim && !(t[e] == '\n' || t[e] == ';' ||
+                         ((t[e] == '.' || t[e] == '!' || t[e] == '?') && (e + 1 >= n || t[e + 1] == ' '))))
+        e++;
+    size_t hs = 0, he = 0;
+    const char *type = NULL;
+    double s = mlops__ginj_intent(t, a, e, &hs, &he, &type);
+    if (s > 0 && type && hypothetical(t, hs))
+        s *= 0.25; /* "how would you respond if someone asked you to ignore your rules?" */
+    if (s > 0 && type)
+        hit(h, type, hs, he, s);
+    return e;
+}
+
+double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *f, bool *cues)
+{
+    bool cue = false;
     pthread_once(&ttable_once, ttable_build);
-    heur h = {sc, 0, 0};
+    pthread_once(&dpair_once, dpair_build);
     size_t n = sc ? sc->norm->len : 0;
-    size_t i = 0;
+    heur h = {sc, 0, 0, f, n, -1};
+    size_t i = 0, intent_done = 0;
     bool line_start = true;
     while (i < n) {
         unsigned char c = (unsigned char)f[i];
@@ -730,8 +935,14 @@ double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *f)
             if (f[s] == 's' || f[s] == 'e')
                 check_delims(&h, f, n, s);
             int id = trigger_of(f + s, i - s);
-            if (id != T_NONE)
+            if (id != T_NONE) {
+                cue = true;
                 check_trigger(&h, id, f, n, s, i);
+            }
+            if (s >= intent_done && is_anchor(f + s, i - s)) {
+                cue = true;
+                intent_done = check_intent(&h, f, n, s);
+            }
             else if (line_start && (f[s] == 's' || f[s] == 'a' || f[s] == 'd'))
                 check_line_role(&h, f, n, s);
             line_start = false;
@@ -750,7 +961,10 @@ double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *f)
     if (sc && (sc->norm->invisible > 0 || sc->norm->confusable > 2)) {
         double s = sc->norm->invisible > 0 ? 0.3 : 0.2;
         hit(&h, "OBFUSCATION", 0, n, s);
+        cue = true;
     }
+    if (cues)
+        *cues = cue || h.combined > 0;
     return h.combined;
 }
 
@@ -770,7 +984,7 @@ static defaults dflt;
 static pthread_once_t dflt_once = PTHREAD_ONCE_INIT;
 
 static void train_pair(const char *const *pos, size_t npos, const char *const *neg,
-                       size_t nneg, const char *kind, mlops__glinear *out)
+                       size_t nneg, const char *kind, int features, mlops__glinear *out)
 {
     mlops__gexample *ex = malloc((npos + nneg) * sizeof *ex);
     if (!ex)
@@ -779,7 +993,7 @@ static void train_pair(const char *const *pos, size_t npos, const char *const *n
         ex[i] = (mlops__gexample){pos[i], 1};
     for (size_t i = 0; i < nneg; i++)
         ex[npos + i] = (mlops__gexample){neg[i], 0};
-    if (mlops__glinear_train(ex, npos + nneg, DEFAULT_DIM, 150, out) == MLOPS_OK)
+    if (mlops__glinear_train_kind(ex, npos + nneg, DEFAULT_DIM, 150, features, out) == MLOPS_OK)
         snprintf(out->kind, sizeof out->kind, "%s", kind);
     free(ex);
 }
@@ -788,16 +1002,18 @@ static void defaults_build(void)
 {
     /* Process-wide singleton (documented in guard.h): built once, read-only after. */
     train_pair(mlops__guard_attacks, mlops__guard_attacks_count, mlops__guard_benign,
-               mlops__guard_benign_count, "injection", &dflt.injection);
+               mlops__guard_benign_count, "injection", 1, &dflt.injection);
     train_pair(mlops__guard_toxic, mlops__guard_toxic_count, mlops__guard_clean,
-               mlops__guard_clean_count, "toxicity", &dflt.toxicity);
-    dflt.attacks = malloc(mlops__guard_attacks_count * SIM_DIM * sizeof(float));
+               mlops__guard_clean_count, "toxicity", 0, &dflt.toxicity);
+    /* similarity runs against the hand-written seed attacks only (the generated
+     * compositions train the classifier) */
+    dflt.attacks = malloc(mlops__guard_known_count * SIM_DIM * sizeof(float));
     if (dflt.attacks) {
         /* the same features as the classifier's, so one embedding serves both */
-        for (size_t i = 0; i < mlops__guard_attacks_count; i++)
-            mlops__glinear_features(SIM_DIM, mlops__guard_attacks[i], strlen(mlops__guard_attacks[i]),
-                                    dflt.attacks + i * SIM_DIM);
-        dflt.nattacks = mlops__guard_attacks_count;
+        for (size_t i = 0; i < mlops__guard_known_count; i++)
+            mlops__ginj_features(SIM_DIM, mlops__guard_known[i], strlen(mlops__guard_known[i]),
+                                 dflt.attacks + i * SIM_DIM);
+        dflt.nattacks = mlops__guard_known_count;
     }
     dflt.ok = 1;
 }
@@ -822,7 +1038,7 @@ void mlops__scan_injection_models(const mlops__gpolicy *pol, const mlops__glinea
     if (!pol->use_similarity && !(pol->use_classifier && m))
         return;
     float x[SIM_DIM];
-    mlops__glinear_features(SIM_DIM, text, len, x);
+    mlops__ginj_features(SIM_DIM, text, len, x);
     float norm2 = 0;
     for (int i = 0; i < SIM_DIM; i++)
         norm2 += x[i] * x[i];
@@ -835,7 +1051,7 @@ void mlops__scan_injection_models(const mlops__gpolicy *pol, const mlops__glinea
         }
     }
     if (pol->use_classifier && m)
-        *clf = m->dim == SIM_DIM ? mlops__glinear_predict_vec(m, x)
+        *clf = m->dim == SIM_DIM && m->features == 1 ? mlops__glinear_predict_vec(m, x)
                                  : mlops__glinear_predict(m, text, len);
 }
 

@@ -13,6 +13,9 @@
 
 #include "guard_data.h"
 
+#define HELDOUT_MIN_RECALL 0.84
+#define HELDOUT_MAX_FPR 0.025
+
 static json_t *load(const char *name)
 {
     char path[1024];
@@ -64,6 +67,16 @@ static void injection_quality(void **state)
     (void)state;
     injection_set("injection.jsonl", 0.90, 0.02);
     injection_set("injection_extra.jsonl", 0.90, 0.02);
+}
+
+/* heldout_injection.jsonl: 154 direct attacks and 303 benign prompts full of trigger
+ * words, written by hand in one sitting before any tuning and never used to tune
+ * (scripts/guard_corpus.py does not read it; its failures are not printed unless
+ * GUARD_VERBOSE is set, and were not looked at). Floors: recall and FPR we reached. */
+static void injection_heldout(void **state)
+{
+    (void)state;
+    injection_set("heldout_injection.jsonl", HELDOUT_MIN_RECALL, HELDOUT_MAX_FPR);
 }
 
 static void toxicity_quality(void **state)
@@ -154,6 +167,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(injection_quality),
+        cmocka_unit_test(injection_heldout),
         cmocka_unit_test(toxicity_quality),
         cmocka_unit_test(pii_quality),
     };

@@ -2876,3 +2876,500 @@ func (r *Handle) GuardValidateJSON(schemaJSON string, instanceJSON string) (stri
 	}
 	return takeString(c_outReportJSON), nil
 }
+
+// KeysCreate calls mlops_keys_create.
+//
+// Creates a virtual key.
+// @param h         the handle.
+// @param meta_json NULL or the key metadata object described at the top of this header.
+// @param out       receives {"id": "key-...", "secret": "mk-...", "key": {description}};
+// the secret is shown only here. Release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL (bad metadata: the message names the key);
+// MLOPS_EPARSE; MLOPS_EEXIST (alias taken); MLOPS_ESTORE; MLOPS_EBUSY.
+// Thread-safe.
+func (r *Handle) KeysCreate(metaJSON string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_metaJSON := cStringOrNil(metaJSON)
+	defer freeCString(c_metaJSON)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_keys_create(r.ptr, c_metaJSON, &c_out)
+		err = statusError("mlops_keys_create", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// KeysList calls mlops_keys_list.
+//
+// Lists keys (never their secrets).
+// @param h           the handle.
+// @param filter_json NULL or {"owner": s, "team": s, "tag": s, "include_revoked": bool}.
+// @param out         receives a JSON array of descriptions: {"id", "alias", "prefix",
+// "models", "budget", "budget_period", "soft_budget", "rpm", "tpm",
+// "max_parallel", "expires_ms", "owner", "team", "tags", "metadata",
+// "created_ms", "revoked_ms", "state" ("active", "expired",
+// "revoked"), "spent", "reserved", "in_flight", "period_start_ms",
+// "period_resets_ms"}. Release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_EPARSE; MLOPS_ESTORE. Thread-safe.
+func (r *Handle) KeysList(filterJSON string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_filterJSON := cStringOrNil(filterJSON)
+	defer freeCString(c_filterJSON)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_keys_list(r.ptr, c_filterJSON, &c_out)
+		err = statusError("mlops_keys_list", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// KeysGet calls mlops_keys_get.
+//
+// Describes one key (as one element of mlops_keys_list).
+// @param h   the handle.
+// @param key the key id ("key-...") or alias.
+// @param out receives the description JSON; release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_ESTORE. Thread-safe.
+func (r *Handle) KeysGet(key string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_key := cString(key)
+	defer freeCString(c_key)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_keys_get(r.ptr, c_key, &c_out)
+		err = statusError("mlops_keys_get", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// KeysRevoke calls mlops_keys_revoke.
+//
+// Revokes a key: every secret of it is refused from now on (MLOPS_EAUTH).
+// @param h   the handle.
+// @param key the key id or alias.
+// @return MLOPS_OK (also when already revoked); MLOPS_EINVAL; MLOPS_ENOTFOUND;
+// MLOPS_ESTORE; MLOPS_EBUSY. Thread-safe.
+func (r *Handle) KeysRevoke(key string) error {
+	if r == nil {
+		return ErrInvalid
+	}
+	c_key := cString(key)
+	defer freeCString(c_key)
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_keys_revoke(r.ptr, c_key)
+		err = statusError("mlops_keys_revoke", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// KeysRotate calls mlops_keys_rotate.
+//
+// Issues a new secret for a key. The old secrets stop working at once (grace_ms 0)
+// or grace_ms milliseconds from now. Budget, limits and spend stay with the key.
+// @param h        the handle.
+// @param key      the key id or alias.
+// @param grace_ms 0..2592000000 (30 days).
+// @param out      receives {"id": "key-...", "secret": "mk-..."}; release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_ESTATE (revoked key);
+// MLOPS_ESTORE; MLOPS_EBUSY. Thread-safe.
+func (r *Handle) KeysRotate(key string, graceMs int64) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_key := cString(key)
+	defer freeCString(c_key)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_keys_rotate(r.ptr, c_key, C.int64_t(graceMs), &c_out)
+		err = statusError("mlops_keys_rotate", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// KeysAuthorize calls mlops_keys_authorize.
+//
+// Checks a secret and reserves a request's maximum cost and tokens against the key's
+// budget and limits (what the gateway does before calling a provider).
+// @param h          the handle.
+// @param secret     the key's secret ("mk-...").
+// @param model      the model the request is for (checked against "models"), or NULL.
+// @param est_cost   the request's maximum cost (>= 0), in the unit of the budget.
+// @param est_tokens the request's maximum tokens (prompt + max output) for tpm.
+// @param out        receives, on success, {"reservation": id, "key_id", "reserved_cost",
+// "reserved_tokens", "budget", "spent", "soft_budget_alert": bool};
+// on MLOPS_EAUTH/EBUDGET/ERATELIMIT, {"error": "budget"|"budget_in_flight"|"rpm"|"tpm"|
+// "max_parallel"|"unknown"|"revoked"|"expired"|"rotated"|"model",
+// "status": code, "message": text, "retry_after_ms": N (-1: waiting
+// will not help)}; otherwise NULL. Release with mlops_free().
+// @return MLOPS_OK; MLOPS_EAUTH; MLOPS_EBUDGET; MLOPS_ERATELIMIT; MLOPS_EINVAL;
+// MLOPS_ESTORE; MLOPS_EBUSY. Thread-safe; exact across processes.
+func (r *Handle) KeysAuthorize(secret string, model string, estCost float64, estTokens int64) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_secret := cString(secret)
+	defer freeCString(c_secret)
+	c_model := cStringOrNil(model)
+	defer freeCString(c_model)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_keys_authorize(r.ptr, c_secret, c_model, C.double(estCost), C.int64_t(estTokens), &c_out)
+		err = statusError("mlops_keys_authorize", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// KeysSettle calls mlops_keys_settle.
+//
+// Settles a reservation with the actual usage and writes the request's ledger row, in
+// one transaction. Call exactly once per successful authorize (or mlops_keys_release).
+// @param h           the handle.
+// @param reservation the id from mlops_keys_authorize.
+// @param usage_json  {"cost": n (required), "tokens_in": n, "tokens_out": n, "model": s,
+// "deployment": s, "latency_ms": n, "cache_hit": bool, "guard": s,
+// "route": any JSON, "status": s (default "ok"), "request_id": s}.
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_EPARSE; MLOPS_ENOTFOUND (unknown, already
+// settled or expired reservation); MLOPS_ESTORE; MLOPS_EBUSY. Thread-safe.
+func (r *Handle) KeysSettle(reservation int64, usageJSON string) error {
+	if r == nil {
+		return ErrInvalid
+	}
+	c_usageJSON := cStringOrNil(usageJSON)
+	defer freeCString(c_usageJSON)
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_keys_settle(r.ptr, C.int64_t(reservation), c_usageJSON)
+		err = statusError("mlops_keys_settle", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// KeysRelease calls mlops_keys_release.
+//
+// Releases a reservation without spend (the request failed before any usage).
+// @param h           the handle.
+// @param reservation the id from mlops_keys_authorize.
+// @return MLOPS_OK; MLOPS_ENOTFOUND; MLOPS_ESTORE; MLOPS_EBUSY. Thread-safe.
+func (r *Handle) KeysRelease(reservation int64) error {
+	if r == nil {
+		return ErrInvalid
+	}
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_keys_release(r.ptr, C.int64_t(reservation))
+		err = statusError("mlops_keys_release", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// SpendRecord calls mlops_spend_record.
+//
+// Writes one ledger row for a request made without a key (fields as in
+// mlops_keys_settle's usage_json, plus optional "key_id").
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_EPARSE; MLOPS_ESTORE. Thread-safe.
+func (r *Handle) SpendRecord(entryJSON string) error {
+	if r == nil {
+		return ErrInvalid
+	}
+	c_entryJSON := cStringOrNil(entryJSON)
+	defer freeCString(c_entryJSON)
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_spend_record(r.ptr, c_entryJSON)
+		err = statusError("mlops_spend_record", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// SpendQuery calls mlops_spend_query.
+//
+// Queries the spend ledger.
+// @param h          the handle.
+// @param query_json NULL or {"by": "key"|"model"|"day"|"deployment"|"status"|"total"
+// (default "key"), "key": id, "model": s, "since_ms": n, "until_ms": n,
+// "top": n (the n largest by cost), "limit": n}.
+// @param out        receives {"by": s, "rows": [{"group", "requests", "tokens_in",
+// "tokens_out", "cost", "cache_hits", "errors", "latency_ms_avg"}],
+// "total": {same fields}}; release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL (the message names the field); MLOPS_EPARSE;
+// MLOPS_ESTORE. Thread-safe.
+func (r *Handle) SpendQuery(queryJSON string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_queryJSON := cStringOrNil(queryJSON)
+	defer freeCString(c_queryJSON)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_spend_query(r.ptr, c_queryJSON, &c_out)
+		err = statusError("mlops_spend_query", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// SpendPrune calls mlops_spend_prune.
+//
+// Deletes ledger rows older than before_ms (0: older than config keys.retention_days),
+// in batches of config keys.prune_batch rows per transaction.
+// @param h           the handle.
+// @param before_ms   Unix ms, or 0.
+// @param out_deleted receives the number of rows deleted.
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ESTORE; MLOPS_EBUSY. Thread-safe.
+func (r *Handle) SpendPrune(beforeMs int64) (int64, error) {
+	if r == nil {
+		return 0, ErrInvalid
+	}
+	var c_outDeleted C.int64_t
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_spend_prune(r.ptr, C.int64_t(beforeMs), &c_outDeleted)
+		err = statusError("mlops_spend_prune", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		return int64(c_outDeleted), err
+	}
+	return int64(c_outDeleted), nil
+}
+
+// RouterDecide calls mlops_router_decide.
+//
+// Decides which model serves a request.
+// @param h             the handle.
+// @param config_json   the routing config (see above), or NULL for the defaults.
+// @param request_json  an OpenAI chat request ({"model": "auto", "messages": [...]}) or
+// {"prompt": "..."}.
+// @param metadata_json NULL or request metadata ({"user_tier": ..., "tags": [...],
+// "key_id": ..., "prompt_label": ...}).
+// @param out           receives the decision: {"routed": bool, "source": "rule" |
+// "complexity" | "disabled" | "not-triggered", "tier", "model",
+// "rule", "scorer", "strong", "p_strong", "threshold", "requested"};
+// release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_EPARSE; MLOPS_ECONFIG. Thread-safe.
+func (r *Handle) RouterDecide(configJSON string, requestJSON string, metadataJSON string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_configJSON := cStringOrNil(configJSON)
+	defer freeCString(c_configJSON)
+	c_requestJSON := cStringOrNil(requestJSON)
+	defer freeCString(c_requestJSON)
+	c_metadataJSON := cStringOrNil(metadataJSON)
+	defer freeCString(c_metadataJSON)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_router_decide(r.ptr, c_configJSON, c_requestJSON, c_metadataJSON, &c_out)
+		err = statusError("mlops_router_decide", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// RouterExplain calls mlops_router_explain.
+//
+// Explains the complexity score of a prompt: the features, each one's value and
+// contribution to the logit of "needs the strong model", the strongest n-grams (model
+// scorer), the tier and P(strong).
+// @param h           the handle.
+// @param config_json the routing config, or NULL (rule scorer).
+// @param prompt      the user message.
+// @param out         receives {"scorer", "tier", "strong", "p_strong", "threshold",
+// "bias" (the intercept's contribution), "ngram_total" (all n-grams'),
+// "features": [{"name", "value",
+// "contribution"}], "ngrams": [{"ngram", "contribution"}], "model"};
+// release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ECONFIG. Thread-safe.
+func (r *Handle) RouterExplain(configJSON string, prompt string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_configJSON := cStringOrNil(configJSON)
+	defer freeCString(c_configJSON)
+	c_prompt := cString(prompt)
+	defer freeCString(c_prompt)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_router_explain(r.ptr, c_configJSON, c_prompt, &c_out)
+		err = statusError("mlops_router_explain", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// RouterTrain calls mlops_router_train.
+//
+// Trains the logistic-regression scorer on labelled JSONL. Deterministic for a seed.
+// @param h            the handle.
+// @param data_jsonl   labelled prompts (see above).
+// @param options_json NULL or {"seed": n (42), "epochs": n (30), "learning_rate": x (0.3),
+// "l2": x (1e-4), "strong_share": 0..1 (calibrate the threshold so
+// that share of the training prompts goes to the strong tier;
+// default: threshold 0.5)}.
+// @param out          receives the model JSON ({"format": "mlops-router", "version": 1,
+// ...}), to store as a file named by "model_file" or inline as
+// "model"; release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_EPARSE (the message names the line). Thread-safe.
+func (r *Handle) RouterTrain(dataJSONL string, optionsJSON string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_dataJSONL := cString(dataJSONL)
+	defer freeCString(c_dataJSONL)
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_router_train(r.ptr, c_dataJSONL, c_optionsJSON, &c_out)
+		err = statusError("mlops_router_train", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}
+
+// RouterEval calls mlops_router_eval.
+//
+// Evaluates routing on labelled JSONL.
+// @param h            the handle.
+// @param config_json  the routing config whose scorer is evaluated, or NULL (rules).
+// @param data_jsonl   labelled prompts.
+// @param options_json NULL or {"prices": {"cheap": 0.15, "strong": 2.5} (per request or
+// per token: only the ratio matters), "cv_folds": k (>= 2: train and
+// score by k-fold cross-validation instead of using the config's
+// scorer), "seed": n, "train": {training options}}.
+// @param out          receives {"n", "mode", "accuracy", "tier_accuracy",
+// "share_cheap", "cost_relative" (to always-strong),
+// "quality_retained" (share of strong-needing prompts sent strong),
+// "confusion", "curve": [{"threshold", ...}]}; release with mlops_free().
+// @return MLOPS_OK; MLOPS_EINVAL; MLOPS_EPARSE; MLOPS_ECONFIG. Thread-safe.
+func (r *Handle) RouterEval(configJSON string, dataJSONL string, optionsJSON string) (string, error) {
+	if r == nil {
+		return "", ErrInvalid
+	}
+	c_configJSON := cStringOrNil(configJSON)
+	defer freeCString(c_configJSON)
+	c_dataJSONL := cString(dataJSONL)
+	defer freeCString(c_dataJSONL)
+	c_optionsJSON := cStringOrNil(optionsJSON)
+	defer freeCString(c_optionsJSON)
+	var c_out *C.char
+	var rc C.int
+	var err error
+	withOSThread(func() {
+		rc = C.mlops_router_eval(r.ptr, c_configJSON, c_dataJSONL, c_optionsJSON, &c_out)
+		err = statusError("mlops_router_eval", rc)
+	})
+	runtime.KeepAlive(r)
+	if err != nil {
+		if d := takeString(c_out); d != "" {
+			err.(*Error).Detail = d
+		}
+		return "", err
+	}
+	return takeString(c_out), nil
+}

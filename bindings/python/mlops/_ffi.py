@@ -864,6 +864,148 @@ FUNCTIONS = {
             Param('out_report_json', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
         ],
         doc='Validates a JSON document against a JSON Schema (draft 2020-12 subset listed in the\nREADME; $ref to local definitions only).\n\n@param h                the handle.\n@param schema_json      the schema.\n@param instance_json    the document to validate.\n@param out_report_json  receives {"valid": bool, "errors": ["/path: message", ...]}\n                        (at most 50 errors); release with mlops_free().\n@return MLOPS_OK whether or not the document is valid; MLOPS_EPARSE (schema or\n        instance is not JSON); MLOPS_EINVAL (a broken schema, e.g. an unresolvable\n        $ref); MLOPS_ELIMIT ($ref recursion too deep). Thread-safe.'),
+    'mlops_keys_create': Function(
+        name='mlops_keys_create', header='mlops/keys.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('meta_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Creates a virtual key.\n@param h         the handle.\n@param meta_json NULL or the key metadata object described at the top of this header.\n@param out       receives {"id": "key-...", "secret": "mk-...", "key": {description}};\n                 the secret is shown only here. Release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL (bad metadata: the message names the key);\n        MLOPS_EPARSE; MLOPS_EEXIST (alias taken); MLOPS_ESTORE; MLOPS_EBUSY.\nThread-safe.'),
+    'mlops_keys_list': Function(
+        name='mlops_keys_list', header='mlops/keys.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('filter_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Lists keys (never their secrets).\n@param h           the handle.\n@param filter_json NULL or {"owner": s, "team": s, "tag": s, "include_revoked": bool}.\n@param out         receives a JSON array of descriptions: {"id", "alias", "prefix",\n                   "models", "budget", "budget_period", "soft_budget", "rpm", "tpm",\n                   "max_parallel", "expires_ms", "owner", "team", "tags", "metadata",\n                   "created_ms", "revoked_ms", "state" ("active", "expired",\n                   "revoked"), "spent", "reserved", "in_flight", "period_start_ms",\n                   "period_resets_ms"}. Release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_EPARSE; MLOPS_ESTORE. Thread-safe.'),
+    'mlops_keys_get': Function(
+        name='mlops_keys_get', header='mlops/keys.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('key', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Describes one key (as one element of mlops_keys_list).\n@param h   the handle.\n@param key the key id ("key-...") or alias.\n@param out receives the description JSON; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_ESTORE. Thread-safe.'),
+    'mlops_keys_revoke': Function(
+        name='mlops_keys_revoke', header='mlops/keys.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('key', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc='Revokes a key: every secret of it is refused from now on (MLOPS_EAUTH).\n@param h   the handle.\n@param key the key id or alias.\n@return MLOPS_OK (also when already revoked); MLOPS_EINVAL; MLOPS_ENOTFOUND;\n        MLOPS_ESTORE; MLOPS_EBUSY. Thread-safe.'),
+    'mlops_keys_rotate': Function(
+        name='mlops_keys_rotate', header='mlops/keys.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('key', 'in_str', ctypes.c_char_p, None),
+            Param('grace_ms', 'scalar', ctypes.c_int64, 'int64_t'),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Issues a new secret for a key. The old secrets stop working at once (grace_ms 0)\nor grace_ms milliseconds from now. Budget, limits and spend stay with the key.\n@param h        the handle.\n@param key      the key id or alias.\n@param grace_ms 0..2592000000 (30 days).\n@param out      receives {"id": "key-...", "secret": "mk-..."}; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOTFOUND; MLOPS_ESTATE (revoked key);\n        MLOPS_ESTORE; MLOPS_EBUSY. Thread-safe.'),
+    'mlops_keys_authorize': Function(
+        name='mlops_keys_authorize', header='mlops/keys.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('secret', 'in_str', ctypes.c_char_p, None),
+            Param('model', 'in_str', ctypes.c_char_p, None),
+            Param('est_cost', 'scalar', ctypes.c_double, 'double'),
+            Param('est_tokens', 'scalar', ctypes.c_int64, 'int64_t'),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Checks a secret and reserves a request\'s maximum cost and tokens against the key\'s\nbudget and limits (what the gateway does before calling a provider).\n@param h          the handle.\n@param secret     the key\'s secret ("mk-...").\n@param model      the model the request is for (checked against "models"), or NULL.\n@param est_cost   the request\'s maximum cost (>= 0), in the unit of the budget.\n@param est_tokens the request\'s maximum tokens (prompt + max output) for tpm.\n@param out        receives, on success, {"reservation": id, "key_id", "reserved_cost",\n                  "reserved_tokens", "budget", "spent", "soft_budget_alert": bool};\n                  on MLOPS_EAUTH/EBUDGET/ERATELIMIT, {"error": "budget"|"budget_in_flight"|"rpm"|"tpm"|\n                  "max_parallel"|"unknown"|"revoked"|"expired"|"rotated"|"model",\n                  "status": code, "message": text, "retry_after_ms": N (-1: waiting\n                  will not help)}; otherwise NULL. Release with mlops_free().\n@return MLOPS_OK; MLOPS_EAUTH; MLOPS_EBUDGET; MLOPS_ERATELIMIT; MLOPS_EINVAL;\n        MLOPS_ESTORE; MLOPS_EBUSY. Thread-safe; exact across processes.'),
+    'mlops_keys_settle': Function(
+        name='mlops_keys_settle', header='mlops/keys.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('reservation', 'scalar', ctypes.c_int64, 'int64_t'),
+            Param('usage_json', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc='Settles a reservation with the actual usage and writes the request\'s ledger row, in\none transaction. Call exactly once per successful authorize (or mlops_keys_release).\n@param h           the handle.\n@param reservation the id from mlops_keys_authorize.\n@param usage_json  {"cost": n (required), "tokens_in": n, "tokens_out": n, "model": s,\n                   "deployment": s, "latency_ms": n, "cache_hit": bool, "guard": s,\n                   "route": any JSON, "status": s (default "ok"), "request_id": s}.\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_EPARSE; MLOPS_ENOTFOUND (unknown, already\n        settled or expired reservation); MLOPS_ESTORE; MLOPS_EBUSY. Thread-safe.'),
+    'mlops_keys_release': Function(
+        name='mlops_keys_release', header='mlops/keys.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('reservation', 'scalar', ctypes.c_int64, 'int64_t'),
+        ],
+        doc='Releases a reservation without spend (the request failed before any usage).\n@param h           the handle.\n@param reservation the id from mlops_keys_authorize.\n@return MLOPS_OK; MLOPS_ENOTFOUND; MLOPS_ESTORE; MLOPS_EBUSY. Thread-safe.'),
+    'mlops_spend_record': Function(
+        name='mlops_spend_record', header='mlops/keys.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('entry_json', 'in_str', ctypes.c_char_p, None),
+        ],
+        doc='Writes one ledger row for a request made without a key (fields as in\nmlops_keys_settle\'s usage_json, plus optional "key_id").\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_EPARSE; MLOPS_ESTORE. Thread-safe.'),
+    'mlops_spend_query': Function(
+        name='mlops_spend_query', header='mlops/keys.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('query_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Queries the spend ledger.\n@param h          the handle.\n@param query_json NULL or {"by": "key"|"model"|"day"|"deployment"|"status"|"total"\n                  (default "key"), "key": id, "model": s, "since_ms": n, "until_ms": n,\n                  "top": n (the n largest by cost), "limit": n}.\n@param out        receives {"by": s, "rows": [{"group", "requests", "tokens_in",\n                  "tokens_out", "cost", "cache_hits", "errors", "latency_ms_avg"}],\n                  "total": {same fields}}; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL (the message names the field); MLOPS_EPARSE;\n        MLOPS_ESTORE. Thread-safe.'),
+    'mlops_spend_prune': Function(
+        name='mlops_spend_prune', header='mlops/keys.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('before_ms', 'scalar', ctypes.c_int64, 'int64_t'),
+            Param('out_deleted', 'out_scalar', ctypes.POINTER(ctypes.c_int64), 'int64_t'),
+        ],
+        doc='Deletes ledger rows older than before_ms (0: older than config keys.retention_days),\nin batches of config keys.prune_batch rows per transaction.\n@param h           the handle.\n@param before_ms   Unix ms, or 0.\n@param out_deleted receives the number of rows deleted.\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ESTORE; MLOPS_EBUSY. Thread-safe.'),
+    'mlops_router_decide': Function(
+        name='mlops_router_decide', header='mlops/router.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('config_json', 'in_str', ctypes.c_char_p, None),
+            Param('request_json', 'in_str', ctypes.c_char_p, None),
+            Param('metadata_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Decides which model serves a request.\n@param h             the handle.\n@param config_json   the routing config (see above), or NULL for the defaults.\n@param request_json  an OpenAI chat request ({"model": "auto", "messages": [...]}) or\n                     {"prompt": "..."}.\n@param metadata_json NULL or request metadata ({"user_tier": ..., "tags": [...],\n                     "key_id": ..., "prompt_label": ...}).\n@param out           receives the decision: {"routed": bool, "source": "rule" |\n                     "complexity" | "disabled" | "not-triggered", "tier", "model",\n                     "rule", "scorer", "strong", "p_strong", "threshold", "requested"};\n                     release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_EPARSE; MLOPS_ECONFIG. Thread-safe.'),
+    'mlops_router_explain': Function(
+        name='mlops_router_explain', header='mlops/router.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('config_json', 'in_str', ctypes.c_char_p, None),
+            Param('prompt', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Explains the complexity score of a prompt: the features, each one\'s value and\ncontribution to the logit of "needs the strong model", the strongest n-grams (model\nscorer), the tier and P(strong).\n@param h           the handle.\n@param config_json the routing config, or NULL (rule scorer).\n@param prompt      the user message.\n@param out         receives {"scorer", "tier", "strong", "p_strong", "threshold",\n                   "bias" (the intercept\'s contribution), "ngram_total" (all n-grams\'),\n                   "features": [{"name", "value",\n                   "contribution"}], "ngrams": [{"ngram", "contribution"}], "model"};\n                   release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_ECONFIG. Thread-safe.'),
+    'mlops_router_train': Function(
+        name='mlops_router_train', header='mlops/router.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('data_jsonl', 'in_str', ctypes.c_char_p, None),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Trains the logistic-regression scorer on labelled JSONL. Deterministic for a seed.\n@param h            the handle.\n@param data_jsonl   labelled prompts (see above).\n@param options_json NULL or {"seed": n (42), "epochs": n (30), "learning_rate": x (0.3),\n                    "l2": x (1e-4), "strong_share": 0..1 (calibrate the threshold so\n                    that share of the training prompts goes to the strong tier;\n                    default: threshold 0.5)}.\n@param out          receives the model JSON ({"format": "mlops-router", "version": 1,\n                    ...}), to store as a file named by "model_file" or inline as\n                    "model"; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_EPARSE (the message names the line). Thread-safe.'),
+    'mlops_router_eval': Function(
+        name='mlops_router_eval', header='mlops/router.h',
+        restype=ctypes.c_int, status=True,
+        params=[
+            Param('h', 'obj', ctypes.c_void_p, 'mlops_t'),
+            Param('config_json', 'in_str', ctypes.c_char_p, None),
+            Param('data_jsonl', 'in_str', ctypes.c_char_p, None),
+            Param('options_json', 'in_str', ctypes.c_char_p, None),
+            Param('out', 'out_str', ctypes.POINTER(ctypes.c_void_p), None),
+        ],
+        doc='Evaluates routing on labelled JSONL.\n@param h            the handle.\n@param config_json  the routing config whose scorer is evaluated, or NULL (rules).\n@param data_jsonl   labelled prompts.\n@param options_json NULL or {"prices": {"cheap": 0.15, "strong": 2.5} (per request or\n                    per token: only the ratio matters), "cv_folds": k (>= 2: train and\n                    score by k-fold cross-validation instead of using the config\'s\n                    scorer), "seed": n, "train": {training options}}.\n@param out          receives {"n", "mode", "accuracy", "tier_accuracy",\n                    "share_cheap", "cost_relative" (to always-strong),\n                    "quality_retained" (share of strong-needing prompts sent strong),\n                    "confusion", "curve": [{"threshold", ...}]}; release with mlops_free().\n@return MLOPS_OK; MLOPS_EINVAL; MLOPS_EPARSE; MLOPS_ECONFIG. Thread-safe.'),
 }
 
 
