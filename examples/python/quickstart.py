@@ -6,13 +6,11 @@ It works on the embedded defaults: an SQLite file, no network, no keys.
     MLOPS_LIBRARY=build/libmlops.so.1 PYTHONPATH=bindings/python \\
         python3 examples/python/quickstart.py [STORE_PATH]
 """
-import http.server
 import json
 import os
 import random
 import socket
 import sys
-import threading
 
 import mlops
 
@@ -118,65 +116,39 @@ def step_cache(h):
           % (stats["entries"], stats["hits"]["exact"], stats["hits"]["semantic"], stats["misses"]))
 
 
-class _StandIn(http.server.BaseHTTPRequestHandler):
-    """A loopback OpenAI-compatible stand-in provider: answers every chat with one line."""
-
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-        answer = {"id": "chatcmpl-standin", "object": "chat.completion", "created": 0, "model": body["model"],
-                  "choices": [{"index": 0, "finish_reason": "stop",
-                               "message": {"role": "assistant", "content": "Paris."}}],
-                  "usage": {"prompt_tokens": 14, "completion_tokens": 2, "total_tokens": 16}}
-        if body.get("stream"):
-            chunks = [{"id": "chatcmpl-standin", "object": "chat.completion.chunk", "created": 0,
-                       "model": body["model"], "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-                      for delta, finish in (({"role": "assistant", "content": "Paris"}, None),
-                                            ({"content": "."}, None), ({}, "stop"))]
-            chunks[-1]["usage"] = answer["usage"]
-            payload = ("".join("data: %s\n\n" % json.dumps(c) for c in chunks) + "data: [DONE]\n\n").encode()
-            ctype = "text/event-stream"
-        else:
-            payload, ctype = json.dumps(answer).encode(), "application/json"
-        self.send_response(200)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+def tiny_model_path(h):
+    """Where the engine step writes its tiny model: next to the store."""
+    return os.path.join(os.path.dirname(os.path.abspath(h.info()["path"])), "tiny-random.gguf")
 
 
 def step_gateway(h):
-    """Gateway: a dead deployment, a fallback to a loopback stand-in, and a stream."""
-    up = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StandIn)
-    threading.Thread(target=up.serve_forever, daemon=True).start()
+    """Gateway: a dead deployment, a fallback to the engine's tiny model in-process, and a stream."""
     dead = socket.socket()
     dead.bind(("127.0.0.1", 0))
     dead_port = dead.getsockname()[1]
     dead.close()  # keep only the number: a port where nothing listens
-    try:
-        h.gateway.configure({"models": [
-            {"name": "chat", "deployments": [{"id": "primary", "provider": "openai", "model": "gpt-4o-mini",
-                                              "base_url": "http://127.0.0.1:%d/v1" % dead_port, "timeout_ms": 2000}]},
-            {"name": "standin", "deployments": [{"id": "standin", "provider": "openai", "model": "standin-1",
-                                                 "base_url": "http://127.0.0.1:%d/v1" % up.server_address[1],
-                                                 "input_cost_per_mtok": 0.15, "output_cost_per_mtok": 0.6}]}],
-            "router": {"retries": 1, "backoff_base_ms": 10, "fallbacks": {"chat": ["standin"]}}})
-        question = {"model": "chat", "messages": [{"role": "user", "content": "What is the capital of France?"}]}
-        out = h.chat(question)
-        print("   gateway: asked model 'chat'; its deployment at 127.0.0.1:%d refused the connection,\n"
-              "   so the request fell back to model 'standin' and deployment '%s' answered: \"%s\""
-              % (dead_port, out["x_mlops"]["deployment"], out["choices"][0]["message"]["content"]))
-        print("   cost of the call: $%.8f (prices per million tokens times the usage)" % out["x_mlops"]["cost"])
-        pieces = []
-        final = h.chat_stream(question, lambda chunk: pieces.extend(
-            c["delta"]["content"] for c in chunk["choices"] if c["delta"].get("content")))
-        print("   streamed the same question chunk by chunk: %r -> \"%s\""
-              % (pieces, final["choices"][0]["message"]["content"]))
-    finally:
-        up.shutdown()
-        up.server_close()
+    h.gateway.configure({"models": [
+        {"name": "chat", "deployments": [{"id": "primary", "provider": "openai", "model": "gpt-4o-mini",
+                                          "base_url": "http://127.0.0.1:%d/v1" % dead_port, "timeout_ms": 2000}]},
+        {"name": "offline", "deployments": [{"id": "tiny-local", "provider": "local", "model": tiny_model_path(h),
+                                             "options": {"threads": 2}}]}],
+        "router": {"retries": 1, "backoff_base_ms": 10, "fallbacks": {"chat": ["offline"]}}})
+    question = {"model": "chat", "messages": [{"role": "user", "content": "What is the capital of France?"}],
+                "max_tokens": 12, "temperature": 0}
+    out = h.chat(question)
+    usage = out["usage"]
+    print("   asked model 'chat'; its deployment at 127.0.0.1:%d refused the connection (tried twice),\n"
+          "   so the request fell back to model 'offline', whose deployment '%s' runs the engine step's\n"
+          "   tiny model in-process (provider \"local\"). Its weights are random, so the answer is\n"
+          "   gibberish, not \"Paris\": %r\n   (%d prompt tokens through the model's chat template, %d generated,"
+          " finish_reason %s)" % (dead_port, out["x_mlops"]["deployment"], out["choices"][0]["message"]["content"],
+                                  usage["prompt_tokens"], usage["completion_tokens"],
+                                  out["choices"][0]["finish_reason"]))
+    pieces = []
+    final = h.chat_stream(dict(question, model="offline"), lambda chunk: pieces.extend(
+        c["delta"]["content"] for c in chunk.get("choices", []) if c["delta"].get("content")))
+    print("   the same question streamed from 'offline' arrived in %d chunks: %r"
+          % (len(pieces), final["choices"][0]["message"]["content"]))
 
 
 def step_keys(h):
@@ -205,7 +177,7 @@ def step_keys(h):
 
 def step_engine(h):
     """Engine: a tiny random GGUF model written on the spot, tokens streamed as generated."""
-    path = os.path.join(os.path.dirname(os.path.abspath(h.info()["path"])), "tiny-random.gguf")
+    path = tiny_model_path(h)
     mlops.gguf.synth(path, {"arch": "llama", "n_embd": 128, "n_layer": 2, "n_head": 4, "n_ff": 256,
                             "n_vocab": 512, "seed": 7})
     with h.engine.load(path, {"threads": 2}) as model, model.session_new() as session:
@@ -220,8 +192,8 @@ def step_engine(h):
 # (a library built without that module skips the step).
 STEPS = [(step_prompts, "mlops_prompt_push"), (step_cache, "mlops_cache_lookup"),
          (step_guard, "mlops_guard_check"), (step_models, "mlops_model_register"),
-         (step_gateway, "mlops_chat_stream"), (step_keys, "mlops_keys_create"),
-         (step_engine, "mlops_engine_generate")]
+         (step_engine, "mlops_engine_generate"), (step_gateway, "mlops_chat_stream"),
+         (step_keys, "mlops_keys_create")]
 
 
 def main():
