@@ -8,11 +8,16 @@ import (
 )
 
 func init() {
-	register(7, "Engine: a tiny random GGUF model written on the spot, tokens streamed as generated.", stepEngine)
+	register(5, "Engine: a tiny random GGUF model written on the spot, tokens streamed as generated.", stepEngine)
+}
+
+// tinyModelPath is where the engine step writes its tiny model: next to the store.
+func tinyModelPath(h *mlops.Handle) string {
+	return filepath.Join(filepath.Dir(object(h.Info())["path"].(string)), "tiny-random.gguf")
 }
 
 func stepEngine(h *mlops.Handle) {
-	path := filepath.Join(filepath.Dir(object(h.Info())["path"].(string)), "tiny-random.gguf")
+	path := tinyModelPath(h)
 	check("GGUFSynth", mlops.GGUFSynth(path, `{"arch": "llama", "n_embd": 128, "n_layer": 2, "n_head": 4, "n_ff": 256, "n_vocab": 512, "seed": 7}`))
 	model, err := h.EngineLoad(path, `{"threads": 2}`)
 	check("EngineLoad", err)

@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	register(6, "Keys and routing: the complexity router, and a virtual key whose budget runs out.", stepKeys)
+	register(7, "Keys and routing: the complexity router, and a virtual key whose budget runs out.", stepKeys)
 }
 
 func stepKeys(h *mlops.Handle) {
