@@ -122,6 +122,12 @@ sqlite3 *mlops__store_lock(mlops__store *st)
 
 void mlops__store_unlock(mlops__store *st)
 {
+    /* A statement left mid-row keeps a read transaction open on the connection; another
+       process's write would then make our next BEGIN IMMEDIATE fail at once with BUSY
+       (no busy-timeout retry applies to a stale snapshot). Reset them all here. */
+    for (sqlite3_stmt *s = sqlite3_next_stmt(st->db, NULL); s; s = sqlite3_next_stmt(st->db, s))
+        if (sqlite3_stmt_busy(s))
+            sqlite3_reset(s);
     sqlite3_int64 total = sqlite3_total_changes64(st->db);
     if (total != st->changes_seen) {
         st->changes_seen = total;
