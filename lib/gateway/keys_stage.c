@@ -94,6 +94,16 @@ int mlops__gw_stage_keys(mlops__gw_ctx *ctx, json_t *report)
     return MLOPS_OK;
 }
 
+/* The stricter of the input and output verdicts (block > redact > warn > allow). */
+static const char *ledger_guard_verdict(const char *in, const char *out)
+{
+    static const char *const order[] = {"block", "redact", "warn", "allow"};
+    for (size_t i = 0; i < MLOPS__ARRAY_LEN(order); i++)
+        if ((in && strcmp(in, order[i]) == 0) || (out && strcmp(out, order[i]) == 0))
+            return order[i];
+    return NULL;
+}
+
 int mlops__gw_stage_ledger(mlops__gw_ctx *ctx, json_t *report)
 {
     mlops__keys *k = ctx->gw->keys;
@@ -115,7 +125,18 @@ int mlops__gw_stage_ledger(mlops__gw_ctx *ctx, json_t *report)
     e.cost = ctx->cost > 0 ? ctx->cost : 0;
     e.latency_ms = (double)(mlops__now_ns() - ctx->start_ns) / 1e6;
     e.route = route;
-    e.status = ctx->status == MLOPS_OK ? "ok" : "error";
+    e.status = ctx->status == MLOPS_OK        ? "ok"
+               : ctx->status == MLOPS_EBLOCKED ? "blocked"
+                                               : "error";
+    /* What the cache and guard stages did, from their reports in x_mlops. */
+    const json_t *cache = json_object_get(ctx->xm, "cache");
+    e.cache_hit = json_is_string(json_object_get(cache, "hit")) ? 1 : 0;
+    const json_t *guard = json_object_get(ctx->xm, "guard");
+    const char *out_verdict = json_string_value(
+        json_object_get(json_object_get(guard, "output"), "verdict"));
+    const char *in_verdict = json_string_value(
+        json_object_get(json_object_get(guard, "input"), "verdict"));
+    e.guard = ledger_guard_verdict(in_verdict, out_verdict);
     bool used = e.tokens_in + e.tokens_out > 0 || e.cost > 0;
     int rc;
     /* Keep the pipeline's error text: the ledger must not overwrite why it failed. */
