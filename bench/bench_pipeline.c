@@ -17,6 +17,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 static mlops_t *open_gateway(int port, const char *extra)
@@ -34,17 +35,24 @@ static mlops_t *open_gateway(int port, const char *extra)
     return h;
 }
 
-static char *request(const char *text)
+/* The virtual key the "all stages" handle checks, reserves against and settles. */
+static char secret[128];
+
+static char *request(const char *text, bool with_key)
 {
     static char buf[1024];
+    char xm[200] = "";
+    if (with_key)
+        snprintf(xm, sizeof xm, ",\"x_mlops\":{\"api_key\":\"%s\"}", secret);
     snprintf(buf, sizeof buf,
              "{\"model\":\"chat\",\"messages\":[{\"role\":\"system\",\"content\":\"You are terse.\"},"
-             "{\"role\":\"user\",\"content\":\"%s\"}],\"temperature\":0.2,\"max_tokens\":64}",
-             text);
+             "{\"role\":\"user\",\"content\":\"%s\"}],\"temperature\":0.2,\"max_tokens\":64%s}",
+             text, xm);
     return buf;
 }
 
 static int errors, hits;
+static mlops_t *keyed; /* the handle whose requests carry the key */
 
 /* n requests; text NULL: a distinct ticket number each time (a miss). */
 static bench_stats run(mlops_t *h, int n, const char *text, int base)
@@ -58,7 +66,7 @@ static bench_stats run(mlops_t *h, int n, const char *text, int base)
             snprintf(q, sizeof q,
                      "Summarise support ticket %d for the on-call engineer in two sentences",
                      base + i);
-        const char *req = request(q);
+        const char *req = request(q, h == keyed);
         char *out = NULL;
         uint64_t t0 = bench_now_ns();
         if (mlops_chat(h, req, &out) != MLOPS_OK)
@@ -84,7 +92,16 @@ int main(int argc, char **argv)
         return 1;
     }
     mlops_t *plain = open_gateway(stub_port(s), "");
-    mlops_t *full = open_gateway(stub_port(s), ", \"guard\": {}, \"cache\": {}");
+    mlops_t *full = open_gateway(stub_port(s), ", \"guard\": {}, \"cache\": {}, \"require_key\": true");
+    char *created = NULL;
+    if (mlops_keys_create(full, "{\"budget\": 1000000}", &created) != MLOPS_OK) {
+        fprintf(stderr, "bench_pipeline: %s\n", mlops_last_error());
+        return 1;
+    }
+    const char *sp = strstr(created, "\"secret\":\"");
+    snprintf(secret, sizeof secret, "%.*s", sp ? (int)strcspn(sp + 10, "\"") : 0, sp ? sp + 10 : "");
+    mlops_free(created);
+    keyed = full;
     mlops_t *guard = open_gateway(stub_port(s), ", \"guard\": {}");
     /* warm up: connections, the guard's models, the cache's first partition */
     run(plain, 50, NULL, 0);
@@ -105,7 +122,9 @@ int main(int argc, char **argv)
     bench_stats sem = run(full, n, "what's the capital of France", 0);
     int sem_hits = hits;
 
-    bench_table_begin("mlops_chat with guard + cache stages vs without (loopback stand-in, c=1)",
+    bench_table_begin("mlops_chat with all stages (key check + reservation, input guard, cache,"
+                      " routing, provider, output guard, cache store, ledger) vs routing+provider"
+                      " only (loopback stand-in, c=1)",
                       "routing+provider only");
     bench_table_row("input+output guard, no cache", &g, &b);
     bench_table_row("all stages, cache miss", &miss, &b);
