@@ -26,6 +26,11 @@ int mlops__gw_stage_complexity(mlops__gw_ctx *ctx, json_t *report)
         json_object_set(md, "tags", tags);
     if (ctx->reservation.id)
         json_object_set_new(md, "key_id", json_string(ctx->reservation.key_id));
+    /* Rules on a prompt label see the label the prompt stage resolved. */
+    const char *label =
+        json_string_value(json_object_get(json_object_get(ctx->xm, "prompt"), "label"));
+    if (label && !json_object_get(md, "prompt_label"))
+        json_object_set_new(md, "prompt_label", json_string(label));
     mlops__route_decision d;
     int rc = mlops__route_decide(cfg, ctx->request, md, &d);
     json_decref(md);

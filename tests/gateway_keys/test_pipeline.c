@@ -217,12 +217,52 @@ static void ledger_records_cache_hits_and_guard_verdicts(void **state)
     teardown_stubs();
 }
 
+/* A rule on a prompt label routes requests whose prompt the prompt stage resolved. */
+static void rules_see_the_resolved_prompt_label(void **state)
+{
+    (void)state;
+    setup_stubs();
+    char *dm = dep_json("openai", mini_s, "\"id\": \"mini-0\"");
+    char *db = dep_json("openai", big_s, "\"id\": \"big-0\"");
+    char *cfg = fmt_alloc("{\"models\": [{\"name\": \"mini\", \"deployments\": [%s]}, "
+                          "{\"name\": \"big\", \"deployments\": [%s]}], "
+                          "\"router\": {" FAST_ROUTER "}, "
+                          "\"routing\": {\"cheap_model\": \"mini\", \"strong_model\": \"big\", "
+                          "\"rules\": [{\"name\": \"canary-prompts\", \"match\": "
+                          "{\"label\": [\"canary\"]}, \"model\": \"big\"}]}}",
+                          dm, db);
+    mlops_t *h = open_with(cfg);
+    free(dm);
+    free(db);
+    free(cfg);
+    int64_t v = 0;
+    assert_ok(mlops_prompt_push(h, "hello", "Say hello to {{name}}.", NULL, &v));
+    assert_ok(mlops_prompt_label_set(h, "hello", v, "canary", NULL));
+    const char *tmpl = "{\"model\": \"auto\", \"max_tokens\": 10, \"x_mlops\": {\"prompt\": "
+                       "{\"ref\": \"hello@%s\", \"vars\": {\"name\": \"Ada\"}}}}";
+    char *rq = fmt_alloc(tmpl, "canary");
+    json_t *r = chat_ok(h, rq);
+    free(rq);
+    json_t *route = json_object_get(xm(r), "route");
+    assert_string_equal(json_string_value(json_object_get(route, "model")), "big");
+    json_decref(r);
+    rq = fmt_alloc(tmpl, "latest");
+    r = chat_ok(h, rq);
+    free(rq);
+    route = json_object_get(xm(r), "route");
+    assert_string_equal(json_string_value(json_object_get(route, "model")), "mini");
+    json_decref(r);
+    mlops_close(h);
+    teardown_stubs();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(routes_and_settles),
         cmocka_unit_test(refusals_never_reach_upstream),
         cmocka_unit_test(ledger_records_cache_hits_and_guard_verdicts),
+        cmocka_unit_test(rules_see_the_resolved_prompt_label),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
