@@ -2,8 +2,8 @@
  * Every public function with NULL in each pointer argument in turn, on a freshly opened
  * :memory: store (and on a tiny synthesized engine model): nothing may crash. A NULL in
  * a required argument must give a negative status with a non-empty mlops_last_error();
- * a NULL the header documents as allowed, or an empty string, may succeed, and a
- * failure still needs a message. The free/close functions accept NULL as a no-op.
+ * a NULL the header documents as allowed, an empty string or an extreme number (-1,
+ * INT64_MAX, 0, NaN...) may succeed, and a failure still needs a message. The free/close functions accept NULL as a no-op.
  *
  * The calls below follow include/mlops/ *.h in order; when a public function is added,
  * add its lines here.
@@ -12,6 +12,8 @@
 
 #include "core/core.h"
 
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +208,10 @@ static void null_args_cache(void **state)
     CALL_FAILS("mlops_cache_feedback", "h", mlops_cache_feedback(NULL, 1, "{\"verdict\":\"right\"}"));
     CALL_FAILS("mlops_cache_feedback", "feedback_json", mlops_cache_feedback(h, 1, NULL));
     CALL_ANY("mlops_cache_feedback", "feedback_json empty", mlops_cache_feedback(h, 1, ""));
+    CALL_ANY("mlops_cache_feedback", "entry_id -1", mlops_cache_feedback(h, -1, "{\"verdict\":\"right\"}"));
+    CALL_ANY("mlops_cache_feedback", "entry_id INT64_MIN", mlops_cache_feedback(h, INT64_MIN, "{\"verdict\":\"right\"}"));
+    CALL_ANY("mlops_cache_feedback", "entry_id INT64_MAX", mlops_cache_feedback(h, INT64_MAX, "{\"verdict\":\"right\"}"));
+    CALL_ANY("mlops_cache_feedback", "entry_id 0", mlops_cache_feedback(h, 0, "{\"verdict\":\"right\"}"));
     /* mlops_cache_invalidate */
     CALL_ANY("mlops_cache_invalidate", "valid", mlops_cache_invalidate(h, "{\"namespace\":\"x\"}", &X.i64));
     CALL_FAILS("mlops_cache_invalidate", "h", mlops_cache_invalidate(NULL, "{\"namespace\":\"x\"}", &X.i64));
@@ -225,6 +231,7 @@ static void null_args_cache(void **state)
     CALL_FAILS("mlops_cache_set_embedder", "name", mlops_cache_set_embedder(h, NULL, 8, cb_embed, NULL));
     CALL_ANY("mlops_cache_set_embedder", "fn", mlops_cache_set_embedder(h, "m", 8, NULL, NULL));
     CALL_ANY("mlops_cache_set_embedder", "name empty", mlops_cache_set_embedder(h, "", 8, cb_embed, NULL));
+    CALL_ANY("mlops_cache_set_embedder", "dim 0", mlops_cache_set_embedder(h, "m", 0, cb_embed, NULL));
     /* mlops_cache_set_guard */
     CALL_ANY("mlops_cache_set_guard", "valid", mlops_cache_set_guard(h, cb_guard, NULL));
     CALL_FAILS("mlops_cache_set_guard", "h", mlops_cache_set_guard(NULL, cb_guard, NULL));
@@ -297,11 +304,13 @@ static void null_args_engine(void **state)
     CALL_FAILS("mlops_engine_tokenize", "out", mlops_engine_tokenize(model, "hello", NULL, NULL, 8, &X.sz));
     CALL_FAILS("mlops_engine_tokenize", "out_n", mlops_engine_tokenize(model, "hello", NULL, X.ibuf, 8, NULL));
     CALL_ANY("mlops_engine_tokenize", "text empty", mlops_engine_tokenize(model, "", NULL, X.ibuf, 8, &X.sz));
+    CALL_ANY("mlops_engine_tokenize", "cap 0", mlops_engine_tokenize(model, "hello", NULL, X.ibuf, 0, &X.sz));
     /* mlops_engine_detokenize */
     CALL_ANY("mlops_engine_detokenize", "valid", mlops_engine_detokenize(model, toks, 2, NULL, &X.s));
     CALL_FAILS("mlops_engine_detokenize", "model", mlops_engine_detokenize(NULL, toks, 2, NULL, &X.s));
     CALL_FAILS("mlops_engine_detokenize", "v", mlops_engine_detokenize(model, NULL, 2, NULL, &X.s));
     CALL_FAILS("mlops_engine_detokenize", "out", mlops_engine_detokenize(model, toks, 2, NULL, NULL));
+    CALL_ANY("mlops_engine_detokenize", "n 0", mlops_engine_detokenize(model, toks, 0, NULL, &X.s));
     /* mlops_engine_generate */
     CALL_ANY("mlops_engine_generate", "valid", mlops_engine_generate(session, "hi", NULL, cb_token, NULL, &X.s));
     CALL_FAILS("mlops_engine_generate", "session", mlops_engine_generate(NULL, "hi", NULL, cb_token, NULL, &X.s));
@@ -315,6 +324,8 @@ static void null_args_engine(void **state)
     CALL_FAILS("mlops_engine_logits", "v", mlops_engine_logits(session, NULL, 2, NULL, X.fbuf, 8, &X.sz));
     CALL_FAILS("mlops_engine_logits", "out", mlops_engine_logits(session, toks, 2, NULL, NULL, 8, &X.sz));
     CALL_FAILS("mlops_engine_logits", "out_n", mlops_engine_logits(session, toks, 2, NULL, X.fbuf, 8, NULL));
+    CALL_ANY("mlops_engine_logits", "n 0", mlops_engine_logits(session, toks, 0, NULL, X.fbuf, 8, &X.sz));
+    CALL_ANY("mlops_engine_logits", "cap 0", mlops_engine_logits(session, toks, 2, NULL, X.fbuf, 0, &X.sz));
     /* mlops_engine_embed */
     CALL_ANY("mlops_engine_embed", "valid", mlops_engine_embed(model, "hello", NULL, X.fbuf, 8, &X.sz));
     CALL_FAILS("mlops_engine_embed", "model", mlops_engine_embed(NULL, "hello", NULL, X.fbuf, 8, &X.sz));
@@ -322,6 +333,7 @@ static void null_args_engine(void **state)
     CALL_FAILS("mlops_engine_embed", "out", mlops_engine_embed(model, "hello", NULL, NULL, 8, &X.sz));
     CALL_FAILS("mlops_engine_embed", "out_n", mlops_engine_embed(model, "hello", NULL, X.fbuf, 8, NULL));
     CALL_ANY("mlops_engine_embed", "text empty", mlops_engine_embed(model, "", NULL, X.fbuf, 8, &X.sz));
+    CALL_ANY("mlops_engine_embed", "cap 0", mlops_engine_embed(model, "hello", NULL, X.fbuf, 0, &X.sz));
     /* mlops_gguf_synth */
     CALL_ANY("mlops_gguf_synth", "valid", mlops_gguf_synth(P.out, NULL));
     CALL_FAILS("mlops_gguf_synth", "path", mlops_gguf_synth(NULL, NULL));
@@ -483,6 +495,10 @@ static void null_args_models(void **state)
     CALL_ANY("mlops_model_search", "filter", mlops_model_search(h, NULL, 1, &X.s));
     CALL_FAILS("mlops_model_search", "out", mlops_model_search(h, "", 1, NULL));
     CALL_ANY("mlops_model_search", "filter empty", mlops_model_search(h, "", 1, &X.s));
+    CALL_ANY("mlops_model_search", "limit -1", mlops_model_search(h, "", -1, &X.s));
+    CALL_ANY("mlops_model_search", "limit INT64_MIN", mlops_model_search(h, "", INT64_MIN, &X.s));
+    CALL_ANY("mlops_model_search", "limit INT64_MAX", mlops_model_search(h, "", INT64_MAX, &X.s));
+    CALL_ANY("mlops_model_search", "limit 0", mlops_model_search(h, "", 0, &X.s));
     /* mlops_model_update */
     CALL_ANY("mlops_model_update", "valid", mlops_model_update(h, "m", 1, "{}"));
     CALL_FAILS("mlops_model_update", "h", mlops_model_update(NULL, "m", 1, "{}"));
@@ -490,6 +506,10 @@ static void null_args_models(void **state)
     CALL_FAILS("mlops_model_update", "patch_json", mlops_model_update(h, "m", 1, NULL));
     CALL_ANY("mlops_model_update", "name empty", mlops_model_update(h, "", 1, "{}"));
     CALL_ANY("mlops_model_update", "patch_json empty", mlops_model_update(h, "m", 1, ""));
+    CALL_ANY("mlops_model_update", "version -1", mlops_model_update(h, "m", -1, "{}"));
+    CALL_ANY("mlops_model_update", "version INT64_MIN", mlops_model_update(h, "m", INT64_MIN, "{}"));
+    CALL_ANY("mlops_model_update", "version INT64_MAX", mlops_model_update(h, "m", INT64_MAX, "{}"));
+    CALL_ANY("mlops_model_update", "version 0", mlops_model_update(h, "m", 0, "{}"));
     /* mlops_model_verify */
     CALL_ANY("mlops_model_verify", "valid", mlops_model_verify(h, "m", &X.s));
     CALL_FAILS("mlops_model_verify", "h", mlops_model_verify(NULL, "m", &X.s));
@@ -523,6 +543,12 @@ static void null_args_models(void **state)
     CALL_ANY("mlops_model_promote", "name empty", mlops_model_promote(h, "", 1, "prod", 0, "why", &X.s));
     CALL_ANY("mlops_model_promote", "alias empty", mlops_model_promote(h, "m", 1, "", 0, "why", &X.s));
     CALL_ANY("mlops_model_promote", "reason empty", mlops_model_promote(h, "m", 1, "prod", 0, "", &X.s));
+    CALL_ANY("mlops_model_promote", "version -1", mlops_model_promote(h, "m", -1, "prod", 0, "why", &X.s));
+    CALL_ANY("mlops_model_promote", "version INT64_MIN", mlops_model_promote(h, "m", INT64_MIN, "prod", 0, "why", &X.s));
+    CALL_ANY("mlops_model_promote", "version INT64_MAX", mlops_model_promote(h, "m", INT64_MAX, "prod", 0, "why", &X.s));
+    CALL_ANY("mlops_model_promote", "version 0", mlops_model_promote(h, "m", 0, "prod", 0, "why", &X.s));
+    CALL_ANY("mlops_model_promote", "force -1", mlops_model_promote(h, "m", 1, "prod", -1, "why", &X.s));
+    CALL_ANY("mlops_model_promote", "force INT_MAX", mlops_model_promote(h, "m", 1, "prod", INT_MAX, "why", &X.s));
     /* mlops_model_remove_alias */
     CALL_ANY("mlops_model_remove_alias", "valid", mlops_model_remove_alias(h, "m", "prod", "why"));
     CALL_FAILS("mlops_model_remove_alias", "h", mlops_model_remove_alias(NULL, "m", "prod", "why"));
@@ -538,6 +564,10 @@ static void null_args_models(void **state)
     CALL_FAILS("mlops_model_history", "name", mlops_model_history(h, NULL, 1, &X.s));
     CALL_FAILS("mlops_model_history", "out", mlops_model_history(h, "m", 1, NULL));
     CALL_ANY("mlops_model_history", "name empty", mlops_model_history(h, "", 1, &X.s));
+    CALL_ANY("mlops_model_history", "limit -1", mlops_model_history(h, "m", -1, &X.s));
+    CALL_ANY("mlops_model_history", "limit INT64_MIN", mlops_model_history(h, "m", INT64_MIN, &X.s));
+    CALL_ANY("mlops_model_history", "limit INT64_MAX", mlops_model_history(h, "m", INT64_MAX, &X.s));
+    CALL_ANY("mlops_model_history", "limit 0", mlops_model_history(h, "m", 0, &X.s));
     /* mlops_deploy_start */
     CALL_ANY("mlops_deploy_start", "valid", mlops_deploy_start(h, "m", "prod", "{\"strategy\":\"direct\"}", &X.s));
     CALL_FAILS("mlops_deploy_start", "h", mlops_deploy_start(NULL, "m", "prod", "{\"strategy\":\"direct\"}", &X.s));
@@ -560,6 +590,7 @@ static void null_args_models(void **state)
     CALL_ANY("mlops_deploy_pick", "name empty", mlops_deploy_pick(h, "", "prod", "u", &X.i64, X.ibuf, 8, &X.sz));
     CALL_ANY("mlops_deploy_pick", "alias empty", mlops_deploy_pick(h, "m", "", "u", &X.i64, X.ibuf, 8, &X.sz));
     CALL_ANY("mlops_deploy_pick", "user_key empty", mlops_deploy_pick(h, "m", "prod", "", &X.i64, X.ibuf, 8, &X.sz));
+    CALL_ANY("mlops_deploy_pick", "cap 0", mlops_deploy_pick(h, "m", "prod", "u", &X.i64, X.ibuf, 0, &X.sz));
     /* mlops_deploy_observe */
     CALL_ANY("mlops_deploy_observe", "valid", mlops_deploy_observe(h, "m", 1, "{\"latency_ms\":1}"));
     CALL_FAILS("mlops_deploy_observe", "h", mlops_deploy_observe(NULL, "m", 1, "{\"latency_ms\":1}"));
@@ -567,6 +598,10 @@ static void null_args_models(void **state)
     CALL_FAILS("mlops_deploy_observe", "metrics_json", mlops_deploy_observe(h, "m", 1, NULL));
     CALL_ANY("mlops_deploy_observe", "name empty", mlops_deploy_observe(h, "", 1, "{\"latency_ms\":1}"));
     CALL_ANY("mlops_deploy_observe", "metrics_json empty", mlops_deploy_observe(h, "m", 1, ""));
+    CALL_ANY("mlops_deploy_observe", "version -1", mlops_deploy_observe(h, "m", -1, "{\"latency_ms\":1}"));
+    CALL_ANY("mlops_deploy_observe", "version INT64_MIN", mlops_deploy_observe(h, "m", INT64_MIN, "{\"latency_ms\":1}"));
+    CALL_ANY("mlops_deploy_observe", "version INT64_MAX", mlops_deploy_observe(h, "m", INT64_MAX, "{\"latency_ms\":1}"));
+    CALL_ANY("mlops_deploy_observe", "version 0", mlops_deploy_observe(h, "m", 0, "{\"latency_ms\":1}"));
     /* mlops_deploy_observe_value */
     CALL_ANY("mlops_deploy_observe_value", "valid", mlops_deploy_observe_value(h, "m", 1, "latency_ms", 1.0));
     CALL_FAILS("mlops_deploy_observe_value", "h", mlops_deploy_observe_value(NULL, "m", 1, "latency_ms", 1.0));
@@ -574,6 +609,13 @@ static void null_args_models(void **state)
     CALL_FAILS("mlops_deploy_observe_value", "metric", mlops_deploy_observe_value(h, "m", 1, NULL, 1.0));
     CALL_ANY("mlops_deploy_observe_value", "name empty", mlops_deploy_observe_value(h, "", 1, "latency_ms", 1.0));
     CALL_ANY("mlops_deploy_observe_value", "metric empty", mlops_deploy_observe_value(h, "m", 1, "", 1.0));
+    CALL_ANY("mlops_deploy_observe_value", "version -1", mlops_deploy_observe_value(h, "m", -1, "latency_ms", 1.0));
+    CALL_ANY("mlops_deploy_observe_value", "version INT64_MIN", mlops_deploy_observe_value(h, "m", INT64_MIN, "latency_ms", 1.0));
+    CALL_ANY("mlops_deploy_observe_value", "version INT64_MAX", mlops_deploy_observe_value(h, "m", INT64_MAX, "latency_ms", 1.0));
+    CALL_ANY("mlops_deploy_observe_value", "version 0", mlops_deploy_observe_value(h, "m", 0, "latency_ms", 1.0));
+    CALL_ANY("mlops_deploy_observe_value", "value NAN", mlops_deploy_observe_value(h, "m", 1, "latency_ms", NAN));
+    CALL_ANY("mlops_deploy_observe_value", "value -INFINITY", mlops_deploy_observe_value(h, "m", 1, "latency_ms", -INFINITY));
+    CALL_ANY("mlops_deploy_observe_value", "value 1e308", mlops_deploy_observe_value(h, "m", 1, "latency_ms", 1e308));
     /* mlops_deploy_flush */
     CALL_ANY("mlops_deploy_flush", "valid", mlops_deploy_flush(h));
     CALL_FAILS("mlops_deploy_flush", "h", mlops_deploy_flush(NULL));
@@ -633,6 +675,10 @@ static void null_args_models(void **state)
     CALL_ANY("mlops_deploy_promote", "name empty", mlops_deploy_promote(h, "", "prod", 1, "why", &X.s));
     CALL_ANY("mlops_deploy_promote", "alias empty", mlops_deploy_promote(h, "m", "", 1, "why", &X.s));
     CALL_ANY("mlops_deploy_promote", "reason empty", mlops_deploy_promote(h, "m", "prod", 1, "", &X.s));
+    CALL_ANY("mlops_deploy_promote", "version -1", mlops_deploy_promote(h, "m", "prod", -1, "why", &X.s));
+    CALL_ANY("mlops_deploy_promote", "version INT64_MIN", mlops_deploy_promote(h, "m", "prod", INT64_MIN, "why", &X.s));
+    CALL_ANY("mlops_deploy_promote", "version INT64_MAX", mlops_deploy_promote(h, "m", "prod", INT64_MAX, "why", &X.s));
+    CALL_ANY("mlops_deploy_promote", "version 0", mlops_deploy_promote(h, "m", "prod", 0, "why", &X.s));
     assert_int_equal(failures, 0);
 }
 
@@ -677,6 +723,10 @@ static void null_args_prompts(void **state)
     CALL_FAILS("mlops_prompt_label_set", "label", mlops_prompt_label_set(h, "m", 1, NULL, NULL));
     CALL_ANY("mlops_prompt_label_set", "name empty", mlops_prompt_label_set(h, "", 1, "prod", NULL));
     CALL_ANY("mlops_prompt_label_set", "label empty", mlops_prompt_label_set(h, "m", 1, "", NULL));
+    CALL_ANY("mlops_prompt_label_set", "version -1", mlops_prompt_label_set(h, "m", -1, "prod", NULL));
+    CALL_ANY("mlops_prompt_label_set", "version INT64_MIN", mlops_prompt_label_set(h, "m", INT64_MIN, "prod", NULL));
+    CALL_ANY("mlops_prompt_label_set", "version INT64_MAX", mlops_prompt_label_set(h, "m", INT64_MAX, "prod", NULL));
+    CALL_ANY("mlops_prompt_label_set", "version 0", mlops_prompt_label_set(h, "m", 0, "prod", NULL));
     /* mlops_prompt_label_split */
     CALL_ANY("mlops_prompt_label_split", "valid", mlops_prompt_label_split(h, "m", "prod", "[]", NULL));
     CALL_FAILS("mlops_prompt_label_split", "h", mlops_prompt_label_split(NULL, "m", "prod", "[]", NULL));
@@ -711,6 +761,14 @@ static void null_args_prompts(void **state)
     CALL_FAILS("mlops_prompt_diff", "name", mlops_prompt_diff(h, NULL, 1, 1, &X.s));
     CALL_FAILS("mlops_prompt_diff", "out", mlops_prompt_diff(h, "m", 1, 1, NULL));
     CALL_ANY("mlops_prompt_diff", "name empty", mlops_prompt_diff(h, "", 1, 1, &X.s));
+    CALL_ANY("mlops_prompt_diff", "v1 -1", mlops_prompt_diff(h, "m", -1, 1, &X.s));
+    CALL_ANY("mlops_prompt_diff", "v1 INT64_MIN", mlops_prompt_diff(h, "m", INT64_MIN, 1, &X.s));
+    CALL_ANY("mlops_prompt_diff", "v1 INT64_MAX", mlops_prompt_diff(h, "m", INT64_MAX, 1, &X.s));
+    CALL_ANY("mlops_prompt_diff", "v1 0", mlops_prompt_diff(h, "m", 0, 1, &X.s));
+    CALL_ANY("mlops_prompt_diff", "v2 -1", mlops_prompt_diff(h, "m", 1, -1, &X.s));
+    CALL_ANY("mlops_prompt_diff", "v2 INT64_MIN", mlops_prompt_diff(h, "m", 1, INT64_MIN, &X.s));
+    CALL_ANY("mlops_prompt_diff", "v2 INT64_MAX", mlops_prompt_diff(h, "m", 1, INT64_MAX, &X.s));
+    CALL_ANY("mlops_prompt_diff", "v2 0", mlops_prompt_diff(h, "m", 1, 0, &X.s));
     /* mlops_prompt_export */
     CALL_ANY("mlops_prompt_export", "valid", mlops_prompt_export(h, P.dir, "m"));
     CALL_FAILS("mlops_prompt_export", "h", mlops_prompt_export(NULL, P.dir, "m"));
