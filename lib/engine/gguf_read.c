@@ -440,6 +440,19 @@ const mlops__gguf_tensor *mlops__gguf_tensor_find(const mlops__gguf *g, const ch
     return NULL;
 }
 
+/* A float as an integer without undefined behaviour: NaN gives 0, out-of-range values
+ * saturate (a hostile file may hold any bit pattern). */
+static int64_t float_to_i64(double d)
+{
+    if (d != d)
+        return 0;
+    if (d >= 9223372036854775807.0)
+        return INT64_MAX;
+    if (d <= -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)d;
+}
+
 static bool scalar_num(uint32_t type, const uint8_t *p, double *f, int64_t *iv)
 {
     union {
@@ -459,8 +472,8 @@ static bool scalar_num(uint32_t type, const uint8_t *p, double *f, int64_t *iv)
     case MLOPS__GGUF_INT32: *iv = u.i32; break;
     case MLOPS__GGUF_UINT64: *iv = (int64_t)u.u64; break;
     case MLOPS__GGUF_INT64: *iv = u.i64; break;
-    case MLOPS__GGUF_FLOAT32: *f = u.f32; *iv = (int64_t)u.f32; return true;
-    case MLOPS__GGUF_FLOAT64: *f = u.f64; *iv = (int64_t)u.f64; return true;
+    case MLOPS__GGUF_FLOAT32: *f = u.f32; *iv = float_to_i64(u.f32); return true;
+    case MLOPS__GGUF_FLOAT64: *f = u.f64; *iv = float_to_i64(u.f64); return true;
     default: return false;
     }
     *f = (double)*iv;
