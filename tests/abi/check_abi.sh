@@ -11,7 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 if [ ! -f "$baseline" ]; then
   echo "no ABI baseline at $baseline: run scripts/update-abi.sh"; exit 1
 fi
-abidw --headers-dir "$include" --no-corpus-path --out-file "$tmp/current.abi" "$lib" || {
+abidw --headers-dir "$include" --no-corpus-path --no-show-locs --no-comp-dir-path --out-file "$tmp/current.abi" "$lib" || {
   echo "abidw failed (is the library built with -g?)"; exit 1; }
 abidiff --no-added-syms --headers-dir1 "$include" --headers-dir2 "$include" "$baseline" "$tmp/current.abi" > "$tmp/diff.txt"
 rc=$?
