@@ -235,35 +235,54 @@ void mlops__gnorm_span(const mlops__gnorm *g, size_t s, size_t e, size_t *os, si
 
 static inline bool ascii_letter(unsigned char c) { return ((c | 32) >= 'a' && (c | 32) <= 'z'); }
 
+static inline unsigned char fold_byte(const unsigned char *s, size_t n, size_t i)
+{
+    unsigned char c = s[i];
+    if (c >= 'a' || c == ' ') /* the common case: lower-case letters and spaces */
+        return c;
+    if (c >= 'A' && c <= 'Z')
+        return (unsigned char)(c + 32);
+    /* leetspeak only next to a letter */
+    bool letter_near = (i > 0 && ascii_letter(s[i - 1])) || (i + 1 < n && ascii_letter(s[i + 1]));
+    if (letter_near) {
+        switch (c) {
+        case '0': c = 'o'; break;
+        case '1': c = 'i'; break;
+        case '3': c = 'e'; break;
+        case '4': c = 'a'; break;
+        case '5': c = 's'; break;
+        case '7': c = 't'; break;
+        case '@': c = 'a'; break;
+        case '$': c = 's'; break;
+        case '!': c = (i + 1 < n && ascii_letter(s[i + 1])) ? 'i' : '!'; break;
+        default: break;
+        }
+    }
+    return c;
+}
+
 void mlops__gnorm_fold(const char *in, size_t n, char *out)
 {
     const unsigned char *s = (const unsigned char *)in;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = s[i];
-        if (c >= 'a' || c == ' ') { /* the common case: lower-case letters and spaces */
-            out[i] = (char)c;
+    const uint64_t hi = 0x8080808080808080ull, lo7 = 0x7f7f7f7f7f7f7f7full;
+    size_t i = 0;
+    /* eight bytes at a time: a block whose every byte is >= 'a' (UTF-8 included) or a
+     * space is copied unchanged (what fold_byte does to each); any other block goes
+     * byte by byte (fold_byte reads its neighbours from the input, so blocks do not
+     * interact) */
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        uint64_t ge = ((w & lo7) + 0x1f1f1f1f1f1f1f1full) | w; /* high bit: byte >= 0x61 */
+        uint64_t x = w ^ 0x2020202020202020ull;
+        uint64_t nz = ((x & lo7) + lo7) | x; /* high bit: byte != ' ' */
+        if (((ge | ~nz) & hi) == hi) {
+            memcpy(out + i, s + i, 8);
             continue;
         }
-        if (c >= 'A' && c <= 'Z') {
-            out[i] = (char)(c + 32);
-            continue;
-        }
-        /* leetspeak only next to a letter */
-        bool letter_near = (i > 0 && ascii_letter(s[i - 1])) || (i + 1 < n && ascii_letter(s[i + 1]));
-        if (letter_near) {
-            switch (c) {
-            case '0': c = 'o'; break;
-            case '1': c = 'i'; break;
-            case '3': c = 'e'; break;
-            case '4': c = 'a'; break;
-            case '5': c = 's'; break;
-            case '7': c = 't'; break;
-            case '@': c = 'a'; break;
-            case '$': c = 's'; break;
-            case '!': c = (i + 1 < n && ascii_letter(s[i + 1])) ? 'i' : '!'; break;
-            default: break;
-            }
-        }
-        out[i] = (char)c;
+        for (size_t k = i; k < i + 8; k++)
+            out[k] = (char)fold_byte(s, n, k);
     }
+    for (; i < n; i++)
+        out[i] = (char)fold_byte(s, n, i);
 }

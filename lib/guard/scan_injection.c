@@ -135,16 +135,22 @@ static const char *const anchor_words[] = {"instructions", "instruction", "rules
 static uint64_t atable[ASLOTS];
 static uint16_t abloom[27][27];
 
-static bool is_anchor(const char *w, size_t n)
+static bool anchor_lookup(const char *w, size_t n)
 {
-    if (n < 3 || n > 14 ||
-        !(abloom[letter((unsigned char)w[0])][letter((unsigned char)w[n - 1])] & (1u << n)))
-        return false;
     uint64_t h = word_hash(w, n);
     for (size_t k = h & (ASLOTS - 1); atable[k]; k = (k + 1) & (ASLOTS - 1))
         if (atable[k] == h)
             return true;
     return false;
+}
+
+/* the pre-filter inline (most words of prose stop here), the hash lookup out of line */
+static inline bool is_anchor(const char *w, size_t n)
+{
+    if (n < 3 || n > 14 ||
+        !(abloom[letter((unsigned char)w[0])][letter((unsigned char)w[n - 1])] & (1u << n)))
+        return false;
+    return anchor_lookup(w, n);
 }
 
 static void xtable_build(void)

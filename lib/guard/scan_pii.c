@@ -1126,8 +1126,8 @@ void mlops__scan_pii(mlops__gscan *sc)
             i++;
             continue;
         }
-        while (i < n && is_alnum(t[i]))
-            i++;
+        /* ch is alphanumeric, so the word runs to we (computed above) */
+        i = we;
     }
     if (pol->ncustom)
         scan_custom(sc);
