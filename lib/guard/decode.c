@@ -160,11 +160,17 @@ size_t mlops__gdecode_find(const char *text, size_t n, mlops__gpayload *out, siz
     const unsigned char *t = (const unsigned char *)text;
     for (size_t i = 0; i < n && k < max;) {
         /* A payload is a run of at least 16 run bytes. When the byte before i is not a
-         * run byte and the one at i + 15 is not either, no such run starts in
-         * [i, i + 16): skip all sixteen (the idea of Boyer-Moore's bad-character rule). */
-        if (i + 16 <= n && (i == 0 || !run_byte[t[i - 1]]) && !run_byte[t[i + 15]]) {
-            i += 16;
-            continue;
+         * run byte, find the last non-run byte j in [i, i + 16): no run of sixteen starts
+         * in [i, j] (it would contain j), so skip to j + 1 (the idea of Boyer-Moore's
+         * bad-character rule; in prose j is the space at most a word back). */
+        if (i + 16 <= n && (i == 0 || !run_byte[t[i - 1]])) {
+            size_t j = i + 15;
+            while (j > i && run_byte[t[j]])
+                j--;
+            if (!run_byte[t[j]]) {
+                i = j + 1;
+                continue;
+            }
         }
         if (!run_byte[t[i]]) {
             i++;

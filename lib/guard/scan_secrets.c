@@ -200,12 +200,18 @@ void mlops__scan_secrets(mlops__gscan *sc)
         found(&c, "SLACK_WEBHOOK", s0, e, 0.9);
         p = t + e;
     }
-    /* provider tokens: runs of at least 20 token bytes. When the byte before i and the one
-     * at i + 19 are not token bytes, no such run starts in [i, i + 20): skip them. */
+    /* provider tokens: runs of at least 20 token bytes. When the byte before i is not a
+     * token byte, find the last non-token byte j in [i, i + 20): no such run starts in
+     * [i, j] (it would contain j), so skip to j + 1. */
     for (size_t i = 0; i < n;) {
-        if (i + 20 <= n && (i == 0 || !tok_run[t[i - 1]]) && !tok_run[t[i + 19]]) {
-            i += 20;
-            continue;
+        if (i + 20 <= n && (i == 0 || !tok_run[t[i - 1]])) {
+            size_t j = i + 19;
+            while (j > i && tok_run[t[j]])
+                j--;
+            if (!tok_run[t[j]]) {
+                i = j + 1;
+                continue;
+            }
         }
         unsigned char ch = t[i];
         if (!tok_run[ch]) {
