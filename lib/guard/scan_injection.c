@@ -87,7 +87,15 @@ static uint64_t word_hash(const char *s, size_t n)
  * starts and ends with those letters; most words of prose fail it without hashing. */
 static uint16_t bloom[27][27];
 
-static int letter(unsigned char c) { return c >= 'a' && c <= 'z' ? c - 'a' : 26; }
+/* 'a'..'z' -> 0..25, any other byte -> 26 (one load per call, no branch) */
+#define L4(a) a, a + 1, a + 2, a + 3
+#define L26 L4(0), L4(4), L4(8), L4(12), L4(16), L4(20), 24, 25
+static const uint8_t letter_tab[256] = {
+    [0 ... 96] = 26, L26, [123 ... 255] = 26,
+};
+#undef L26
+#undef L4
+static inline int letter(unsigned char c) { return letter_tab[c]; }
 
 static void xtable_build(void);
 
