@@ -122,3 +122,13 @@ double bench_peak_rss_mib(void)
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_maxrss / 1024.0;
 }
+
+char *bench_mkdtemp(char *buf, size_t n, const char *prefix)
+{
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    if ((size_t)snprintf(buf, n, "%s/%sXXXXXX", base, prefix) >= n)
+        return NULL;
+    return mkdtemp(buf);
+}

@@ -50,6 +50,12 @@ uint64_t bench_now_ns(void);
 /** Keeps the compiler from discarding a computed value. */
 void bench_sink(uint64_t v);
 
+/**
+ * Makes a fresh directory "<$TMPDIR or /tmp>/<prefix>XXXXXX" into buf (size n).
+ * Returns buf, or NULL (with errno) when it could not be created.
+ */
+char *bench_mkdtemp(char *buf, size_t n, const char *prefix);
+
 /** Peak resident set size of this process in MiB (from getrusage). */
 double bench_peak_rss_mib(void);
 

@@ -436,8 +436,8 @@ static void engine_embedder(void)
         text[n++] = ' ';
     }
     text[n] = '\0';
-    char dir[] = "/tmp/bench-cache-XXXXXX";
-    if (!mkdtemp(dir))
+    char dir[512];
+    if (!bench_mkdtemp(dir, sizeof dir, "bench-cache-"))
         return;
     float out[1024];
     emb_arg h = {.text = text, .len = n, .out = out};
@@ -453,7 +453,7 @@ static void engine_embedder(void)
         {"llama d=384 L=6 ff=1536", 384, 6, 6, 1536},
     };
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
-        char path[64];
+        char path[640];
         snprintf(path, sizeof path, "%s/m%zu.gguf", dir, i);
         mlops__synth_opts so;
         mlops__synth_defaults(&so);

@@ -132,8 +132,8 @@ int main(int argc, char **argv)
         else
             dir_arg = argv[i];
     }
-    char tmpl[] = "/tmp/mlops-bench-engine-XXXXXX";
-    const char *dir = dir_arg ? dir_arg : mkdtemp(tmpl);
+    char tmpl[512];
+    const char *dir = dir_arg ? dir_arg : bench_mkdtemp(tmpl, sizeof tmpl, "mlops-bench-engine-");
     if (!dir) {
         perror("mkdtemp");
         return 1;

@@ -58,10 +58,10 @@ static void direct(void *arg)
 int main(int argc, char **argv)
 {
     size_t iters = argc > 1 ? strtoul(argv[1], NULL, 10) : 200;
-    char dir[] = "/tmp/bench_gw_local.XXXXXX";
-    if (!mkdtemp(dir))
+    char dir[512];
+    if (!bench_mkdtemp(dir, sizeof dir, "bench_gw_local."))
         return 1;
-    char path[256];
+    char path[640];
     snprintf(path, sizeof path, "%s/model.gguf", dir);
     int rc = mlops_gguf_synth(path, "{\"arch\": \"llama\", \"n_embd\": 256, \"n_layer\": 4, "
                                     "\"n_head\": 4, \"n_head_kv\": 2, \"n_ff\": 768, "
@@ -69,7 +69,7 @@ int main(int argc, char **argv)
     mlops_t *h = NULL;
     if (rc == MLOPS_OK)
         rc = mlops_open(":memory:", "{\"log_level\": \"error\"}", &h);
-    char cfg[512];
+    char cfg[1024];
     snprintf(cfg, sizeof cfg,
              "{\"models\": [{\"name\": \"local\", \"deployments\": [{\"provider\": \"local\", "
              "\"model\": \"%s\", \"chat_template\": \"chatml\", \"options\": {\"threads\": 1}}]}]}",

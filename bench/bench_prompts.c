@@ -162,12 +162,12 @@ static char *make_template(void)
 int main(void)
 {
     printf("bench_prompts: get+render of a labelled %s template with 5 variables\n", "1 KiB");
-    char dir[] = "/tmp/bench_prompts.XXXXXX";
-    if (!mkdtemp(dir)) {
+    char dir[512];
+    if (!bench_mkdtemp(dir, sizeof dir, "bench_prompts.")) {
         perror("mkdtemp");
         return 1;
     }
-    char path[256];
+    char path[640];
     snprintf(path, sizeof path, "%s/bench.db", dir);
     mlops_t *h = NULL;
     if (mlops_open(path, NULL, &h) != MLOPS_OK) {
@@ -235,7 +235,7 @@ int main(void)
     mlops_close(h);
     free(text);
     json_decref(c.vars);
-    char cmd[300];
+    char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);

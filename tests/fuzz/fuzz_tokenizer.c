@@ -29,10 +29,12 @@ static mlops__vocab *load_file(const char *path)
 static void setup(void)
 {
     nvocabs = 0;
-    char dir[] = "/tmp/mlops-fuzz-tok-XXXXXX";
+    const char *base = getenv("TMPDIR");
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/mlops-fuzz-tok-XXXXXX", base && *base ? base : "/tmp");
     if (!mkdtemp(dir))
         return;
-    char path[128];
+    char path[640];
     snprintf(path, sizeof path, "%s/spm.gguf", dir);
     if (mlops_gguf_synth(path, "{\"n_embd\": 32, \"n_layer\": 1, \"n_head\": 2, \"n_ff\": 32, \"n_vocab\": 400}") == MLOPS_OK)
         vocabs[nvocabs++] = load_file(path);
