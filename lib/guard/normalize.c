@@ -10,6 +10,10 @@
  */
 #include "guard.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -261,11 +265,52 @@ static inline unsigned char fold_byte(const unsigned char *s, size_t n, size_t i
     return c;
 }
 
+#ifdef __SSE2__
+/* Sixteen bytes at a time: a block with no byte that leetspeak folding may change (the
+ * digits 0-9, '@', '$', '!') only has its capitals lower-cased, which is what fold_byte
+ * does to each of its bytes; the first block with such a byte is left to the caller. */
+static size_t fold_plain_blocks(const unsigned char *s, size_t n, char *out)
+{
+    const __m128i bias = _mm_set1_epi8((char)0x80);
+    const __m128i a_lo = _mm_set1_epi8((char)('A' ^ 0x80)), z_hi = _mm_set1_epi8((char)('Z' ^ 0x80));
+    const __m128i d_lo = _mm_set1_epi8((char)('0' ^ 0x80)), d_hi = _mm_set1_epi8((char)('9' ^ 0x80));
+    const __m128i at = _mm_set1_epi8('@'), dollar = _mm_set1_epi8('$'), bang = _mm_set1_epi8('!');
+    const __m128i case_bit = _mm_set1_epi8(0x20);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        __m128i sv = _mm_xor_si128(v, bias); /* signed compares as unsigned ranges */
+        __m128i digit = _mm_andnot_si128(_mm_or_si128(_mm_cmplt_epi8(sv, d_lo), _mm_cmpgt_epi8(sv, d_hi)),
+                                         _mm_set1_epi8(-1));
+        __m128i leet = _mm_or_si128(_mm_or_si128(digit, _mm_cmpeq_epi8(v, at)),
+                                    _mm_or_si128(_mm_cmpeq_epi8(v, dollar), _mm_cmpeq_epi8(v, bang)));
+        if (_mm_movemask_epi8(leet))
+            break;
+        __m128i upper = _mm_andnot_si128(_mm_or_si128(_mm_cmplt_epi8(sv, a_lo), _mm_cmpgt_epi8(sv, z_hi)),
+                                         case_bit);
+        _mm_storeu_si128((__m128i *)(out + i), _mm_or_si128(v, upper));
+    }
+    return i;
+}
+#endif
+
 void mlops__gnorm_fold(const char *in, size_t n, char *out)
 {
     const unsigned char *s = (const unsigned char *)in;
     const uint64_t hi = 0x8080808080808080ull, lo7 = 0x7f7f7f7f7f7f7f7full;
     size_t i = 0;
+#ifdef __SSE2__
+    while (i + 16 <= n) {
+        i += fold_plain_blocks(s + i, n - i, out + i);
+        if (i + 16 > n)
+            break;
+        /* a block with a leet candidate: byte by byte (fold_byte reads its neighbours
+         * from the input, so blocks do not interact) */
+        for (size_t k = i; k < i + 16; k++)
+            out[k] = (char)fold_byte(s, n, k);
+        i += 16;
+    }
+#endif
     /* eight bytes at a time: a block whose every byte is >= 'a' (UTF-8 included) or a
      * space is copied unchanged (what fold_byte does to each); any other block goes
      * byte by byte (fold_byte reads its neighbours from the input, so blocks do not

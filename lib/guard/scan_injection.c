@@ -125,6 +125,7 @@ static const char *const extract_vocab[] = {"system", "initial", "hidden", "orig
     "above", "your", "prompts"};
 #define XSLOTS 64
 static uint64_t xtable[XSLOTS];
+static uint16_t xbloom[27][27];
 
 /* Anchor words: every intent rule (inj_features.c) needs one in its sentence, so the
  * rules run only around them (ordinary prose has none: no cost). */
@@ -174,7 +175,10 @@ static void xtable_build(void)
         atable[k] = h;
     }
     for (size_t i = 0; i < MLOPS__ARRAY_LEN(extract_vocab); i++) {
-        uint64_t h = word_hash(extract_vocab[i], strlen(extract_vocab[i]));
+        const char *w = extract_vocab[i];
+        size_t L = strlen(w);
+        xbloom[letter((unsigned char)w[0])][letter((unsigned char)w[L - 1])] |= (uint16_t)(1u << L);
+        uint64_t h = word_hash(w, L);
         size_t k = h & (XSLOTS - 1);
         while (xtable[k])
             k = (k + 1) & (XSLOTS - 1);
@@ -184,6 +188,9 @@ static void xtable_build(void)
 
 static bool in_extract_vocab(const char *w, size_t n)
 {
+    if (n < 2 || n > 15 ||
+        !(xbloom[letter((unsigned char)w[0])][letter((unsigned char)w[n - 1])] & (1u << n)))
+        return false;
     uint64_t h = word_hash(w, n);
     for (size_t k = h & (XSLOTS - 1); xtable[k]; k = (k + 1) & (XSLOTS - 1))
         if (xtable[k] == h)
@@ -244,6 +251,33 @@ static void next_words(const char *t, size_t n, size_t p, words *w)
             w->count++;
         }
     }
+}
+
+/* Whether a word after the first of the window next_words(p) would build is in the
+ * extraction vocabulary: the same walk, without storing the window (most extraction
+ * verbs in prose fail here: "which", "what", "give" are common words). */
+static bool window_has_extract_word(const char *t, size_t n, size_t p)
+{
+    int count = 0;
+    while (p < n && count < WIN) {
+        while (p < n && !wchar((unsigned char)t[p])) {
+            if (t[p] == '\n' && p + 1 < n && t[p + 1] == '\n')
+                return false;
+            if ((t[p] == '.' || t[p] == '!' || t[p] == '?') && count > 0 &&
+                (p + 1 >= n || t[p + 1] == ' ' || t[p + 1] == '\n'))
+                return false;
+            p++;
+        }
+        size_t s = p;
+        while (p < n && wchar((unsigned char)t[p]))
+            p++;
+        if (p > s) {
+            if (count > 0 && in_extract_vocab(t + s, p - s))
+                return true;
+            count++;
+        }
+    }
+    return false;
 }
 
 static bool weq(const words *w, int i, const char *lit)
@@ -456,6 +490,10 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         if (!next_is(t, n, we, (const char *const[]){"as", NULL}))
             return;
         break;
+    case T_EXTRACT:
+        if (!window_has_extract_word(t, n, ws))
+            return;
+        break;
     case T_ANYTHING:
     case T_REFUSE:
     case T_CHARACTER:
@@ -565,11 +603,6 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
         return;
     }
     case T_EXTRACT: {
-        bool any = false;
-        for (int q = 1; q < w.count && !any; q++)
-            any = in_extract_vocab(t + w.s[q], w.e[q] - w.s[q]);
-        if (!any)
-            return;
         k = find(&w, 1, 10, secret_mods);
         j = k >= 0 ? find(&w, k + 1, k + 3, prompt_nouns) : -1;
         /* "explain what a system prompt is" asks about the concept, not for ours */

@@ -1024,6 +1024,44 @@ static size_t scan_month_date(ctx *c, size_t i)
 static void scan_gazetteer(mlops__gscan *sc);
 static void scan_custom(mlops__gscan *sc);
 
+/* Bytes a pattern recognizer can start from. Every recognizer below needs one of them
+ * in the word it starts at or in the word after (a digit, '@', ':', '-', '+', '(' or a
+ * '.' inside a token), so stretches of prose without them are skipped eight bytes at a
+ * time, which is most of ordinary text. */
+static const bool may_start[256] = {
+    ['0' ... '9'] = true, ['@'] = true, [':'] = true, ['-'] = true, ['+'] = true,
+    ['('] = true, ['.'] = true,
+};
+
+/* The first byte at or after i that may start a match ('.' only when a token goes on). */
+static size_t next_candidate(const unsigned char *t, size_t n, size_t i)
+{
+    for (;;) {
+        while (i + 8 <= n && !(may_start[t[i]] | may_start[t[i + 1]] | may_start[t[i + 2]] |
+                               may_start[t[i + 3]] | may_start[t[i + 4]] | may_start[t[i + 5]] |
+                               may_start[t[i + 6]] | may_start[t[i + 7]]))
+            i += 8;
+        while (i < n && !may_start[t[i]])
+            i++;
+        if (i >= n || t[i] != '.' || (i + 1 < n && is_alnum(t[i + 1])))
+            return i;
+        i++;
+    }
+}
+
+/* Where the main loop must resume to see a candidate at p: the start of the word before
+ * p's word (a recognizer may start one word early: "AB 12 34 56 C"), never before lo. */
+static size_t resume_before(const unsigned char *t, size_t p, size_t lo)
+{
+    while (p > lo && is_alnum(t[p - 1]))
+        p--;
+    while (p > lo && !is_alnum(t[p - 1]))
+        p--;
+    while (p > lo && is_alnum(t[p - 1]))
+        p--;
+    return p;
+}
+
 void mlops__scan_pii(mlops__gscan *sc)
 {
     const mlops__gpolicy *pol = sc->pol;
@@ -1035,7 +1073,15 @@ void mlops__scan_pii(mlops__gscan *sc)
     bool want_num = (c.on & ((1ull << E_PHONE) | (1ull << E_CARD) | (1ull << E_SSN) |
                              (1ull << E_ITIN) | (1ull << E_IP) | (1ull << E_DATE) |
                              (1ull << E_NHS) | (1ull << E_PASSPORT) | (1ull << E_DL))) != 0;
+    size_t known = 0; /* no candidate byte lies in [i, known) */
     while (i < n) {
+        if (i >= known) {
+            size_t p = next_candidate(t, n, i);
+            known = p + 1;
+            i = resume_before(t, p, i);
+            if (i >= n)
+                break;
+        }
         unsigned char ch = t[i];
         if (ch == ' ' || (!is_alnum(ch) && ch != '@' && ch != '+' && ch != '(' && ch != ':')) {
             i++;
