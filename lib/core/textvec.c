@@ -132,19 +132,22 @@ static void collect_features(const mlops__hashvec_opts *o, const char *norm, siz
     }
 }
 
-int mlops__hashvec_embed(const mlops__hashvec_opts *o, const char *text, size_t len,
-                         float *out, bool *out_empty)
+static int check_opts(const mlops__hashvec_opts *o)
 {
     if (!o || o->dim < 16 || o->dim > 65536)
         return mlops__error(MLOPS_EINVAL, "embedding dimension must be 16..65536");
     if (o->char_max > 32 || (o->char_weight > 0 && o->char_min > o->char_max))
         return mlops__error(MLOPS_EINVAL, "character n-gram sizes must satisfy min <= max <= 32");
-    memset(out, 0, sizeof(float) * (size_t)o->dim);
-    if (out_empty)
-        *out_empty = true;
-    if (!text || len == 0)
-        return MLOPS_OK;
+    return MLOPS_OK;
+}
 
+/* Calls emit(bucket, value) once per distinct feature of the text, values scaled per
+ * group (the group weight over the group's norm). */
+typedef bool (*emit_fn)(void *ctx, size_t bucket, double v);
+
+static int for_each_feature(const mlops__hashvec_opts *o, const char *text, size_t len,
+                            emit_fn emit, void *ctx)
+{
     char stack_norm[4096];
     char *norm = len < sizeof stack_norm ? stack_norm : malloc(len + 1);
     if (!norm)
@@ -178,22 +181,109 @@ int mlops__hashvec_embed(const mlops__hashvec_opts *o, const char *text, size_t 
     double scale[GROUPS];
     for (int g = 0; g < GROUPS; g++)
         scale[g] = norm2[g] > 0 ? weights[g] / sqrt(norm2[g]) : 0.0;
-    for (size_t i = 0; i < cap; i++) {
+    int rc = MLOPS_OK;
+    for (size_t i = 0; i < cap && rc == MLOPS_OK; i++) {
         if (!slots[i].key)
             continue;
         uint64_t h = slots[i].key;
         size_t bucket = (size_t)((h >> 1) % (uint64_t)o->dim);
         double v = (1.0 + log((double)slots[i].count)) * scale[slots[i].group];
-        out[bucket] += (float)(((h >> 63) & 1) ? -v : v);
+        if (v == 0)
+            continue;
+        if (!emit(ctx, bucket, ((h >> 63) & 1) ? -v : v))
+            rc = mlops__error_oom("embedding features");
     }
-    float total = mlops__vec_normalize(out, o->dim);
-    if (out_empty)
-        *out_empty = total == 0.0f;
     if (slots != stack_slots)
         free(slots);
     if (norm != stack_norm)
         free(norm);
+    return rc;
+}
+
+static bool emit_dense(void *ctx, size_t bucket, double v)
+{
+    ((float *)ctx)[bucket] += (float)v;
+    return true;
+}
+
+int mlops__hashvec_embed(const mlops__hashvec_opts *o, const char *text, size_t len,
+                         float *out, bool *out_empty)
+{
+    int rc = check_opts(o);
+    if (rc != MLOPS_OK)
+        return rc;
+    memset(out, 0, sizeof(float) * (size_t)o->dim);
+    if (out_empty)
+        *out_empty = true;
+    if (!text || len == 0)
+        return MLOPS_OK;
+    rc = for_each_feature(o, text, len, emit_dense, out);
+    if (rc != MLOPS_OK)
+        return rc;
+    float total = mlops__vec_normalize(out, o->dim);
+    if (out_empty)
+        *out_empty = total == 0.0f;
     return MLOPS_OK;
+}
+
+static bool emit_sparse(void *ctx, size_t bucket, double v)
+{
+    return mlops__sparse_push(ctx, (int32_t)bucket, (float)v);
+}
+
+int mlops__hashvec_sparse(const mlops__hashvec_opts *o, const char *text, size_t len,
+                          mlops__sparse *out)
+{
+    int rc = check_opts(o);
+    if (rc != MLOPS_OK)
+        return rc;
+    out->n = 0;
+    if (!text || len == 0)
+        return MLOPS_OK;
+    rc = for_each_feature(o, text, len, emit_sparse, out);
+    if (rc == MLOPS_OK)
+        mlops__sparse_normalize(out);
+    return rc;
+}
+
+bool mlops__sparse_push(mlops__sparse *v, int32_t idx, float val)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 256;
+        int32_t *ni = realloc(v->idx, cap * sizeof *ni);
+        if (!ni)
+            return false;
+        v->idx = ni;
+        float *nv = realloc(v->val, cap * sizeof *nv);
+        if (!nv)
+            return false;
+        v->val = nv;
+        v->cap = cap;
+    }
+    v->idx[v->n] = idx;
+    v->val[v->n++] = val;
+    return true;
+}
+
+float mlops__sparse_normalize(mlops__sparse *v)
+{
+    double s = 0;
+    for (size_t i = 0; i < v->n; i++)
+        s += (double)v->val[i] * v->val[i];
+    if (s <= 0)
+        return 0;
+    double norm = sqrt(s);
+    float inv = (float)(1.0 / norm);
+    for (size_t i = 0; i < v->n; i++)
+        v->val[i] *= inv;
+    return (float)norm;
+}
+
+void mlops__sparse_free(mlops__sparse *v)
+{
+    free(v->idx);
+    free(v->val);
+    memset(v, 0, sizeof *v);
 }
 
 float mlops__vec_normalize(float *v, int dim)

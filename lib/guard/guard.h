@@ -150,13 +150,17 @@ typedef struct mlops__gexample {
     int label;
 } mlops__gexample;
 
-/** Fills the feature vector for a text (dim floats). */
+/** Fills the dense feature vector for a text (dim floats, unit length). */
 void mlops__glinear_features(int dim, const char *text, size_t len, float *out);
+/** The same features as sparse pairs (mlops__hashvec_sparse), unit length. */
+int mlops__glinear_sparse(int dim, const char *text, size_t len, mlops__sparse *out);
 /** Trains on examples (deterministic); out->w malloc'd. */
 int mlops__glinear_train(const mlops__gexample *ex, size_t n, int dim, int epochs,
                          mlops__glinear *out);
 /** Plain features plus intent-class features (inj_features.c), unit length. */
 void mlops__ginj_features(int dim, const char *text, size_t len, float *out);
+/** The same as sparse pairs (what classifiers with features 1 train and predict on). */
+int mlops__ginj_sparse(int dim, const char *text, size_t len, mlops__sparse *out);
 /**
  * Intent rules over one sentence t[s, e) of folded text (word classes: disregard-verb +
  * instruction-object owned by the assistant, reveal-verb + "your"/system prompt,
@@ -165,14 +169,15 @@ void mlops__ginj_features(int dim, const char *text, size_t len, float *out);
  */
 double mlops__ginj_intent(const char *t, size_t s, size_t e, size_t *hs, size_t *he,
                           const char **type);
-/** Features of m's kind for text into out[m->dim]. */
-void mlops__glinear_featurize(const mlops__glinear *m, const char *text, size_t len, float *out);
+/** Sparse features of m's kind (m->features, m->dim) for text into *out. */
+int mlops__glinear_featurize(const mlops__glinear *m, const char *text, size_t len,
+                             mlops__sparse *out);
 /** As mlops__glinear_train with features 0 (plain) or 1 (intent classes). */
 int mlops__glinear_train_kind(const mlops__gexample *ex, size_t n, int dim, int epochs,
                               int features, mlops__glinear *out);
 /** Probability of class 1. */
 double mlops__glinear_predict(const mlops__glinear *m, const char *text, size_t len);
-double mlops__glinear_predict_vec(const mlops__glinear *m, const float *x);
+double mlops__glinear_predict_sparse(const mlops__glinear *m, const mlops__sparse *x);
 int mlops__glinear_save(const mlops__glinear *m, const char *path);
 int mlops__glinear_load(const char *path, mlops__glinear *out);
 void mlops__glinear_free(mlops__glinear *m);
@@ -287,10 +292,19 @@ void mlops__scan_secrets(mlops__gscan *sc);
 /* *cues (when not NULL) is set when the text had any trigger or anchor word or an
  * obfuscation marker: without one the models are skipped (see scan.c). */
 double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *folded, bool *cues);
-/** Similarity to the attack corpus and the classifier over one text. */
+/**
+ * The injection score from its three parts: heuristics, the classifier's probability
+ * (negative when the classifier is off) and similarity (0 below its threshold).
+ */
+double mlops__injection_combine(double heur, double clf, double sim);
+
+/**
+ * The classifier over one text (model: the policy's, else `model`, else the built-in
+ * one) and, when `similarity` is set, cosine similarity to the known-attack corpus.
+ */
 void mlops__scan_injection_models(const mlops__gpolicy *pol, const mlops__glinear *model,
-                                  const char *text, size_t len, double *sim, int *sim_idx,
-                                  double *clf);
+                                  const char *text, size_t len, bool similarity, double *sim,
+                                  int *sim_idx, double *clf);
 void mlops__scan_toxicity(mlops__gscan *sc, const char *folded, double *best);
 /** Toxicity classifier probability for a text. */
 double mlops__toxicity_model(const mlops__glinear *model, const char *text, size_t len);

@@ -184,16 +184,15 @@ static void add(float *x, int dim, uint64_t key, float v)
     x[h % (uint64_t)dim] += (h >> 63) ? -v : v;
 }
 
-void mlops__ginj_features(int dim, const char *text, size_t len, float *out)
+/* The intent-class features of a text hashed into cx[cd] (zeroed here); returns the
+ * scale that gives them INJ_CLASS_WEIGHT of norm next to the unit n-gram group, or 0
+ * when the text has no class word. */
+static float class_features(const char *text, size_t len, float *cx, int cd)
 {
     pthread_once(&ctab_once, ctab_build);
-    mlops__glinear_features(dim, text, len, out);
     /* class sequence; a sentence end breaks the pair window */
     int recent[IW];
     int nr = 0;
-    float extra = 0;
-    float cx[2048];
-    int cd = dim < 2048 ? dim : 2048;
     memset(cx, 0, (size_t)cd * sizeof *cx);
     char w[17];
     size_t i = 0;
@@ -236,15 +235,43 @@ void mlops__ginj_features(int dim, const char *text, size_t len, float *out)
         recent[nr++] = cls;
     }
     if (!nclass)
-        return;
+        return 0;
+    float extra = 0;
     for (int k = 0; k < cd; k++)
         extra += cx[k] * cx[k];
-    if (extra <= 0)
+    return extra > 0 ? INJ_CLASS_WEIGHT / sqrtf(extra) : 0;
+}
+
+#define CLASS_DIM 2048 /* buckets of the class group (the first ones of the vector) */
+
+void mlops__ginj_features(int dim, const char *text, size_t len, float *out)
+{
+    mlops__glinear_features(dim, text, len, out);
+    float cx[CLASS_DIM];
+    int cd = dim < CLASS_DIM ? dim : CLASS_DIM;
+    float sc = class_features(text, len, cx, cd);
+    if (sc == 0)
         return;
-    float sc = INJ_CLASS_WEIGHT / sqrtf(extra); /* class group vs the unit n-gram group */
     for (int k = 0; k < cd; k++)
         out[k] += cx[k] * sc;
     mlops__vec_normalize(out, dim);
+}
+
+int mlops__ginj_sparse(int dim, const char *text, size_t len, mlops__sparse *out)
+{
+    int rc = mlops__glinear_sparse(dim, text, len, out);
+    if (rc != MLOPS_OK)
+        return rc;
+    float cx[CLASS_DIM];
+    int cd = dim < CLASS_DIM ? dim : CLASS_DIM;
+    float sc = class_features(text, len, cx, cd);
+    if (sc == 0)
+        return MLOPS_OK;
+    for (int k = 0; k < cd; k++)
+        if (cx[k] != 0 && !mlops__sparse_push(out, k, cx[k] * sc))
+            return mlops__error_oom("injection features");
+    mlops__sparse_normalize(out);
+    return MLOPS_OK;
 }
 
 /* ------------------------------------------------------------ intent rules ---- */

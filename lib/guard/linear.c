@@ -1,9 +1,10 @@
 /*
  * The trainable linear classifier: logistic regression over hashed text features
  * (the core's mlops__hashvec_embed: word unigrams, bigrams and character 3..5-grams),
- * trained by full-batch gradient descent with L2 regularisation. Deterministic: the
- * same data gives the same model. The model file is small text:
- *   mlops-guard-linear 1\nkind <kind>\ndim <dim>\nbias <b>\n<w0> <w1> ... \n
+ * trained by AdaGrad SGD with L2 regularisation. Deterministic: the same data gives the
+ * same model. The model file is small text (version 1 files, without the features line,
+ * still load as features 0):
+ *   mlops-guard-linear 2\nkind <kind>\ndim <dim>\nfeatures <0|1>\nbias <b>\n<w0> <w1> ... \n
  */
 #include "guard.h"
 
@@ -12,45 +13,52 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void guard_opts(mlops__hashvec_opts *o, int dim)
+{
+    mlops__hashvec_defaults(o, dim);
+    o->seed = 0x6775617264ull; /* "guard" */
+    /* character 4-grams only: a third of the cost of 3..5-grams for the same accuracy
+     * on our corpora (obfuscation is undone by the normaliser before this point) */
+    o->char_min = 4;
+    o->char_max = 4;
+}
+
 void mlops__glinear_features(int dim, const char *text, size_t len, float *out)
 {
     mlops__hashvec_opts o;
-    mlops__hashvec_defaults(&o, dim);
-    o.seed = 0x6775617264ull; /* "guard" */
-    /* character 4-grams only: a third of the cost of 3..5-grams for the same accuracy
-     * on our corpora (obfuscation is undone by the normaliser before this point) */
-    o.char_min = 4;
-    o.char_max = 4;
+    guard_opts(&o, dim);
     if (mlops__hashvec_embed(&o, text, len, out, NULL) != MLOPS_OK)
         memset(out, 0, (size_t)dim * sizeof *out);
 }
 
-void mlops__glinear_featurize(const mlops__glinear *m, const char *text, size_t len, float *out)
+int mlops__glinear_sparse(int dim, const char *text, size_t len, mlops__sparse *out)
 {
-    if (m->features == 1)
-        mlops__ginj_features(m->dim, text, len, out);
-    else
-        mlops__glinear_features(m->dim, text, len, out);
+    mlops__hashvec_opts o;
+    guard_opts(&o, dim);
+    return mlops__hashvec_sparse(&o, text, len, out);
 }
 
-double mlops__glinear_predict_vec(const mlops__glinear *m, const float *x)
+int mlops__glinear_featurize(const mlops__glinear *m, const char *text, size_t len,
+                             mlops__sparse *out)
+{
+    return m->features == 1 ? mlops__ginj_sparse(m->dim, text, len, out)
+                            : mlops__glinear_sparse(m->dim, text, len, out);
+}
+
+double mlops__glinear_predict_sparse(const mlops__glinear *m, const mlops__sparse *x)
 {
     double z = m->bias;
-    for (int i = 0; i < m->dim; i++)
-        z += (double)m->w[i] * x[i];
+    for (size_t i = 0; i < x->n; i++)
+        z += (double)m->w[x->idx[i]] * x->val[i];
     return 1.0 / (1.0 + exp(-z));
 }
 
 double mlops__glinear_predict(const mlops__glinear *m, const char *text, size_t len)
 {
-    float stackbuf[4096];
-    float *x = m->dim <= 4096 ? stackbuf : malloc((size_t)m->dim * sizeof *x);
-    if (!x)
-        return 0;
-    mlops__glinear_featurize(m, text, len, x);
-    double p = mlops__glinear_predict_vec(m, x);
-    if (x != stackbuf)
-        free(x);
+    mlops__sparse x = {0};
+    double p = mlops__glinear_featurize(m, text, len, &x) == MLOPS_OK
+                   ? mlops__glinear_predict_sparse(m, &x) : 0;
+    mlops__sparse_free(&x);
     return p;
 }
 
@@ -60,81 +68,120 @@ int mlops__glinear_train(const mlops__gexample *ex, size_t n, int dim, int epoch
     return mlops__glinear_train_kind(ex, n, dim, epochs, 0, out);
 }
 
-/* Full-batch gradient descent over sparse rows (a text has a few hundred non-zero
- * features of `dim`): deterministic, and fast enough to run at first use. */
+/* Sparse rows: a text has a few hundred non-zero features of `dim`. */
+typedef struct rows {
+    size_t *start; /* n + 1 */
+    int32_t *idx;
+    float *val;
+} rows;
+
+static void rows_free(rows *r)
+{
+    free(r->start), free(r->idx), free(r->val);
+}
+
+static int rows_build(const mlops__gexample *ex, size_t n, int dim, int features, rows *r)
+{
+    memset(r, 0, sizeof *r);
+    size_t cap = n * 64 + 64, nnz = 0;
+    r->start = malloc((n + 1) * sizeof *r->start);
+    r->idx = malloc(cap * sizeof *r->idx);
+    r->val = malloc(cap * sizeof *r->val);
+    mlops__sparse x = {0};
+    int rc = r->start && r->idx && r->val ? MLOPS_OK : mlops__error_oom("train: features");
+    mlops__glinear fm = {.dim = dim, .features = features};
+    for (size_t i = 0; rc == MLOPS_OK && i < n; i++) {
+        rc = mlops__glinear_featurize(&fm, ex[i].text, strlen(ex[i].text), &x);
+        r->start[i] = nnz;
+        while (rc == MLOPS_OK && nnz + x.n > cap) {
+            cap *= 2;
+            int32_t *ni = realloc(r->idx, cap * sizeof *ni);
+            if (ni)
+                r->idx = ni;
+            float *nv = ni ? realloc(r->val, cap * sizeof *nv) : NULL;
+            if (nv)
+                r->val = nv;
+            else
+                rc = mlops__error_oom("train: features");
+        }
+        if (rc != MLOPS_OK)
+            break;
+        memcpy(r->idx + nnz, x.idx, x.n * sizeof *x.idx);
+        memcpy(r->val + nnz, x.val, x.n * sizeof *x.val);
+        nnz += x.n;
+    }
+    mlops__sparse_free(&x);
+    if (rc != MLOPS_OK) {
+        rows_free(r);
+        return rc;
+    }
+    r->start[n] = nnz;
+    return MLOPS_OK;
+}
+
+/* Stochastic gradient descent with AdaGrad step sizes (rare words learn as fast as
+ * common ones, which matters with hashed n-grams), class weights that balance the two
+ * labels and L2 on the features an example touches. The visiting order is a fixed
+ * pseudo-random permutation per epoch: the same data gives the same model. */
 int mlops__glinear_train_kind(const mlops__gexample *ex, size_t n, int dim, int epochs,
                               int features, mlops__glinear *out)
 {
     memset(out, 0, sizeof *out);
     if (n == 0)
         return mlops__error(MLOPS_EINVAL, "train: no examples");
-    float *row = malloc((size_t)dim * sizeof *row);
-    size_t *start = malloc((n + 1) * sizeof *start);
-    size_t cap = n * 64, nnz = 0;
-    int32_t *idx = malloc(cap * sizeof *idx);
-    float *val = malloc(cap * sizeof *val);
-    float *w = calloc((size_t)dim, sizeof *w);
-    double *g = calloc((size_t)dim, sizeof *g);
-    int rc = MLOPS_OK;
-    if (!row || !start || !idx || !val || !w || !g)
-        rc = mlops__error_oom("train: features");
+    rows r;
+    int rc = rows_build(ex, n, dim, features, &r);
+    if (rc != MLOPS_OK)
+        return rc;
+    double *w = calloc((size_t)dim, sizeof *w), *g2 = calloc((size_t)dim, sizeof *g2);
+    size_t *order = malloc(n * sizeof *order);
+    float *wf = malloc((size_t)dim * sizeof *wf);
+    if (!w || !g2 || !order || !wf) {
+        free(w), free(g2), free(order), free(wf);
+        rows_free(&r);
+        return mlops__error_oom("train: weights");
+    }
     size_t pos = 0;
-    mlops__glinear fm = {.dim = dim, .features = features};
-    for (size_t i = 0; rc == MLOPS_OK && i < n; i++) {
-        mlops__glinear_featurize(&fm, ex[i].text, strlen(ex[i].text), row);
-        start[i] = nnz;
-        for (int k = 0; k < dim; k++) {
-            if (row[k] == 0)
-                continue;
-            if (nnz == cap) {
-                cap *= 2;
-                int32_t *ni = realloc(idx, cap * sizeof *idx);
-                if (ni)
-                    idx = ni;
-                float *nv = ni ? realloc(val, cap * sizeof *val) : NULL;
-                if (!ni || !nv) {
-                    rc = mlops__error_oom("train: features");
-                    break;
-                }
-                val = nv;
-            }
-            idx[nnz] = k;
-            val[nnz++] = row[k];
-        }
+    for (size_t i = 0; i < n; i++) {
+        order[i] = i;
         pos += ex[i].label != 0;
     }
-    if (rc != MLOPS_OK) {
-        free(row), free(start), free(idx), free(val), free(w), free(g);
-        return rc;
-    }
-    start[n] = nnz;
-    /* class weights balance the two classes */
     double wp = pos ? (double)n / (2.0 * (double)pos) : 1.0;
     double wn = n > pos ? (double)n / (2.0 * (double)(n - pos)) : 1.0;
-    double b = 0, lr = 2.0, l2 = 1e-4;
+    const double lr = 1.0, l2 = 1e-5, eps = 1e-8;
+    double b = 0, b2 = 0;
+    uint64_t seed = 0x6775617264ull;
     for (int ep = 0; ep < epochs; ep++) {
-        memset(g, 0, (size_t)dim * sizeof *g);
-        double gb = 0;
-        for (size_t i = 0; i < n; i++) {
-            double z = b;
-            for (size_t q = start[i]; q < start[i + 1]; q++)
-                z += (double)w[idx[q]] * val[q];
-            double p = 1.0 / (1.0 + exp(-z));
-            double y = ex[i].label ? 1.0 : 0.0;
-            double cw = ex[i].label ? wp : wn;
-            double d = (p - y) * cw;
-            for (size_t q = start[i]; q < start[i + 1]; q++)
-                g[idx[q]] += d * val[q];
-            gb += d;
+        for (size_t i = n - 1; i > 0; i--) {
+            seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+            size_t j = (size_t)(seed % (uint64_t)(i + 1)), t = order[i];
+            order[i] = order[j];
+            order[j] = t;
         }
-        for (int k = 0; k < dim; k++)
-            w[k] -= (float)(lr * (g[k] / (double)n + l2 * w[k]));
-        b -= lr * gb / (double)n;
+        for (size_t q = 0; q < n; q++) {
+            size_t i = order[q];
+            double z = b;
+            for (size_t k = r.start[i]; k < r.start[i + 1]; k++)
+                z += w[r.idx[k]] * r.val[k];
+            double p = 1.0 / (1.0 + exp(-z));
+            double d = (p - (ex[i].label ? 1.0 : 0.0)) * (ex[i].label ? wp : wn);
+            for (size_t k = r.start[i]; k < r.start[i + 1]; k++) {
+                int32_t f = r.idx[k];
+                double g = d * r.val[k] + l2 * w[f];
+                g2[f] += g * g;
+                w[f] -= lr * g / sqrt(g2[f] + eps);
+            }
+            b2 += d * d;
+            b -= lr * d / sqrt(b2 + eps);
+        }
     }
-    free(row), free(start), free(idx), free(val), free(g);
+    for (int k = 0; k < dim; k++)
+        wf[k] = (float)w[k];
+    free(w), free(g2), free(order);
+    rows_free(&r);
     out->dim = dim;
     out->bias = (float)b;
-    out->w = w;
+    out->w = wf;
     out->features = features;
     return MLOPS_OK;
 }
@@ -143,8 +190,8 @@ int mlops__glinear_save(const mlops__glinear *m, const char *path)
 {
     mlops__buf b;
     mlops__buf_init(&b);
-    mlops__buf_printf(&b, "mlops-guard-linear 1\nkind %s\ndim %d\nbias %.9g\n",
-                      m->kind[0] ? m->kind : "custom", m->dim, (double)m->bias);
+    mlops__buf_printf(&b, "mlops-guard-linear 2\nkind %s\ndim %d\nfeatures %d\nbias %.9g\n",
+                      m->kind[0] ? m->kind : "custom", m->dim, m->features, (double)m->bias);
     for (int i = 0; i < m->dim; i++)
         mlops__buf_printf(&b, "%.7g%c", (double)m->w[i], i + 1 == m->dim ? '\n' : ' ');
     if (b.failed) {
@@ -164,14 +211,19 @@ int mlops__glinear_load(const char *path, mlops__glinear *out)
     int rc = mlops__file_read(path, 64u << 20, &text, &len);
     if (rc != MLOPS_OK)
         return rc;
-    int dim = 0, used = 0;
+    int dim = 0, used = 0, features = 0;
     double bias = 0;
     char kind[16] = "";
-    if (sscanf(text, "mlops-guard-linear 1\nkind %15s\ndim %d\nbias %lf\n%n", kind, &dim, &bias,
-               &used) != 3 || used <= 0 || dim < 16 || dim > 65536) {
+    /* version 1 files (plain n-gram features) still load */
+    bool ok = sscanf(text, "mlops-guard-linear 1\nkind %15s\ndim %d\nbias %lf\n%n", kind, &dim,
+                     &bias, &used) == 3 ||
+              sscanf(text, "mlops-guard-linear 2\nkind %15s\ndim %d\nfeatures %d\nbias %lf\n%n",
+                     kind, &dim, &features, &bias, &used) == 4;
+    if (!ok || used <= 0 || dim < 16 || dim > 65536 || features < 0 || features > 1 ||
+        !isfinite(bias)) {
         free(text);
-        return mlops__error(MLOPS_EFORMAT, "%s: not a guard model file (mlops-guard-linear 1)",
-                            path);
+        return mlops__error(MLOPS_EFORMAT, "%s: not a guard model file (mlops-guard-linear 1 or 2 "
+                            "with dim 16..65536 and features 0 or 1)", path);
     }
     float *w = malloc((size_t)dim * sizeof *w);
     if (!w) {
@@ -194,6 +246,7 @@ int mlops__glinear_load(const char *path, mlops__glinear *out)
     out->dim = dim;
     out->bias = (float)bias;
     out->w = w;
+    out->features = features;
     snprintf(out->kind, sizeof out->kind, "%s", kind);
     return MLOPS_OK;
 }

@@ -155,24 +155,11 @@ static int scan_piece(run *r, const char *text, size_t len, size_t base, bool ov
         double sim = 0, clf = 0;
         int idx = -1;
         size_t ml = norm.len < MODEL_BYTES ? norm.len : MODEL_BYTES;
-        /* Prefilter: text with no trigger or anchor word and no obfuscation skips the
-         * classifier and similarity (decoded payloads are scanned as their own pieces) */
-        if (cues)
-            mlops__scan_injection_models(pol, r->inj_model, norm.text, ml, &sim, &idx, &clf);
+        /* the classifier always runs (attacks need no trigger word); similarity only
+         * where a trigger, anchor or obfuscation marker was seen */
+        mlops__scan_injection_models(pol, r->inj_model, norm.text, ml, cues, &sim, &idx, &clf);
         double simscore = sim >= pol->similarity_threshold ? sim : 0;
-        /* The classifier decides alone only when it is confident; below that it
-         * reinforces the heuristics (a weak heuristic hit plus a likely classifier
-         * verdict is an attack). Similarity to a known attack decides above its threshold. */
-        double fin = heur;
-        if (clf >= 0.9 && clf > fin)
-            fin = clf;
-        if ((heur >= 0.45 && clf >= 0.5) || (heur >= 0.25 && clf >= 0.7)) {
-            double both = 1.0 - (1.0 - heur) * (1.0 - clf);
-            if (both > fin)
-                fin = both;
-        }
-        if (simscore > fin)
-            fin = simscore;
+        double fin = mlops__injection_combine(heur, pol->use_classifier ? clf : -1, simscore);
         if (fin > r->s_inj)
             r->s_inj = fin;
         r->ran_inj = true;

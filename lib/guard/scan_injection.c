@@ -1017,8 +1017,13 @@ double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *f, bool *c
 
 /* ------------------------------------------------------------ models ---------- */
 
-#define DEFAULT_DIM 1024
-#define SIM_DIM DEFAULT_DIM
+#define SIM_DIM 1024       /* similarity vectors (dense, searched with BLAS) */
+#define TOXICITY_DIM 1024  /* the built-in toxicity model, trained at first use */
+#define TOXICITY_EPOCHS 30
+
+/* The built-in injection model: trained offline from data/guard by scripts/guard_model.sh
+ * (weights quantized to 8 bits: inj_model_w[i] * inj_model_scale) */
+#include "model_injection.inc"
 
 typedef struct defaults {
     mlops__glinear injection, toxicity;
@@ -1040,23 +1045,33 @@ static void train_pair(const char *const *pos, size_t npos, const char *const *n
         ex[i] = (mlops__gexample){pos[i], 1};
     for (size_t i = 0; i < nneg; i++)
         ex[npos + i] = (mlops__gexample){neg[i], 0};
-    if (mlops__glinear_train_kind(ex, npos + nneg, DEFAULT_DIM, 150, features, out) == MLOPS_OK)
+    if (mlops__glinear_train_kind(ex, npos + nneg, TOXICITY_DIM, TOXICITY_EPOCHS, features, out) ==
+        MLOPS_OK)
         snprintf(out->kind, sizeof out->kind, "%s", kind);
     free(ex);
+}
+
+static void injection_build(mlops__glinear *m)
+{
+    float *w = malloc(sizeof(float) * MLOPS__ARRAY_LEN(inj_model_w));
+    if (!w)
+        return;
+    for (size_t i = 0; i < MLOPS__ARRAY_LEN(inj_model_w); i++)
+        w[i] = (float)inj_model_w[i] * inj_model_scale;
+    *m = (mlops__glinear){.dim = (int)MLOPS__ARRAY_LEN(inj_model_w), .bias = inj_model_bias,
+                          .w = w, .features = inj_model_features};
+    snprintf(m->kind, sizeof m->kind, "injection");
 }
 
 static void defaults_build(void)
 {
     /* Process-wide singleton (documented in guard.h): built once, read-only after. */
-    train_pair(mlops__guard_attacks, mlops__guard_attacks_count, mlops__guard_benign,
-               mlops__guard_benign_count, "injection", 1, &dflt.injection);
+    injection_build(&dflt.injection);
     train_pair(mlops__guard_toxic, mlops__guard_toxic_count, mlops__guard_clean,
                mlops__guard_clean_count, "toxicity", 0, &dflt.toxicity);
-    /* similarity runs against the hand-written seed attacks only (the generated
-     * compositions train the classifier) */
+    /* similarity runs against the hand-written seed attacks */
     dflt.attacks = malloc(mlops__guard_known_count * SIM_DIM * sizeof(float));
     if (dflt.attacks) {
-        /* the same features as the classifier's, so one embedding serves both */
         for (size_t i = 0; i < mlops__guard_known_count; i++)
             mlops__ginj_features(SIM_DIM, mlops__guard_known[i], strlen(mlops__guard_known[i]),
                                  dflt.attacks + i * SIM_DIM);
@@ -1073,8 +1088,8 @@ const mlops__glinear *mlops__guard_default_model(const char *kind)
 }
 
 void mlops__scan_injection_models(const mlops__gpolicy *pol, const mlops__glinear *model,
-                                  const char *text, size_t len, double *sim, int *sim_idx,
-                                  double *clf)
+                                  const char *text, size_t len, bool similarity, double *sim,
+                                  int *sim_idx, double *clf)
 {
     pthread_once(&dflt_once, defaults_build);
     *sim = 0;
@@ -1082,14 +1097,9 @@ void mlops__scan_injection_models(const mlops__gpolicy *pol, const mlops__glinea
     *clf = 0;
     const mlops__glinear *m = pol->injection_model ? pol->injection_model
                               : model ? model : mlops__guard_default_model("injection");
-    if (!pol->use_similarity && !(pol->use_classifier && m))
-        return;
-    float x[SIM_DIM];
-    mlops__ginj_features(SIM_DIM, text, len, x);
-    float norm2 = 0;
-    for (int i = 0; i < SIM_DIM; i++)
-        norm2 += x[i] * x[i];
-    if (pol->use_similarity && dflt.attacks && norm2 > 0) {
+    if (similarity && pol->use_similarity && dflt.attacks) {
+        float x[SIM_DIM];
+        mlops__ginj_features(SIM_DIM, text, len, x);
         int64_t idx;
         float sc;
         if (mlops__vec_topk(dflt.attacks, dflt.nattacks, SIM_DIM, x, 1, -1.0f, &idx, &sc) == 1) {
@@ -1098,8 +1108,31 @@ void mlops__scan_injection_models(const mlops__gpolicy *pol, const mlops__glinea
         }
     }
     if (pol->use_classifier && m)
-        *clf = m->dim == SIM_DIM && m->features == 1 ? mlops__glinear_predict_vec(m, x)
-                                 : mlops__glinear_predict(m, text, len);
+        *clf = mlops__glinear_predict(m, text, len);
+}
+
+/* Tuned on tests/guard/data/eval_injection_dev.jsonl (never on the sealed test set). */
+#define HEUR_ALONE 0.85   /* a heuristic hit this strong stands without the classifier */
+#define CLF_VETO 0.10     /* below this the classifier halves weaker heuristic hits */
+#define CLF_POINT 0.50    /* classifier probability that maps to score 0.5 */
+
+double mlops__injection_combine(double heur, double clf, double sim)
+{
+    if (clf < 0) /* classifier off: heuristics and similarity alone */
+        return heur > sim ? heur : sim;
+    double h = heur;
+    if (h < HEUR_ALONE && clf < CLF_VETO)
+        h *= 0.5;
+    /* piecewise-linear map putting CLF_POINT at 0.5 */
+    double c = clf < CLF_POINT ? 0.5 * clf / CLF_POINT
+                               : 0.5 + 0.5 * (clf - CLF_POINT) / (1.0 - CLF_POINT);
+    double fin = h > c ? h : c;
+    if (heur >= 0.25 && c >= 0.3) {
+        double both = 1.0 - (1.0 - heur) * (1.0 - c);
+        if (both > fin)
+            fin = both;
+    }
+    return sim > fin ? sim : fin;
 }
 
 double mlops__toxicity_model(const mlops__glinear *model, const char *text, size_t len)
