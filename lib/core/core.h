@@ -370,6 +370,8 @@ typedef struct mlops__sparse {
     size_t n, cap;
 } mlops__sparse;
 
+/** Makes room for cap pairs; false when out of memory (the vector is left as it was). */
+bool mlops__sparse_reserve(mlops__sparse *v, size_t cap);
 /** Appends one pair; false when out of memory (the vector is left as it was). */
 bool mlops__sparse_push(mlops__sparse *v, int32_t idx, float val);
 /** Scales the values to unit L2 norm (0 leaves them unchanged); returns the old norm. */

@@ -132,6 +132,12 @@ static void collect_features(const mlops__hashvec_opts *o, const char *norm, siz
     }
 }
 
+/* 1 + ln(count): most features occur once, and ln(1) is 0 without a call */
+static inline double tf_weight(uint32_t count)
+{
+    return count == 1 ? 1.0 : 1.0 + log((double)count);
+}
+
 static int check_opts(const mlops__hashvec_opts *o)
 {
     if (!o || o->dim < 16 || o->dim > 65536)
@@ -174,7 +180,7 @@ static int for_each_feature(const mlops__hashvec_opts *o, const char *text, size
     double norm2[GROUPS] = {0, 0, 0};
     for (size_t i = 0; i < cap; i++) {
         if (slots[i].key) {
-            double v = 1.0 + log((double)slots[i].count);
+            double v = tf_weight(slots[i].count);
             norm2[slots[i].group] += v * v;
         }
     }
@@ -187,7 +193,7 @@ static int for_each_feature(const mlops__hashvec_opts *o, const char *text, size
             continue;
         uint64_t h = slots[i].key;
         size_t bucket = (size_t)((h >> 1) % (uint64_t)o->dim);
-        double v = (1.0 + log((double)slots[i].count)) * scale[slots[i].group];
+        double v = tf_weight(slots[i].count) * scale[slots[i].group];
         if (v == 0)
             continue;
         if (!emit(ctx, bucket, ((h >> 63) & 1) ? -v : v))
@@ -240,26 +246,36 @@ int mlops__hashvec_sparse(const mlops__hashvec_opts *o, const char *text, size_t
     out->n = 0;
     if (!text || len == 0)
         return MLOPS_OK;
+    /* one reservation instead of doubling: at most a word, a bigram and the character
+     * n-grams per byte */
+    if (!mlops__sparse_reserve(out, feature_upper_bound(o, len)))
+        return mlops__error_oom("embedding features");
     rc = for_each_feature(o, text, len, emit_sparse, out);
     if (rc == MLOPS_OK)
         mlops__sparse_normalize(out);
     return rc;
 }
 
+bool mlops__sparse_reserve(mlops__sparse *v, size_t cap)
+{
+    if (cap <= v->cap)
+        return true;
+    int32_t *ni = realloc(v->idx, cap * sizeof *ni);
+    if (!ni)
+        return false;
+    v->idx = ni;
+    float *nv = realloc(v->val, cap * sizeof *nv);
+    if (!nv)
+        return false;
+    v->val = nv;
+    v->cap = cap;
+    return true;
+}
+
 bool mlops__sparse_push(mlops__sparse *v, int32_t idx, float val)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 256;
-        int32_t *ni = realloc(v->idx, cap * sizeof *ni);
-        if (!ni)
-            return false;
-        v->idx = ni;
-        float *nv = realloc(v->val, cap * sizeof *nv);
-        if (!nv)
-            return false;
-        v->val = nv;
-        v->cap = cap;
-    }
+    if (v->n == v->cap && !mlops__sparse_reserve(v, v->cap ? v->cap * 2 : 256))
+        return false;
     v->idx[v->n] = idx;
     v->val[v->n++] = val;
     return true;

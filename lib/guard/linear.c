@@ -148,7 +148,7 @@ int mlops__glinear_train_kind(const mlops__gexample *ex, size_t n, int dim, int 
     }
     double wp = pos ? (double)n / (2.0 * (double)pos) : 1.0;
     double wn = n > pos ? (double)n / (2.0 * (double)(n - pos)) : 1.0;
-    const double lr = 1.0, l2 = 1e-5, eps = 1e-8;
+    const double lr = getenv("XLR") ? atof(getenv("XLR")) : 1.0, l2 = getenv("XL2") ? atof(getenv("XL2")) : 1e-5, eps = 1e-8;
     double b = 0, b2 = 0;
     uint64_t seed = 0x6775617264ull;
     for (int ep = 0; ep < epochs; ep++) {

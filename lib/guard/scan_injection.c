@@ -1051,6 +1051,17 @@ static void train_pair(const char *const *pos, size_t npos, const char *const *n
     free(ex);
 }
 
+/* The similarity vector: intent-class and n-gram features folded into SIM_DIM buckets,
+ * unit length. Buckets are hash % dim, so folding features made at any multiple of
+ * SIM_DIM gives the same vector: the classifier's features serve both. */
+static void sim_vector(const mlops__sparse *x, float *out)
+{
+    memset(out, 0, SIM_DIM * sizeof *out);
+    for (size_t i = 0; i < x->n; i++)
+        out[x->idx[i] % SIM_DIM] += x->val[i];
+    mlops__vec_normalize(out, SIM_DIM);
+}
+
 static void injection_build(mlops__glinear *m)
 {
     float *w = malloc(sizeof(float) * MLOPS__ARRAY_LEN(inj_model_w));
@@ -1071,12 +1082,18 @@ static void defaults_build(void)
                mlops__guard_clean_count, "toxicity", 0, &dflt.toxicity);
     /* similarity runs against the hand-written seed attacks */
     dflt.attacks = malloc(mlops__guard_known_count * SIM_DIM * sizeof(float));
-    if (dflt.attacks) {
-        for (size_t i = 0; i < mlops__guard_known_count; i++)
-            mlops__ginj_features(SIM_DIM, mlops__guard_known[i], strlen(mlops__guard_known[i]),
-                                 dflt.attacks + i * SIM_DIM);
-        dflt.nattacks = mlops__guard_known_count;
+    mlops__sparse x = {0};
+    for (size_t i = 0; dflt.attacks && i < mlops__guard_known_count; i++) {
+        const char *t = mlops__guard_known[i];
+        if (mlops__ginj_sparse(SIM_DIM, t, strlen(t), &x) != MLOPS_OK) {
+            free(dflt.attacks);
+            dflt.attacks = NULL;
+            break;
+        }
+        sim_vector(&x, dflt.attacks + i * SIM_DIM);
+        dflt.nattacks = i + 1;
     }
+    mlops__sparse_free(&x);
     dflt.ok = 1;
 }
 
@@ -1097,18 +1114,25 @@ void mlops__scan_injection_models(const mlops__gpolicy *pol, const mlops__glinea
     *clf = 0;
     const mlops__glinear *m = pol->injection_model ? pol->injection_model
                               : model ? model : mlops__guard_default_model("injection");
-    if (similarity && pol->use_similarity && dflt.attacks) {
-        float x[SIM_DIM];
-        mlops__ginj_features(SIM_DIM, text, len, x);
+    bool classify = pol->use_classifier && m;
+    similarity = similarity && pol->use_similarity && dflt.attacks;
+    mlops__sparse x = {0};
+    bool have = classify && mlops__glinear_featurize(m, text, len, &x) == MLOPS_OK;
+    if (have)
+        *clf = mlops__glinear_predict_sparse(m, &x);
+    if (similarity && (!have || m->features != 1 || m->dim % SIM_DIM != 0))
+        have = mlops__ginj_sparse(SIM_DIM, text, len, &x) == MLOPS_OK;
+    if (similarity && have) {
+        float v[SIM_DIM];
+        sim_vector(&x, v);
         int64_t idx;
         float sc;
-        if (mlops__vec_topk(dflt.attacks, dflt.nattacks, SIM_DIM, x, 1, -1.0f, &idx, &sc) == 1) {
+        if (mlops__vec_topk(dflt.attacks, dflt.nattacks, SIM_DIM, v, 1, -1.0f, &idx, &sc) == 1) {
             *sim = sc;
             *sim_idx = (int)idx;
         }
     }
-    if (pol->use_classifier && m)
-        *clf = mlops__glinear_predict(m, text, len);
+    mlops__sparse_free(&x);
 }
 
 /* Tuned on tests/guard/data/eval_injection_dev.jsonl (never on the sealed test set). */

@@ -2,15 +2,20 @@
  * Training a guard classifier from the user's labelled JSONL: one object per line,
  * {"text": "...", "label": 1|0|true|false|"attack"|"benign"|...}. A deterministic fifth of
  * the lines (by hash of the text) is held out to report precision, recall and false
- * positive rate; the saved model is then trained on every line.
+ * positive rate; the saved model is then trained on every line. A text that appears
+ * again counts once (its first label wins). Injection models add the intent-class
+ * features; the built-in injection model is this function's output on data/guard
+ * (scripts/guard_model.py), so users retrain it from our data plus theirs.
  */
 #include "guard.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define TRAIN_DIM 1024
-#define TRAIN_EPOCHS 150
+#include <xxhash.h>
+
+#define TRAIN_DIM 65536 /* hashed buckets: few collisions, trained and used sparse */
+#define TRAIN_EPOCHS 20
 
 static int label_of(const json_t *v, int *out)
 {
@@ -41,12 +46,52 @@ static int label_of(const json_t *v, int *out)
     return -1;
 }
 
+/* Hashes of the texts seen so far (open addressing; grows at half full). */
+typedef struct seen_set {
+    uint64_t *h;
+    size_t cap, n;
+} seen_set;
+
+/* True when text was added before; adds it otherwise (on allocation failure the text
+ * counts as new: a duplicate then only weighs twice). */
+static bool seen_before(seen_set *s, const char *text)
+{
+    uint64_t h = XXH3_64bits(text, strlen(text)) | 1;
+    if (2 * (s->n + 1) > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        uint64_t *nh = calloc(cap, sizeof *nh);
+        if (!nh)
+            return false;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->h[i])
+                for (size_t k = s->h[i] & (cap - 1);; k = (k + 1) & (cap - 1))
+                    if (!nh[k]) {
+                        nh[k] = s->h[i];
+                        break;
+                    }
+        free(s->h);
+        s->h = nh;
+        s->cap = cap;
+    }
+    for (size_t k = h & (s->cap - 1);; k = (k + 1) & (s->cap - 1)) {
+        if (s->h[k] == h)
+            return true;
+        if (!s->h[k]) {
+            s->h[k] = h;
+            s->n++;
+            return false;
+        }
+    }
+}
+
 int mlops__guard_train(const char *kind, const char *data_path, const char *out_path,
                        json_t **report)
 {
+    seen_set seen = {0};
     *report = NULL;
     if (strcmp(kind, "injection") != 0 && strcmp(kind, "toxicity") != 0)
         return mlops__error(MLOPS_EINVAL, "kind: '%s' is not injection or toxicity", kind);
+    int features = strcmp(kind, "injection") == 0; /* intent classes for injection */
     char *data = NULL;
     size_t len = 0;
     int rc = mlops__file_read(data_path, 1u << 30, &data, &len);
@@ -96,6 +141,10 @@ int mlops__guard_train(const char *kind, const char *data_path, const char *out_
             ex = ne;
             keep = nk;
         }
+        if (seen_before(&seen, text)) {
+            json_decref(o);
+            continue;
+        }
         keep[n] = o;
         ex[n++] = (mlops__gexample){text, label};
         pos += label;
@@ -119,7 +168,7 @@ int mlops__guard_train(const char *kind, const char *data_path, const char *out_
                 tr[ntr++] = ex[i];
         }
         if (nte > 0 && ntr >= 2) {
-            rc = mlops__glinear_train(tr, ntr, TRAIN_DIM, TRAIN_EPOCHS, &m);
+            rc = mlops__glinear_train_kind(tr, ntr, TRAIN_DIM, TRAIN_EPOCHS, features, &m);
             size_t tp = 0, fp = 0, fn = 0, tn = 0;
             for (size_t i = 0; rc == MLOPS_OK && i < nte; i++) {
                 bool yes = mlops__glinear_predict(&m, te[i].text, strlen(te[i].text)) >= 0.5;
@@ -136,7 +185,7 @@ int mlops__guard_train(const char *kind, const char *data_path, const char *out_
         }
     }
     if (rc == MLOPS_OK)
-        rc = mlops__glinear_train(ex, n, TRAIN_DIM, TRAIN_EPOCHS, &m);
+        rc = mlops__glinear_train_kind(ex, n, TRAIN_DIM, TRAIN_EPOCHS, features, &m);
     if (rc == MLOPS_OK) {
         snprintf(m.kind, sizeof m.kind, "%s", kind);
         rc = mlops__glinear_save(&m, out_path);
@@ -156,5 +205,6 @@ int mlops__guard_train(const char *kind, const char *data_path, const char *out_
     free(te);
     if (rc == MLOPS_OK && !*report)
         rc = mlops__error_oom("train report");
+    free(seen.h);
     return rc;
 }
