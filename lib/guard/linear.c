@@ -21,6 +21,10 @@ static void guard_opts(mlops__hashvec_opts *o, int dim)
      * on our corpora (obfuscation is undone by the normaliser before this point) */
     o->char_min = 4;
     o->char_max = 4;
+    if (getenv("XCW")) o->char_weight = (float)atof(getenv("XCW"));
+    if (getenv("XBW")) o->bigram_weight = (float)atof(getenv("XBW"));
+    if (getenv("XCMIN")) o->char_min = atoi(getenv("XCMIN"));
+    if (getenv("XCMAX")) o->char_max = atoi(getenv("XCMAX"));
 }
 
 void mlops__glinear_features(int dim, const char *text, size_t len, float *out)
@@ -148,7 +152,7 @@ int mlops__glinear_train_kind(const mlops__gexample *ex, size_t n, int dim, int 
     }
     double wp = pos ? (double)n / (2.0 * (double)pos) : 1.0;
     double wn = n > pos ? (double)n / (2.0 * (double)(n - pos)) : 1.0;
-    const double lr = getenv("XLR") ? atof(getenv("XLR")) : 1.0, l2 = getenv("XL2") ? atof(getenv("XL2")) : 1e-5, eps = 1e-8;
+    const double lr = getenv("XLR") ? atof(getenv("XLR")) : 1.0, l2 = getenv("XL2") ? atof(getenv("XL2")) : 1e-4, eps = 1e-8;
     double b = 0, b2 = 0;
     uint64_t seed = 0x6775617264ull;
     for (int ep = 0; ep < epochs; ep++) {

@@ -1,8 +1,12 @@
 /*
- * Quality on the project's own held-out labelled corpus (tests/guard/data, written by
- * scripts/guard_corpus.py; the built-in model was trained on other templates):
- * injection detection rate and false positives on benign prompts full of trigger
- * words, toxicity, and PII precision/recall per entity. Prints the numbers.
+ * Quality on labelled corpora written for the project (tests/guard/data): injection
+ * detection and false positives on benign prompts full of trigger words, toxicity, and
+ * PII precision/recall per entity. Prints the numbers.
+ *
+ * Injection: the built-in classifier is trained on data/guard only. eval_injection_dev
+ * was written blind to the detector by another author and tunes the score combination;
+ * eval_injection_test was written blind by a third author and is sealed: its numbers
+ * are reported, never used to tune (its failures print only with GUARD_VERBOSE).
  */
 #include "test_support.h"
 
@@ -13,8 +17,11 @@
 
 #include "guard_data.h"
 
-#define HELDOUT_MIN_RECALL 0.84
-#define HELDOUT_MAX_FPR 0.025
+/* floors: what the committed model reaches, less a little */
+#define DEV_MIN_RECALL 0.90
+#define DEV_MAX_FPR 0.02
+#define TEST_MIN_RECALL 0.85
+#define TEST_MAX_FPR 0.03
 
 static json_t *load(const char *name)
 {
@@ -59,24 +66,16 @@ static void injection_set(const char *file, double min_recall, double max_fpr)
     mlops_close(h);
 }
 
-/* injection.jsonl: held-out templates the built-in model never saw. injection_extra.jsonl:
- * hand-written attacks and tricky benign prompts, used while tuning the heuristics (a
- * regression set, not a held-out one). */
-static void injection_quality(void **state)
+static void injection_dev(void **state)
 {
     (void)state;
-    injection_set("injection.jsonl", 0.90, 0.02);
-    injection_set("injection_extra.jsonl", 0.90, 0.02);
+    injection_set("eval_injection_dev.jsonl", DEV_MIN_RECALL, DEV_MAX_FPR);
 }
 
-/* heldout_injection.jsonl: 154 direct attacks and 303 benign prompts full of trigger
- * words, written by hand in one sitting before any tuning and never used to tune
- * (scripts/guard_corpus.py does not read it; its failures are not printed unless
- * GUARD_VERBOSE is set, and were not looked at). Floors: recall and FPR we reached. */
-static void injection_heldout(void **state)
+static void injection_sealed_test(void **state)
 {
     (void)state;
-    injection_set("heldout_injection.jsonl", HELDOUT_MIN_RECALL, HELDOUT_MAX_FPR);
+    injection_set("eval_injection_test.jsonl", TEST_MIN_RECALL, TEST_MAX_FPR);
 }
 
 static void toxicity_quality(void **state)
@@ -166,8 +165,8 @@ static void pii_quality(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(injection_quality),
-        cmocka_unit_test(injection_heldout),
+        cmocka_unit_test(injection_dev),
+        cmocka_unit_test(injection_sealed_test),
         cmocka_unit_test(toxicity_quality),
         cmocka_unit_test(pii_quality),
     };
