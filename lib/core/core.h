@@ -348,9 +348,12 @@ typedef struct mlops__hashvec_opts {
     int char_min;        /* smallest character n-gram (bytes of the normalised text) */
     int char_max;        /* largest character n-gram */
     uint64_t seed;       /* hash seed: vectors are comparable only under one seed */
+    bool digit_shapes;   /* every digit reads as '0': numbers and IDs become shapes */
+    int char_word_max;   /* > 0: no character n-grams inside longer words (hashes, base64) */
 } mlops__hashvec_opts;
 
-/** Defaults: words 1.0, bigrams 0.5, char 3..5-grams 0.5, seed 0. */
+/** Defaults: words 1.0, bigrams 0.5, char 3..5-grams 0.5, seed 0, digits and long
+ *  words as they are. */
 void mlops__hashvec_defaults(mlops__hashvec_opts *o, int dim);
 
 /**

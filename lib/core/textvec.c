@@ -55,14 +55,16 @@ static char lower(char c)
 }
 
 /* Writes the normalised text: words lower-cased, separated by single spaces. */
-static size_t normalise(const char *text, size_t len, char *out)
+static size_t normalise(const char *text, size_t len, bool digit_shapes, char *out)
 {
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
         bool apostrophe_inside = c == '\'' && n > 0 && out[n - 1] != ' ' && i + 1 < len &&
                                  is_word_byte((unsigned char)text[i + 1]);
-        if (is_word_byte(c) || apostrophe_inside)
+        if (digit_shapes && c >= '0' && c <= '9')
+            out[n++] = '0';
+        else if (is_word_byte(c) || apostrophe_inside)
             out[n++] = lower((char)c);
         else if (n > 0 && out[n - 1] != ' ')
             out[n++] = ' ';
@@ -82,12 +84,44 @@ void mlops__hashvec_defaults(mlops__hashvec_opts *o, int dim)
     o->char_min = 3;
     o->char_max = 5;
     o->seed = 0;
+    o->digit_shapes = false;
+    o->char_word_max = 0;
 }
 
 static size_t feature_upper_bound(const mlops__hashvec_opts *o, size_t n)
 {
     size_t per_pos = 2 + (size_t)(o->char_max >= o->char_min ? o->char_max - o->char_min + 1 : 0);
     return (n + 2) * per_pos + 16;
+}
+
+/* Which padded positions (position q holds norm[q - 1]; 0 and n + 1 are spaces) lie
+ * in a word of more than `max` bytes, measured once per word as a scan moves right. */
+typedef struct long_words {
+    size_t max;
+    size_t checked; /* padded positions below this are known */
+    size_t long_end; /* padded positions below this and >= long_start are in a long word */
+    size_t long_start;
+} long_words;
+
+static bool in_long_word(long_words *lw, const char *norm, size_t n, size_t q)
+{
+    if (q < lw->checked)
+        return q >= lw->long_start && q < lw->long_end;
+    if (q == 0 || q > n || norm[q - 1] == ' ') {
+        lw->checked = q + 1;
+        return false;
+    }
+    size_t si = q - 1, ei = q; /* the word is norm[si, ei) */
+    while (si > 0 && norm[si - 1] != ' ')
+        si--;
+    while (ei < n && norm[ei] != ' ')
+        ei++;
+    lw->checked = ei + 1;
+    if (ei - si <= lw->max)
+        return false;
+    lw->long_start = si + 1;
+    lw->long_end = ei + 1;
+    return true;
 }
 
 static void collect_features(const mlops__hashvec_opts *o, const char *norm, size_t n,
@@ -114,13 +148,23 @@ static void collect_features(const mlops__hashvec_opts *o, const char *norm, siz
         i++; /* skip the space */
     }
     (void)prev_len;
-    /* Character n-grams over " text " so word boundaries count (group 2). */
+    /* Character n-grams over " text " so word boundaries count (group 2). With
+     * char_word_max, none inside a longer word: a hash or a base64 run would add dozens
+     * of one-off grams whose buckets carry only collisions. */
     if (o->char_weight > 0 && o->char_min > 0) {
         for (int g = o->char_min; g <= o->char_max; g++) {
             if ((size_t)g > n + 2)
                 break;
             uint64_t seed = o->seed + 0xC2B2AE3D27D4EB4Full * (uint64_t)g;
+            long_words lw = {(size_t)o->char_word_max, 0, 0, 0};
+            size_t skip_to = 0; /* grams starting before this touch a long word */
             for (size_t p = 0; p + (size_t)g <= n + 2; p++) {
+                /* the gram's newest byte decides: in a long word, every gram up to the
+                 * word's end touches it */
+                if (lw.max > 0 && in_long_word(&lw, norm, n, p + (size_t)g - 1))
+                    skip_to = lw.long_end;
+                if (p < skip_to)
+                    continue;
                 char gram[64];
                 for (int k = 0; k < g; k++) {
                     size_t at = p + (size_t)k;
@@ -158,7 +202,7 @@ static int for_each_feature(const mlops__hashvec_opts *o, const char *text, size
     char *norm = len < sizeof stack_norm ? stack_norm : malloc(len + 1);
     if (!norm)
         return mlops__error_oom("embedding text");
-    size_t n = normalise(text, len, norm);
+    size_t n = normalise(text, len, o->digit_shapes, norm);
 
     size_t need = feature_upper_bound(o, n) * 2;
     size_t cap = 64;

@@ -21,6 +21,10 @@ static void guard_opts(mlops__hashvec_opts *o, int dim)
      * on our corpora (obfuscation is undone by the normaliser before this point) */
     o->char_min = 4;
     o->char_max = 4;
+    /* numbers, IDs and encoded runs would otherwise add one-off features whose buckets
+     * carry only other features' weights (noise that flagged "call (415) 555-0132") */
+    o->digit_shapes = getenv("XDS") ? atoi(getenv("XDS")) : true;
+    o->char_word_max = getenv("XCWM") ? atoi(getenv("XCWM")) : 20;
     if (getenv("XCW")) o->char_weight = (float)atof(getenv("XCW"));
     if (getenv("XBW")) o->bigram_weight = (float)atof(getenv("XBW"));
     if (getenv("XCMIN")) o->char_min = atoi(getenv("XCMIN"));

@@ -1019,7 +1019,7 @@ double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *f, bool *c
 
 #define SIM_DIM 1024       /* similarity vectors (dense, searched with BLAS) */
 #define TOXICITY_DIM 1024  /* the built-in toxicity model, trained at first use */
-#define TOXICITY_EPOCHS 30
+#define TOXICITY_EPOCHS 3 /* the built-in toxicity corpus is 29 lines: more passes memorise its words */
 
 /* The built-in injection model: trained offline from data/guard by scripts/guard_model.sh
  * (weights quantized to 8 bits: inj_model_w[i] * inj_model_scale) */
