@@ -366,25 +366,31 @@ void mlops__hashvec_defaults(mlops__hashvec_opts *o, int dim);
 int mlops__hashvec_embed(const mlops__hashvec_opts *o, const char *text, size_t len,
                          float *out, bool *out_empty);
 
-/** A sparse vector: n (index, value) pairs; the arrays grow as needed (mlops__sparse_free). */
+/**
+ * A sparse vector: n (index, value) pairs, each with a tag (a byte of the feature's hash,
+ * 1..255, or 0 for features that are not hashed text) so that a model can tell the
+ * feature that owns a bucket from others that collide in it. The arrays grow as needed
+ * (mlops__sparse_free).
+ */
 typedef struct mlops__sparse {
     int32_t *idx;
     float *val;
+    uint8_t *tag;
     size_t n, cap;
 } mlops__sparse;
 
 /** Makes room for cap pairs; false when out of memory (the vector is left as it was). */
 bool mlops__sparse_reserve(mlops__sparse *v, size_t cap);
 /** Appends one pair; false when out of memory (the vector is left as it was). */
-bool mlops__sparse_push(mlops__sparse *v, int32_t idx, float val);
+bool mlops__sparse_push(mlops__sparse *v, int32_t idx, uint8_t tag, float val);
 /** Scales the values to unit L2 norm (0 leaves them unchanged); returns the old norm. */
 float mlops__sparse_normalize(mlops__sparse *v);
 void mlops__sparse_free(mlops__sparse *v);
 
 /**
  * The features of mlops__hashvec_embed as sparse pairs appended to *out (cleared first):
- * one pair per distinct feature, in o->dim buckets, values scaled to unit L2 norm over
- * the pairs. Pairs may share a bucket (a hash collision inside one text), which the
+ * one pair per distinct feature, in o->dim buckets, tagged with a byte of the feature's
+ * hash, values scaled to unit L2 norm over the pairs. Pairs may share a bucket (a hash collision inside one text), which the
  * dense form would sum: a linear model gives the same score either way, only the norm
  * differs, so train and predict with the same form. Costs O(text), not O(dim), which
  * is what lets classifiers use 64k buckets.

@@ -193,7 +193,7 @@ static int check_opts(const mlops__hashvec_opts *o)
 
 /* Calls emit(bucket, value) once per distinct feature of the text, values scaled per
  * group (the group weight over the group's norm). */
-typedef bool (*emit_fn)(void *ctx, size_t bucket, double v);
+typedef bool (*emit_fn)(void *ctx, uint64_t hash, size_t bucket, double v);
 
 static int for_each_feature(const mlops__hashvec_opts *o, const char *text, size_t len,
                             emit_fn emit, void *ctx)
@@ -240,7 +240,7 @@ static int for_each_feature(const mlops__hashvec_opts *o, const char *text, size
         double v = tf_weight(slots[i].count) * scale[slots[i].group];
         if (v == 0)
             continue;
-        if (!emit(ctx, bucket, ((h >> 63) & 1) ? -v : v))
+        if (!emit(ctx, h, bucket, ((h >> 63) & 1) ? -v : v))
             rc = mlops__error_oom("embedding features");
     }
     if (slots != stack_slots)
@@ -250,8 +250,9 @@ static int for_each_feature(const mlops__hashvec_opts *o, const char *text, size
     return rc;
 }
 
-static bool emit_dense(void *ctx, size_t bucket, double v)
+static bool emit_dense(void *ctx, uint64_t hash, size_t bucket, double v)
 {
+    (void)hash;
     ((float *)ctx)[bucket] += (float)v;
     return true;
 }
@@ -276,9 +277,11 @@ int mlops__hashvec_embed(const mlops__hashvec_opts *o, const char *text, size_t 
     return MLOPS_OK;
 }
 
-static bool emit_sparse(void *ctx, size_t bucket, double v)
+/* bits 40..47 play no part in the sign or, for power-of-two dims up to 2^16, the bucket */
+static bool emit_sparse(void *ctx, uint64_t hash, size_t bucket, double v)
 {
-    return mlops__sparse_push(ctx, (int32_t)bucket, (float)v);
+    uint8_t tag = (uint8_t)(1 + ((hash >> 40) & 0xff) % 255);
+    return mlops__sparse_push(ctx, (int32_t)bucket, tag, (float)v);
 }
 
 int mlops__hashvec_sparse(const mlops__hashvec_opts *o, const char *text, size_t len,
@@ -312,14 +315,19 @@ bool mlops__sparse_reserve(mlops__sparse *v, size_t cap)
     if (!nv)
         return false;
     v->val = nv;
+    uint8_t *nt = realloc(v->tag, cap * sizeof *nt);
+    if (!nt)
+        return false;
+    v->tag = nt;
     v->cap = cap;
     return true;
 }
 
-bool mlops__sparse_push(mlops__sparse *v, int32_t idx, float val)
+bool mlops__sparse_push(mlops__sparse *v, int32_t idx, uint8_t tag, float val)
 {
     if (v->n == v->cap && !mlops__sparse_reserve(v, v->cap ? v->cap * 2 : 256))
         return false;
+    v->tag[v->n] = tag;
     v->idx[v->n] = idx;
     v->val[v->n++] = val;
     return true;
@@ -343,6 +351,7 @@ void mlops__sparse_free(mlops__sparse *v)
 {
     free(v->idx);
     free(v->val);
+    free(v->tag);
     memset(v, 0, sizeof *v);
 }
 

@@ -141,6 +141,10 @@ typedef struct mlops__glinear {
     int dim;
     float bias;
     float *w;
+    /* tag[i]: the tag of the feature that owns bucket i (the most frequent in training);
+     * other features hashed there are ignored, so words the model never saw add nothing
+     * instead of another feature's weight. NULL in version 1-2 model files. */
+    uint8_t *tag;
     char kind[16];
     int features; /* 0: plain hashed n-grams (model files); 1: plus intent classes */
 } mlops__glinear;

@@ -268,7 +268,7 @@ int mlops__ginj_sparse(int dim, const char *text, size_t len, mlops__sparse *out
     if (sc == 0)
         return MLOPS_OK;
     for (int k = 0; k < cd; k++)
-        if (cx[k] != 0 && !mlops__sparse_push(out, k, cx[k] * sc))
+        if (cx[k] != 0 && !mlops__sparse_push(out, k, 0, cx[k] * sc))
             return mlops__error_oom("injection features");
     mlops__sparse_normalize(out);
     return MLOPS_OK;

@@ -2,9 +2,11 @@
  * The trainable linear classifier: logistic regression over hashed text features
  * (the core's mlops__hashvec_embed: word unigrams, bigrams and character 3..5-grams),
  * trained by AdaGrad SGD with L2 regularisation. Deterministic: the same data gives the
- * same model. The model file is small text (version 1 files, without the features line,
- * still load as features 0):
- *   mlops-guard-linear 2\nkind <kind>\ndim <dim>\nfeatures <0|1>\nbias <b>\n<w0> <w1> ... \n
+ * same model. Each bucket belongs to the feature seen most in training (its tag): others
+ * that hash there are ignored. The model file is small text (versions 1 and 2, without
+ * tags and, for 1, the features line, still load):
+ *   mlops-guard-linear 3\nkind <kind>\ndim <dim>\nfeatures <0|1>\nbias <b>\n<w0> <w1> ... \n
+ *   <tag0> <tag1> ... \n
  */
 #include "guard.h"
 
@@ -56,8 +58,14 @@ int mlops__glinear_featurize(const mlops__glinear *m, const char *text, size_t l
 double mlops__glinear_predict_sparse(const mlops__glinear *m, const mlops__sparse *x)
 {
     double z = m->bias;
-    for (size_t i = 0; i < x->n; i++)
-        z += (double)m->w[x->idx[i]] * x->val[i];
+    if (m->tag) {
+        for (size_t i = 0; i < x->n; i++)
+            if (m->tag[x->idx[i]] == x->tag[i])
+                z += (double)m->w[x->idx[i]] * x->val[i];
+    } else {
+        for (size_t i = 0; i < x->n; i++)
+            z += (double)m->w[x->idx[i]] * x->val[i];
+    }
     return 1.0 / (1.0 + exp(-z));
 }
 
@@ -81,11 +89,12 @@ typedef struct rows {
     size_t *start; /* n + 1 */
     int32_t *idx;
     float *val;
+    uint8_t *tag;
 } rows;
 
 static void rows_free(rows *r)
 {
-    free(r->start), free(r->idx), free(r->val);
+    free(r->start), free(r->idx), free(r->val), free(r->tag);
 }
 
 static int rows_build(const mlops__gexample *ex, size_t n, int dim, int features, rows *r)
@@ -95,8 +104,9 @@ static int rows_build(const mlops__gexample *ex, size_t n, int dim, int features
     r->start = malloc((n + 1) * sizeof *r->start);
     r->idx = malloc(cap * sizeof *r->idx);
     r->val = malloc(cap * sizeof *r->val);
+    r->tag = malloc(cap * sizeof *r->tag);
     mlops__sparse x = {0};
-    int rc = r->start && r->idx && r->val ? MLOPS_OK : mlops__error_oom("train: features");
+    int rc = r->start && r->idx && r->val && r->tag ? MLOPS_OK : mlops__error_oom("train: features");
     mlops__glinear fm = {.dim = dim, .features = features};
     for (size_t i = 0; rc == MLOPS_OK && i < n; i++) {
         rc = mlops__glinear_featurize(&fm, ex[i].text, strlen(ex[i].text), &x);
@@ -109,6 +119,9 @@ static int rows_build(const mlops__gexample *ex, size_t n, int dim, int features
             float *nv = ni ? realloc(r->val, cap * sizeof *nv) : NULL;
             if (nv)
                 r->val = nv;
+            uint8_t *nt = nv ? realloc(r->tag, cap * sizeof *nt) : NULL;
+            if (nt)
+                r->tag = nt;
             else
                 rc = mlops__error_oom("train: features");
         }
@@ -116,6 +129,7 @@ static int rows_build(const mlops__gexample *ex, size_t n, int dim, int features
             break;
         memcpy(r->idx + nnz, x.idx, x.n * sizeof *x.idx);
         memcpy(r->val + nnz, x.val, x.n * sizeof *x.val);
+        memcpy(r->tag + nnz, x.tag, x.n * sizeof *x.tag);
         nnz += x.n;
     }
     mlops__sparse_free(&x);
@@ -124,6 +138,48 @@ static int rows_build(const mlops__gexample *ex, size_t n, int dim, int features
         return rc;
     }
     r->start[n] = nnz;
+    return MLOPS_OK;
+}
+
+/* The owner of each bucket: the tag seen in the most examples (ties: the smaller tag).
+ * Entries of other tags are dropped from the rows (they would be ignored at prediction
+ * too), so the bucket's weight is learnt for its owner alone. */
+static int own_buckets(rows *r, size_t n, int dim, uint8_t **out_tag)
+{
+    uint16_t *count = calloc((size_t)dim * 256, sizeof *count);
+    uint8_t *owner = calloc((size_t)dim, 1);
+    if (!count || !owner) {
+        free(count), free(owner);
+        return mlops__error_oom("train: bucket owners");
+    }
+    size_t nnz = r->start[n];
+    for (size_t k = 0; k < nnz; k++) {
+        uint16_t *c = &count[(size_t)r->idx[k] * 256 + r->tag[k]];
+        if (*c < UINT16_MAX)
+            (*c)++;
+    }
+    for (int b = 0; b < dim; b++) {
+        const uint16_t *c = count + (size_t)b * 256;
+        int best = 0;
+        for (int t = 1; t < 256; t++)
+            if (c[t] > c[best])
+                best = t;
+        owner[b] = (uint8_t)best;
+    }
+    free(count);
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t from = r->start[i], to = r->start[i + 1];
+        r->start[i] = w;
+        for (size_t k = from; k < to; k++)
+            if (owner[r->idx[k]] == r->tag[k]) {
+                r->idx[w] = r->idx[k];
+                r->val[w] = r->val[k];
+                r->tag[w++] = r->tag[k];
+            }
+    }
+    r->start[n] = w;
+    *out_tag = owner;
     return MLOPS_OK;
 }
 
@@ -138,14 +194,17 @@ int mlops__glinear_train_kind(const mlops__gexample *ex, size_t n, int dim, int 
     if (n == 0)
         return mlops__error(MLOPS_EINVAL, "train: no examples");
     rows r;
+    uint8_t *owner = NULL;
     int rc = rows_build(ex, n, dim, features, &r);
+    if (rc == MLOPS_OK && (rc = own_buckets(&r, n, dim, &owner)) != MLOPS_OK)
+        rows_free(&r);
     if (rc != MLOPS_OK)
         return rc;
     double *w = calloc((size_t)dim, sizeof *w), *g2 = calloc((size_t)dim, sizeof *g2);
     size_t *order = malloc(n * sizeof *order);
     float *wf = malloc((size_t)dim * sizeof *wf);
     if (!w || !g2 || !order || !wf) {
-        free(w), free(g2), free(order), free(wf);
+        free(w), free(g2), free(order), free(wf), free(owner);
         rows_free(&r);
         return mlops__error_oom("train: weights");
     }
@@ -190,6 +249,7 @@ int mlops__glinear_train_kind(const mlops__gexample *ex, size_t n, int dim, int 
     out->dim = dim;
     out->bias = (float)b;
     out->w = wf;
+    out->tag = owner;
     out->features = features;
     return MLOPS_OK;
 }
@@ -198,10 +258,13 @@ int mlops__glinear_save(const mlops__glinear *m, const char *path)
 {
     mlops__buf b;
     mlops__buf_init(&b);
-    mlops__buf_printf(&b, "mlops-guard-linear 2\nkind %s\ndim %d\nfeatures %d\nbias %.9g\n",
-                      m->kind[0] ? m->kind : "custom", m->dim, m->features, (double)m->bias);
+    mlops__buf_printf(&b, "mlops-guard-linear %d\nkind %s\ndim %d\nfeatures %d\nbias %.9g\n",
+                      m->tag ? 3 : 2, m->kind[0] ? m->kind : "custom", m->dim, m->features,
+                      (double)m->bias);
     for (int i = 0; i < m->dim; i++)
         mlops__buf_printf(&b, "%.7g%c", (double)m->w[i], i + 1 == m->dim ? '\n' : ' ');
+    for (int i = 0; m->tag && i < m->dim; i++)
+        mlops__buf_printf(&b, "%u%c", (unsigned)m->tag[i], i + 1 == m->dim ? '\n' : ' ');
     if (b.failed) {
         mlops__buf_free(&b);
         return mlops__error_oom("model file");
@@ -219,19 +282,22 @@ int mlops__glinear_load(const char *path, mlops__glinear *out)
     int rc = mlops__file_read(path, 64u << 20, &text, &len);
     if (rc != MLOPS_OK)
         return rc;
-    int dim = 0, used = 0, features = 0;
+    int dim = 0, used = 0, features = 0, version = 0;
     double bias = 0;
     char kind[16] = "";
-    /* version 1 files (plain n-gram features) still load */
-    bool ok = sscanf(text, "mlops-guard-linear 1\nkind %15s\ndim %d\nbias %lf\n%n", kind, &dim,
-                     &bias, &used) == 3 ||
-              sscanf(text, "mlops-guard-linear 2\nkind %15s\ndim %d\nfeatures %d\nbias %lf\n%n",
-                     kind, &dim, &features, &bias, &used) == 4;
-    if (!ok || used <= 0 || dim < 16 || dim > 65536 || features < 0 || features > 1 ||
+    /* version 1 (plain n-gram features) and 2 (no bucket tags) files still load */
+    if (sscanf(text, "mlops-guard-linear 1\nkind %15s\ndim %d\nbias %lf\n%n", kind, &dim,
+               &bias, &used) == 3)
+        version = 1;
+    else if (sscanf(text, "mlops-guard-linear %d\nkind %15s\ndim %d\nfeatures %d\nbias %lf\n%n",
+                    &version, kind, &dim, &features, &bias, &used) != 5 ||
+             (version != 2 && version != 3))
+        version = 0;
+    if (!version || used <= 0 || dim < 16 || dim > 65536 || features < 0 || features > 1 ||
         !isfinite(bias)) {
         free(text);
-        return mlops__error(MLOPS_EFORMAT, "%s: not a guard model file (mlops-guard-linear 1 or 2 "
-                            "with dim 16..65536 and features 0 or 1)", path);
+        return mlops__error(MLOPS_EFORMAT, "%s: not a guard model file (mlops-guard-linear 1, 2 "
+                            "or 3 with dim 16..65536 and features 0 or 1)", path);
     }
     float *w = malloc((size_t)dim * sizeof *w);
     if (!w) {
@@ -250,10 +316,27 @@ int mlops__glinear_load(const char *path, mlops__glinear *out)
         w[i] = (float)v;
         p = end;
     }
+    uint8_t *tag = version == 3 ? malloc((size_t)dim) : NULL;
+    if (version == 3 && !tag) {
+        free(w);
+        free(text);
+        return mlops__error_oom("model");
+    }
+    for (int i = 0; tag && i < dim; i++) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || v > 255) {
+            free(w), free(tag), free(text);
+            return mlops__error(MLOPS_EFORMAT, "%s: bucket tag %d missing or not 0..255", path, i);
+        }
+        tag[i] = (uint8_t)v;
+        p = end;
+    }
     free(text);
     out->dim = dim;
     out->bias = (float)bias;
     out->w = w;
+    out->tag = tag;
     out->features = features;
     snprintf(out->kind, sizeof out->kind, "%s", kind);
     return MLOPS_OK;
@@ -263,6 +346,8 @@ void mlops__glinear_free(mlops__glinear *m)
 {
     if (m) {
         free(m->w);
+        free(m->tag);
         m->w = NULL;
+        m->tag = NULL;
     }
 }

@@ -156,8 +156,25 @@ static int scan_piece(run *r, const char *text, size_t len, size_t base, bool ov
         int idx = -1;
         size_t ml = norm.len < MODEL_BYTES ? norm.len : MODEL_BYTES;
         /* the classifier always runs (attacks need no trigger word); similarity only
-         * where a trigger, anchor or obfuscation marker was seen */
+         * where a trigger, anchor or obfuscation marker was seen. A longer window is
+         * read at its head and its tail, where injected text usually sits ("summarise
+         * this: ... now ignore the above"); the middle is left to the heuristics. */
         mlops__scan_injection_models(pol, r->inj_model, norm.text, ml, cues, &sim, &idx, &clf);
+        if (norm.len > MODEL_BYTES) {
+            size_t from = norm.len - MODEL_BYTES;
+            while (from < norm.len && ((unsigned char)norm.text[from] & 0xC0) == 0x80)
+                from++; /* start on a character */
+            double sim2, clf2;
+            int idx2;
+            mlops__scan_injection_models(pol, r->inj_model, norm.text + from, norm.len - from,
+                                         cues, &sim2, &idx2, &clf2);
+            if (clf2 > clf)
+                clf = clf2;
+            if (sim2 > sim) {
+                sim = sim2;
+                idx = idx2;
+            }
+        }
         double simscore = sim >= pol->similarity_threshold ? sim : 0;
         double fin = mlops__injection_combine(heur, pol->use_classifier ? clf : -1, simscore);
         if (fin > r->s_inj)

@@ -1064,13 +1064,19 @@ static void sim_vector(const mlops__sparse *x, float *out)
 
 static void injection_build(mlops__glinear *m)
 {
+    _Static_assert(MLOPS__ARRAY_LEN(inj_model_w) == MLOPS__ARRAY_LEN(inj_model_tag),
+                   "one tag per weight");
     float *w = malloc(sizeof(float) * MLOPS__ARRAY_LEN(inj_model_w));
-    if (!w)
+    uint8_t *tag = malloc(MLOPS__ARRAY_LEN(inj_model_tag));
+    if (!w || !tag) {
+        free(w), free(tag);
         return;
+    }
     for (size_t i = 0; i < MLOPS__ARRAY_LEN(inj_model_w); i++)
         w[i] = (float)inj_model_w[i] * inj_model_scale;
+    memcpy(tag, inj_model_tag, MLOPS__ARRAY_LEN(inj_model_tag));
     *m = (mlops__glinear){.dim = (int)MLOPS__ARRAY_LEN(inj_model_w), .bias = inj_model_bias,
-                          .w = w, .features = inj_model_features};
+                          .w = w, .tag = tag, .features = inj_model_features};
     snprintf(m->kind, sizeof m->kind, "injection");
 }
 

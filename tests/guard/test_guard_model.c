@@ -81,6 +81,9 @@ static void builtin_model_matches_its_data(void **state)
     if (off)
         print_error("%d of %d weights differ: run scripts/guard_model.py\n", off, trained.dim);
     assert_int_equal(off, 0);
+    assert_non_null(trained.tag);
+    assert_non_null(builtin->tag);
+    assert_memory_equal(trained.tag, builtin->tag, (size_t)trained.dim);
     mlops__glinear_free(&trained);
     free(data);
     free(model);
