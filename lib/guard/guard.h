@@ -301,6 +301,9 @@ double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *folded, bo
  * (negative when the classifier is off) and similarity (0 below its threshold).
  */
 double mlops__injection_combine(double heur, double clf, double sim);
+/** A heuristic hit's score once the classifier has spoken (weak hits on text the
+ *  classifier calls clearly benign count half). */
+double mlops__injection_heuristic(double heur, double clf);
 
 /**
  * The classifier over one text (model: the policy's, else `model`, else the built-in

@@ -25,12 +25,8 @@ static void guard_opts(mlops__hashvec_opts *o, int dim)
     o->char_max = 4;
     /* numbers, IDs and encoded runs would otherwise add one-off features whose buckets
      * carry only other features' weights (noise that flagged "call (415) 555-0132") */
-    o->digit_shapes = getenv("XDS") ? atoi(getenv("XDS")) : true;
-    o->char_word_max = getenv("XCWM") ? atoi(getenv("XCWM")) : 20;
-    if (getenv("XCW")) o->char_weight = (float)atof(getenv("XCW"));
-    if (getenv("XBW")) o->bigram_weight = (float)atof(getenv("XBW"));
-    if (getenv("XCMIN")) o->char_min = atoi(getenv("XCMIN"));
-    if (getenv("XCMAX")) o->char_max = atoi(getenv("XCMAX"));
+    o->digit_shapes = true;
+    o->char_word_max = 20;
 }
 
 void mlops__glinear_features(int dim, const char *text, size_t len, float *out)
@@ -215,7 +211,7 @@ int mlops__glinear_train_kind(const mlops__gexample *ex, size_t n, int dim, int 
     }
     double wp = pos ? (double)n / (2.0 * (double)pos) : 1.0;
     double wn = n > pos ? (double)n / (2.0 * (double)(n - pos)) : 1.0;
-    const double lr = getenv("XLR") ? atof(getenv("XLR")) : 1.0, l2 = getenv("XL2") ? atof(getenv("XL2")) : 1e-4, eps = 1e-8;
+    const double lr = 1.0, l2 = 1e-4, eps = 1e-8;
     double b = 0, b2 = 0;
     uint64_t seed = 0x6775617264ull;
     for (int ep = 0; ep < epochs; ep++) {

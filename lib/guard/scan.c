@@ -176,7 +176,11 @@ static int scan_piece(run *r, const char *text, size_t len, size_t base, bool ov
             }
         }
         double simscore = sim >= pol->similarity_threshold ? sim : 0;
-        double fin = mlops__injection_combine(heur, pol->use_classifier ? clf : -1, simscore);
+        double cl = pol->use_classifier ? clf : -1;
+        double fin = mlops__injection_combine(heur, cl, simscore);
+        for (size_t i = mark; i < r->f->n; i++) /* the heuristics' own findings */
+            if (strcmp(r->f->v[i].scanner, "injection") == 0)
+                r->f->v[i].score = mlops__injection_heuristic(r->f->v[i].score, cl);
         if (fin > r->s_inj)
             r->s_inj = fin;
         r->ran_inj = true;

@@ -1142,17 +1142,20 @@ void mlops__scan_injection_models(const mlops__gpolicy *pol, const mlops__glinea
 }
 
 /* Tuned on tests/guard/data/eval_injection_dev.jsonl (never on the sealed test set). */
-#define HEUR_ALONE 0.85   /* a heuristic hit this strong stands without the classifier */
-#define CLF_VETO 0.10     /* below this the classifier halves weaker heuristic hits */
-#define CLF_POINT 0.50    /* classifier probability that maps to score 0.5 */
+#define HEUR_ALONE 0.90   /* a heuristic hit this strong stands without the classifier */
+#define CLF_VETO 0.20     /* below this the classifier halves weaker heuristic hits */
+#define CLF_POINT 0.60    /* classifier probability that maps to score 0.5 */
+
+double mlops__injection_heuristic(double heur, double clf)
+{
+    return clf >= 0 && heur < HEUR_ALONE && clf < CLF_VETO ? heur * 0.5 : heur;
+}
 
 double mlops__injection_combine(double heur, double clf, double sim)
 {
     if (clf < 0) /* classifier off: heuristics and similarity alone */
         return heur > sim ? heur : sim;
-    double h = heur;
-    if (h < HEUR_ALONE && clf < CLF_VETO)
-        h *= 0.5;
+    double h = mlops__injection_heuristic(heur, clf);
     /* piecewise-linear map putting CLF_POINT at 0.5 */
     double c = clf < CLF_POINT ? 0.5 * clf / CLF_POINT
                                : 0.5 + 0.5 * (clf - CLF_POINT) / (1.0 - CLF_POINT);

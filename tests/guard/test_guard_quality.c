@@ -18,10 +18,10 @@
 #include "guard_data.h"
 
 /* floors: what the committed model reaches, less a little */
-#define DEV_MIN_RECALL 0.90
-#define DEV_MAX_FPR 0.02
-#define TEST_MIN_RECALL 0.85
-#define TEST_MAX_FPR 0.03
+#define DEV_MIN_RECALL 0.93
+#define DEV_MAX_FPR 0.015
+#define TEST_MIN_RECALL 0.93
+#define TEST_MAX_FPR 0.025
 
 static json_t *load(const char *name)
 {

@@ -2763,9 +2763,13 @@ func (r *Handle) GuardDeanonymize(vault string, text string) (string, error) {
 
 // GuardTrain calls mlops_guard_train.
 //
-// Trains a linear classifier (logistic regression over hashed word and character
-// n-grams) from labelled JSONL and writes it as a small model file usable as a policy's
-// "model" or config guard.injection_model / guard.toxicity_model.
+// Trains a linear classifier (logistic regression over hashed word, word-pair and
+// character 4-gram features in 65,536 buckets, plus intent-class features for
+// "injection"; AdaGrad SGD, deterministic) from labelled JSONL and writes it as a model
+// file usable as a policy's "model" or config guard.injection_model /
+// guard.toxicity_model. A text repeated in the data counts once (its first label wins).
+// To extend the built-in injection model, train on data/guard/injection_*.jsonl from
+// the source tree plus your own lines.
 //
 // @param h                the handle.
 // @param kind             "injection" or "toxicity".
