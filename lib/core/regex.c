@@ -1117,25 +1117,33 @@ static bool run(const mlops__regex *re, const char *text, size_t n, size_t from,
     bool matched = false;
     size_t mstart = 0, mend = 0;
     size_t i = from;
-    if (re->use_first && i < n)
-        i = skip_to_start(re, s, n, i);
     for (;;) {
-        if (!matched && add_thread(&v, &cur, gen, 0, i, i, test)) {
-            matched = true; /* test mode: MATCH reachable */
-            break;
+        if (!matched) {
+            if (cur.n == 0) { /* no live thread: jump to where a match can start */
+                if (re->anchored && i > 0)
+                    break;
+                if (re->use_first) {
+                    size_t j = skip_to_start(re, s, n, i);
+                    if (j >= n)
+                        break; /* no match can be empty, so none at the end either */
+                    if (j != i) {
+                        i = j;
+                        gen++; /* marks are per position */
+                    }
+                }
+            }
+            if (add_thread(&v, &cur, gen, 0, i, i, test)) {
+                matched = true; /* test mode: MATCH reachable */
+                break;
+            }
         }
         size_t len = 1;
         uint32_t c = i < n ? decode(s, n, i, &len) : 0;
         if (cur.n == 0) {
-            if (matched || i >= n || re->anchored)
+            if (matched || i >= n)
                 break;
             gen++;
             i += len;
-            if (re->use_first) {
-                i = skip_to_start(re, s, n, i);
-                if (i >= n)
-                    break; /* no empty match is possible, so none at the end either */
-            }
             continue;
         }
         gen++;
