@@ -1077,6 +1077,16 @@ static bool step_ok(const mlops__regex *re, const inst *in, uint32_t c)
     }
 }
 
+/* The next step's stamp; marks are cleared when the counter wraps (texts over 4 GiB). */
+static unsigned next_gen(unsigned gen, unsigned *mark, int np)
+{
+    if (++gen == 0) {
+        memset(mark, 0, (size_t)np * sizeof *mark);
+        gen = 1;
+    }
+    return gen;
+}
+
 /* Next position >= i where a match can start (n when none). */
 static size_t skip_to_start(const mlops__regex *re, const unsigned char *s, size_t n, size_t i)
 {
@@ -1128,7 +1138,7 @@ static bool run(const mlops__regex *re, const char *text, size_t n, size_t from,
                         break; /* no match can be empty, so none at the end either */
                     if (j != i) {
                         i = j;
-                        gen++; /* marks are per position */
+                        gen = next_gen(gen, mark, np); /* marks are per position */
                     }
                 }
             }
@@ -1142,11 +1152,11 @@ static bool run(const mlops__regex *re, const char *text, size_t n, size_t from,
         if (cur.n == 0) {
             if (matched || i >= n)
                 break;
-            gen++;
+            gen = next_gen(gen, mark, np);
             i += len;
             continue;
         }
-        gen++;
+        gen = next_gen(gen, mark, np);
         nxt.n = 0;
         for (int t = 0; t < cur.n; t++) {
             const inst *in = &re->prog[cur.pc[t]];
