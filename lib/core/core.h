@@ -418,4 +418,59 @@ int mlops__vec_topk(const float *matrix, size_t rows, int dim, const float *q, i
  */
 void mlops__blas_init(void);
 
+/* ---------------------------------------------------------------- regex ----- */
+
+/*
+ * The library's one regular-expression engine (regex.c): linear time, no backtracking
+ * (a Thompson NFA simulated as a Pike VM, O(pattern x text)), memory bounded by the
+ * pattern whatever the text length. Used by the guard (custom recognizers, banned
+ * patterns, JSON Schema "pattern") and the router's "regex" rules.
+ *
+ * Syntax: literals; escaped punctuation; \n \t \r \f \v \0 \xHH \x{H..} \uHHHH;
+ * `.` (any character but \n); classes [abc] [a-z] [^...] with escapes and \d \w \s
+ * \D \W \S inside (a ']' first is literal, \b inside is backspace); \d \D \w \W
+ * \s \S (ASCII digits and word characters, ECMA-262 white space); anchors ^ $ and
+ * \b \B (ASCII word boundary); alternation |; groups (...) (?:...) (?<name>...) (no
+ * captures); quantifiers * + ? {m} {m,} {m,n} (bounds <= 100), each with a lazy `?`
+ * form; a '{' that does not start a well-formed count is a literal. Leading inline
+ * flags (?i) (?m) (?im). Rejected with an error naming the problem and its byte
+ * offset: back-references, look-around, \p{..} and other unknown letter escapes,
+ * a quantifier on nothing or on a quantifier, unbalanced ( ) [ ], reversed ranges,
+ * patterns over 10000 bytes or over 20000 steps once counted repetitions expand.
+ *
+ * Text is UTF-8 matched by code point (a quantifier after "é" repeats the character,
+ * classes take non-ASCII members and ranges); a byte that is not well-formed UTF-8
+ * is a unit of its own. Case-insensitive matching folds ASCII, Latin-1, Latin
+ * Extended-A, basic Greek and Cyrillic letters (one-to-one folds only).
+ *
+ * A compiled regex is immutable: share it between threads freely.
+ */
+typedef struct mlops__regex mlops__regex;
+
+#define MLOPS__REGEX_ICASE 1u     /* case-insensitive, as a leading (?i) */
+#define MLOPS__REGEX_MULTILINE 2u /* ^ $ also match after / before a \n, as (?m) */
+
+/**
+ * Compiles `pattern` (NUL-terminated UTF-8) with MLOPS__REGEX_* flags into *out
+ * (release with mlops__regex_free). Errors: MLOPS_EINVAL "<what>: <problem> at offset
+ * N" (`what` names the pattern for the caller's user, NULL = "regex"), MLOPS_ENOMEM.
+ */
+int mlops__regex_compile_flags(const char *pattern, unsigned flags, const char *what,
+                               mlops__regex **out);
+/** The guard's dialect: mlops__regex_compile_flags with MLOPS__REGEX_MULTILINE (its
+    scanners search multi-line prompts line by line). */
+int mlops__regex_compile(const char *pattern, const char *what, mlops__regex **out);
+/** Accepts NULL. */
+void mlops__regex_free(mlops__regex *re);
+/**
+ * Leftmost match (leftmost-first alternation, greedy or lazy repetition as written)
+ * starting in s[from..n): true and its byte span [*ms, *me). Anchors and \b see the
+ * whole s[0..n). False when none (or when a program over 128 steps cannot get its
+ * scratch memory).
+ */
+bool mlops__regex_search(const mlops__regex *re, const char *s, size_t n, size_t from,
+                         size_t *ms, size_t *me);
+/** Whether re matches anywhere in s[0..n): stops at the first match found, no span. */
+bool mlops__regex_test(const mlops__regex *re, const char *s, size_t n);
+
 #endif /* MLOPS_LIB_CORE_H */

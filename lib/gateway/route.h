@@ -134,19 +134,6 @@ void mlops__route_score_feats(const mlops__route_model *m, const mlops__route_fe
 json_t *mlops__route_explain_feats(const mlops__route_model *m, const mlops__route_feats *f,
                                    const mlops__route_score *s);
 
-/* ------------------------------------------------------------------ regex ------ */
-
-/**
- * A linear-time regex (Thompson NFA simulation; route_regex.c documents the subset).
- * compile: MLOPS_OK, or MLOPS_EPARSE / MLOPS_ELIMIT / MLOPS_ENOMEM with *err a static
- * reason (no error text is set). search: whether the pattern matches anywhere in the
- * first len bytes of text.
- */
-typedef struct mlops__route_regex mlops__route_regex;
-int mlops__route_regex_compile(const char *pattern, bool icase, mlops__route_regex **out, const char **err);
-bool mlops__route_regex_search(const mlops__route_regex *re, const char *text, size_t len);
-void mlops__route_regex_free(mlops__route_regex *re);
-
 /* ------------------------------------------------------------------ config ----- */
 
 typedef struct mlops__route_cfg mlops__route_cfg;
@@ -163,7 +150,7 @@ typedef struct mlops__route_cfg mlops__route_cfg;
  * Rule "match" (all given conditions must hold): "metadata": {field: value | [values]},
  * "tags": [any of metadata.tags], "key": id|[ids] (metadata.key_id or key_alias),
  * "label": s|[s] (metadata.prompt_label), "model": s|[s] (the request's model),
- * "regex": a linear-time regex (route_regex.c) searched in the last user message (input
+ * "regex": a linear-time regex (mlops__regex in lib/core/core.h) searched in the last user message (input
  * bounded by max_regex_input), "icase": bool.
  */
 int mlops__route_config_parse(const json_t *section, const char *path, mlops__route_cfg **out);

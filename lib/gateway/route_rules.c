@@ -3,8 +3,8 @@
  * key, prompt label, requested model, regex on the prompt) in order, first match
  * wins; otherwise the complexity scorer picks a tier and the tier's model.
  *
- * Regexes use the linear-time matcher of route_regex.c (a Thompson NFA, no
- * backtracking): patterns are at most 512 bytes (4000 instructions once repetitions
+ * Regexes use the library's linear-time engine (mlops__regex in lib/core, a Pike VM,
+ * no backtracking): patterns are at most 512 bytes (20000 instructions once repetitions
  * are expanded) and the text searched is bounded by max_regex_input (default 16 KiB),
  * so the work per request is bounded. (glibc's regcomp was tried first: a fuzzer found
  * patterns like "(a+)+++..." whose compilation needs gigabytes.)
@@ -24,7 +24,7 @@ typedef struct route_rule {
     json_t *keys;     /* array */
     json_t *labels;   /* array */
     json_t *models;   /* array */
-    mlops__route_regex *re;
+    mlops__regex *re;
     int tier;         /* -1: model given */
     char *model;
 } route_rule;
@@ -71,7 +71,7 @@ static void rule_free(route_rule *r)
     json_decref(r->keys);
     json_decref(r->labels);
     json_decref(r->models);
-    mlops__route_regex_free(r->re);
+    mlops__regex_free(r->re);
 }
 
 void mlops__route_cfg_free(mlops__route_cfg *cfg)
@@ -176,10 +176,16 @@ static int parse_rule(const json_t *j, const char *path, route_rule *r)
         if (strlen(re) > MAX_PATTERN)
             return mlops__error(MLOPS_ECONFIG, "%s.regex: longer than %d bytes", sub,
                                 MAX_PATTERN);
-        const char *why = NULL;
-        if (mlops__route_regex_compile(re, mlops__json_bool(m, "icase", false), &r->re, &why) !=
-            MLOPS_OK)
-            return mlops__error(MLOPS_ECONFIG, "%s.regex: %s", sub, why);
+        char what[300], msg[400];
+        snprintf(what, sizeof what, "%s.regex", sub);
+        unsigned flags = mlops__json_bool(m, "icase", false) ? MLOPS__REGEX_ICASE : 0;
+        rc = mlops__regex_compile_flags(re, flags, what, &r->re);
+        if (rc == MLOPS_ENOMEM)
+            return rc;
+        if (rc != MLOPS_OK) {
+            snprintf(msg, sizeof msg, "%s", mlops__error_text());
+            return mlops__error(MLOPS_ECONFIG, "%s", msg);
+        }
     }
     if (json_object_size(m) == 0)
         return mlops__error(MLOPS_ECONFIG, "%s: empty match (give at least one condition)", sub);
@@ -378,7 +384,7 @@ static bool rule_matches(const mlops__route_cfg *c, const route_rule *r, const j
         return false;
     if (r->models && !list_has(r->models, json_string_value(json_object_get(request, "model"))))
         return false;
-    if (r->re && !mlops__route_regex_search(r->re, text, strnlen(text, c->max_regex_input)))
+    if (r->re && !mlops__regex_test(r->re, text, strnlen(text, c->max_regex_input)))
         return false;
     return true;
 }

@@ -103,21 +103,7 @@ void mlops__gdecode_rot13(const char *s, size_t n, char *out);
 
 /* ---------------------------------------------------------------- regex ----- */
 
-/*
- * A linear-time regular-expression matcher (Thompson NFA simulated as a Pike VM; no
- * backtracking, so every search is O(pattern x text)). Syntax subset, byte-oriented:
- * literals and escapes (\. \\ \n \t \xHH), classes [a-z] [^...] with \d \w \s inside,
- * `.` (any byte but \n), * + ? {m} {m,} {m,n} (bounds <= 100), | and (...) (?:...)
- * groups, anchors ^ $, \b \B, \d \D \w \W \s \S, and a leading (?i) for ASCII
- * case-insensitivity. Non-ASCII literals match as their UTF-8 bytes.
- */
-typedef struct mlops__regex mlops__regex;
-/** Compiles; errors (MLOPS_EINVAL) name the problem and its offset, prefixed by `what`. */
-int mlops__regex_compile(const char *pattern, const char *what, mlops__regex **out);
-void mlops__regex_free(mlops__regex *re);
-/** Leftmost match in s[from..n) (anchors see the whole s): true and [*ms, *me). */
-bool mlops__regex_search(const mlops__regex *re, const char *s, size_t n, size_t from,
-                         size_t *ms, size_t *me);
+/* mlops__regex_compile / _search / _free: the shared engine in lib/core/core.h. */
 
 /* ---------------------------------------------------------------- JSON Schema */
 

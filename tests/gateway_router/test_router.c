@@ -8,7 +8,6 @@
 #include "gateway/route.h"
 
 #include <jansson.h>
-#include <regex.h>
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
@@ -333,103 +332,6 @@ static void config_errors_name_the_key(void **state)
     mlops_close(h);
 }
 
-static bool rx(const char *pattern, bool icase, const char *text)
-{
-    mlops__route_regex *re = NULL;
-    const char *why = NULL;
-    if (mlops__route_regex_compile(pattern, icase, &re, &why) != MLOPS_OK)
-        fail_msg("compile '%s': %s", pattern, why);
-    bool m = mlops__route_regex_search(re, text, strlen(text));
-    mlops__route_regex_free(re);
-    return m;
-}
-
-static void regex_subset(void **state)
-{
-    (void)state;
-    struct {
-        const char *p, *t;
-        bool icase, want;
-    } cases[] = {
-        {"abc", "xxabcxx", false, true},     {"abc", "ab", false, false},
-        {"^abc", "abcd", false, true},       {"^abc", "xabc", false, false},
-        {"abc$", "xabc", false, true},       {"abc$", "abcx", false, false},
-        {"a.c", "abc", false, true},         {"a.c", "a\nc", false, false},
-        {"[a-c]+x", "zzbcax", false, true},  {"[^a-c]x", "ax", false, false},
-        {"colou?r", "color", false, true},   {"colou?r", "colour", false, true},
-        {"(ab|cd)+e", "ababcde", false, true}, {"(?:ab|cd){2}e", "abe", false, false},
-        {"x{2,3}y", "xy", false, false},     {"x{2,3}y", "xxxy", false, true},
-        {"x{2,}y", "xxxxxy", false, true},   {"\\d+\\.\\d+", "pi is 3.14", false, true},
-        {"\\bcat\\b", "concatenate", false, false}, {"\\bcat\\b", "a cat!", false, true},
-        {"\\Bcat", "concat", false, true},   {"^translate", "Translate this", true, true},
-        {"^translate", "Translate this", false, false}, {"[[:x]", "[", false, true},
-        {"\\s\\w+\\S", "a bcd", false, true}, {"", "anything", false, true},
-        {"a|", "zzz", false, true},          {"(a*)*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaac", false, false},
-        {"caf\xc3\xa9", "un caf\xc3\xa9", false, true},
-    };
-    for (size_t i = 0; i < MLOPS__ARRAY_LEN(cases); i++)
-        if (rx(cases[i].p, cases[i].icase, cases[i].t) != cases[i].want)
-            fail_msg("case %zu: /%s/ on \"%s\": expected %d", i, cases[i].p, cases[i].t,
-                     cases[i].want);
-    const char *bad[] = {"(a", "a)", "*a", "a**", "a{101}", "a{3,2}", "[a", "\\", "(a)\\1",
-                         "((((a{100}){100}){100}){100})", "[z-a]"};
-    for (size_t i = 0; i < MLOPS__ARRAY_LEN(bad); i++) {
-        mlops__route_regex *re = NULL;
-        const char *why = NULL;
-        assert_int_not_equal(mlops__route_regex_compile(bad[i], false, &re, &why), MLOPS_OK);
-        assert_null(re);
-        assert_non_null(why);
-    }
-    /* linear time on the classic exponential case for backtracking matchers */
-    size_t n = 20000;
-    char *text = malloc(n + 1);
-    memset(text, 'a', n);
-    text[n] = '\0';
-    assert_false(rx("(a|aa)*(a|aa)*(a|aa)*b", false, text));
-    assert_true(rx("(a|aa)*(a|aa)*$", false, text));
-    free(text);
-}
-
-/* Random patterns of the common subset agree with glibc's POSIX matcher. */
-static void regex_matches_posix(void **state)
-{
-    (void)state;
-    uint64_t rng = 12345;
-    const char *atoms[] = {"a", "b", ".", "[ab]", "[^a]", "(a|b)", "(ab)", "^", "$", "(a|)"};
-    const char *quants[] = {"", "", "", "*", "+", "?", "{1,2}", "{2}"};
-    char pattern[256], text[16];
-    int checked = 0;
-    for (int iter = 0; iter < 3000; iter++) {
-        size_t len = 0;
-        int natoms = 1 + (int)(rng % 5);
-        for (int a = 0; a < natoms; a++) {
-            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-            const char *atom = atoms[rng % MLOPS__ARRAY_LEN(atoms)];
-            const char *q = (strcmp(atom, "^") == 0 || strcmp(atom, "$") == 0)
-                                ? ""
-                                : quants[(rng >> 8) % MLOPS__ARRAY_LEN(quants)];
-            len += (size_t)snprintf(pattern + len, sizeof pattern - len, "%s%s", atom, q);
-        }
-        if ((rng >> 20) % 4 == 0)
-            len += (size_t)snprintf(pattern + len, sizeof pattern - len, "|b");
-        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-        size_t tl = rng % 8;
-        for (size_t k = 0; k < tl; k++)
-            text[k] = "abc"[(rng >> (8 + 2 * k)) % 3];
-        text[tl] = '\0';
-        regex_t posix;
-        if (regcomp(&posix, pattern, REG_EXTENDED | REG_NOSUB) != 0)
-            continue;
-        bool want = regexec(&posix, text, 0, NULL, 0) == 0;
-        regfree(&posix);
-        if (rx(pattern, false, text) != want)
-            fail_msg("/%s/ on \"%s\": POSIX says %d", pattern, text, want);
-        checked++;
-    }
-    print_message("regex: %d random patterns agree with POSIX regexec\n", checked);
-    assert_true(checked > 2000);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,8 +340,6 @@ int main(void)
         cmocka_unit_test(training_is_deterministic),
         cmocka_unit_test(rules_before_complexity),
         cmocka_unit_test(config_errors_name_the_key),
-        cmocka_unit_test(regex_subset),
-        cmocka_unit_test(regex_matches_posix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
