@@ -277,7 +277,7 @@ static bool branch(vctx *c, const json_t *s, const json_t *v, const char *path)
 static bool regex_match(vctx *c, const char *pattern, const char *s, size_t n, bool *ok)
 {
     mlops__regex *re = NULL;
-    if (mlops__regex_compile(pattern, "schema pattern", &re) != MLOPS_OK) {
+    if (mlops__regex_compile_flags(pattern, 0, "schema pattern", &re) != MLOPS_OK) {
         *ok = false;
         return true; /* unsupported pattern: do not fail the instance */
     }
