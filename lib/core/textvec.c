@@ -88,10 +88,17 @@ void mlops__hashvec_defaults(mlops__hashvec_opts *o, int dim)
     o->char_word_max = 0;
 }
 
+/* At most this many features for n bytes of normalised text: words are separated by
+ * single spaces, so there are at most (n + 1) / 2 of them and as many bigrams, and one
+ * character gram of each size per position of " text ". Tight, because the feature
+ * table is sized from it (a 1 KiB prompt's table fits on the stack). */
 static size_t feature_upper_bound(const mlops__hashvec_opts *o, size_t n)
 {
-    size_t per_pos = 2 + (size_t)(o->char_max >= o->char_min ? o->char_max - o->char_min + 1 : 0);
-    return (n + 2) * per_pos + 16;
+    size_t words = (n + 1) / 2 + 1, grams = 0;
+    if (o->char_weight > 0 && o->char_min > 0)
+        for (int g = o->char_min; g <= o->char_max; g++)
+            grams += n + 3 > (size_t)g ? n + 3 - (size_t)g : 0;
+    return 2 * words + grams + 16;
 }
 
 /* Which padded positions (position q holds norm[q - 1]; 0 and n + 1 are spaces) lie

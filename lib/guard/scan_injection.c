@@ -1018,6 +1018,10 @@ double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *f, bool *c
 /* ------------------------------------------------------------ models ---------- */
 
 #define SIM_DIM 1024       /* similarity vectors (dense, searched with BLAS) */
+/* Tuned on tests/guard/data/eval_injection_dev.jsonl (never on the sealed test set). */
+#define HEUR_ALONE 0.90   /* a heuristic hit this strong stands without the classifier */
+#define CLF_VETO 0.20     /* below this the classifier halves weaker heuristic hits */
+#define CLF_POINT 0.60    /* classifier probability that maps to score 0.5 */
 #define TOXICITY_DIM 1024  /* the built-in toxicity model, trained at first use */
 #define TOXICITY_EPOCHS 3 /* the built-in toxicity corpus is 29 lines: more passes memorise its words */
 
@@ -1126,6 +1130,10 @@ void mlops__scan_injection_models(const mlops__gpolicy *pol, const mlops__glinea
     bool have = classify && mlops__glinear_featurize(m, text, len, &x) == MLOPS_OK;
     if (have)
         *clf = mlops__glinear_predict_sparse(m, &x);
+    /* the known attacks are in the classifier's training data: when it calls the text
+     * clearly benign, no seed attack is near it (and the search is a third of a call) */
+    if (have && *clf < CLF_VETO)
+        similarity = false;
     if (similarity && (!have || m->features != 1 || m->dim % SIM_DIM != 0))
         have = mlops__ginj_sparse(SIM_DIM, text, len, &x) == MLOPS_OK;
     if (similarity && have) {
@@ -1140,11 +1148,6 @@ void mlops__scan_injection_models(const mlops__gpolicy *pol, const mlops__glinea
     }
     mlops__sparse_free(&x);
 }
-
-/* Tuned on tests/guard/data/eval_injection_dev.jsonl (never on the sealed test set). */
-#define HEUR_ALONE 0.90   /* a heuristic hit this strong stands without the classifier */
-#define CLF_VETO 0.20     /* below this the classifier halves weaker heuristic hits */
-#define CLF_POINT 0.60    /* classifier probability that maps to score 0.5 */
 
 double mlops__injection_heuristic(double heur, double clf)
 {
