@@ -708,6 +708,80 @@ T["neg"] = [
     "In 2019, revenue grew 12% to {PRICE}.",
 ]
 
+# Dev-only extras, written after the first measurement (so not blind): formats an external
+# evaluator may use (Faker-style phones with extensions, more card brands, more national
+# phone layouts, month-year births, glued "key:value" fields) and more hard negatives.
+# They are generated after everything else with their own seed, so the test file is
+# unchanged by them.
+class GenX(Gen):
+    def phone_x(self):
+        r = self.r
+        a = self.pick(["212", "415", "646", "303", "512", "713", "919"])
+        e = str(r.randrange(201, 990)); s4 = self.digits(4); x = str(r.randrange(1, 99999))
+        return self.pick(["001-%s-%s-%sx%s" % (a, e, s4, x), "(%s)%s-%s" % (a, e, s4),
+                          "%s.%s.%sx%s" % (a, e, s4, x), "+1-%s-%s-%sx%s" % (a, e, s4, x),
+                          "%s-%s-%s ext. %s" % (a, e, s4, x[:3]),
+                          "06 %s %s %s %s" % tuple(self.digits(2) for _ in range(4)),
+                          "(02) 9%s %s" % (self.digits(3), self.digits(4)),
+                          "04%s %s %s" % (self.digits(2), self.digits(3), self.digits(3)),
+                          "+81 3-%s-%s" % (self.digits(4), self.digits(4)),
+                          "+7 495 %s-%s-%s" % (self.digits(3), self.digits(2), self.digits(2)),
+                          "+55 11 9%s-%s" % (self.digits(4), self.digits(4))])
+
+    def card_x(self):
+        r = self.r
+        pre, n = self.pick([("2131", 15), ("1800", 15), ("6304", 16), ("6759", 18),
+                            ("5018", 19), ("2201", 16), ("62", 16), ("62", 19), ("4", 13),
+                            ("4", 19), ("644", 16), ("3528", 16)])
+        body = pre + self.digits(n - 1 - len(pre))
+        return body + luhn_digit(body)
+
+    def dob_x(self):
+        r = self.r
+        y, m, d = r.randrange(1940, 2006), r.randrange(1, 13), r.randrange(1, 29)
+        MON = ["January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December"]
+        return self.pick(["%s %d" % (MON[m - 1], y), "%d/%02d/%02d" % (y, m, d),
+                          "%02d-%s-%d" % (d, MON[m - 1][:3], y),
+                          "%s, %s %d, %d" % (self.pick(["Monday", "Tuesday", "Friday"]), MON[m - 1], d, y),
+                          "%d%s of %s %d" % (d, "th" if 4 <= d <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(d % 10, "th"), MON[m - 1], y),
+                          "%02d-%02d-%d" % (m, d, y)])
+
+    def eth_x(self):
+        return "0x" + self.hexs(40).upper()
+
+    def neg_x(self):
+        r = self.r
+        return self.pick(["%05d-%04d" % (r.randrange(10000, 99999), r.randrange(10000)),
+                          "2021-CV-%05d" % r.randrange(99999), "C++17", "std::map<int, int>",
+                          "ratio 1:2:3", "7.5 GB", "98.6°F", "route 66", "10:30:00",
+                          "$%d,%03d,%03d" % (r.randrange(1, 9), r.randrange(1000), r.randrange(1000)),
+                          "v%d.%d.%d" % (r.randrange(9), r.randrange(20), r.randrange(40)),
+                          "page %d/%d" % (r.randrange(1, 12), r.randrange(12, 30)),
+                          "ISBN-13: 978-0-596-52068-7", "PO-%d" % r.randrange(10**6, 10**7),
+                          "room %d-%d" % (r.randrange(1, 9), r.randrange(100, 999))])
+
+VALUE.update({"PHONEX": ("PHONE_NUMBER", GenX.phone_x), "CCX": ("CREDIT_CARD", GenX.card_x),
+              "DOBX": ("DATE_TIME", GenX.dob_x), "ETHX": ("CRYPTO", GenX.eth_x)})
+EXTRA = [
+    "Call {PHONEX} for the order status.",
+    "phone: {PHONEX}",
+    "Rufen Sie {PHONEX} an oder schreiben Sie an {EMAIL}.",
+    "My card is {CCX}; exp 11/26.",
+    "Paid by card {CCX} (ref {NEGX}).",
+    "I was born in {DOBX}.",
+    "Date of Birth: {DOBX}",
+    "Patient DOB {DOBX}, NHS {NHS}",
+    "Send ERC-20 tokens to {ETHX}.",
+    "ip:{IP4} mac:{MAC} user:{EMAIL}",
+    "src={IP4};dst={IP4};port=443",
+    "<{EMAIL}>, <{EMAIL}>.",
+    "Docs: {URL}; status: {URL}.",
+    "Also see {NEGX} and {NEGX}.",
+    "Nothing personal here: {NEGX}, {NEGX}, {NEGX}.",
+    "Form\nPassport: {PASSPORT}\nDriver licence: {DL}\nSSN: {SSN}",
+]
+
 TYPES = ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "US_ITIN",
          "US_PASSPORT", "US_DRIVER_LICENSE", "IP_ADDRESS", "MAC_ADDRESS", "URL", "DATE_TIME",
          "CRYPTO", "UK_NINO", "UK_NHS"]
@@ -729,6 +803,8 @@ def render(g, tpl):
             text += FILLER[key](g).encode()
         elif key in NEGKINDS:
             text += g.neg(key).encode()
+        elif key == "NEGX":
+            text += g.neg_x().encode()
         else:
             raise KeyError(key)
     text += tpl[pos:].encode()
@@ -744,6 +820,9 @@ def build(part, seed):
         for i in range(n):
             lines.append(render(g, ts[i % len(ts)]))
     g.r.shuffle(lines)
+    if part == 0:
+        gx = GenX(seed + 1)
+        lines += [render(gx, EXTRA[i % len(EXTRA)]) for i in range(8 * len(EXTRA))]
     return lines
 
 def main():

@@ -689,8 +689,12 @@ static size_t named_date(const ctx *c, size_t i)
             return 0;
         return year_at(c, p);
     }
-    if (!(q = month_word(c, i)) || !(p = date_gap(c, i + q)) || !(p = day_at(c, p)) ||
-        !(p = date_gap(c, p)))
+    if (!(q = month_word(c, i)) || !(p = date_gap(c, i + q)))
+        return 0;
+    size_t y = year_at(c, p);
+    if (y) /* "March 1985": only as a date of birth */
+        return near(c, i, y, ctx_dob) ? y : 0;
+    if (!(p = day_at(c, p)) || !(p = date_gap(c, p)))
         return 0;
     return year_at(c, p);
 }
@@ -810,7 +814,8 @@ static size_t scan_number(ctx *c, size_t i)
         bool sv = ssn_valid(r.d) && enabled(c, E_SSN);
         if (r.ng > 1) {
             if (iv) {
-                add(c, E_ITIN, i, e, 0.85 + (near(c, i, e, ctx_itin) ? 0.3 : 0));
+                /* 3-2-4 is the ITIN layout; 5-4 is also a ZIP+4 code */
+                add(c, E_ITIN, i, e, (r.ng == 3 ? 0.85 : 0.3) + (near(c, i, e, ctx_itin) ? 0.3 : 0));
                 return e;
             }
             if (sv) {
@@ -849,11 +854,14 @@ static size_t scan_number(ctx *c, size_t i)
             return e;
         }
     }
-    int d_tel = enabled(c, E_PHONE) ? ctx_dist(c, i, e, ctx_phone_strong) : -1;
+    /* distance to a phone word, looked up once and only when needed */
+    int d_tel = -2;
+#define D_TEL() (d_tel == -2 ? (d_tel = enabled(c, E_PHONE) ? ctx_dist(c, i, e, ctx_phone_strong) : -1) : d_tel)
     /* US driver licences with only digits (7..14; TX, NY, WA...): by context only */
     if (enabled(c, E_DL) && plain && !ext && r.ng == 1 && r.nd >= 7 && r.nd <= 14) {
         int dD = ctx_dist(c, i, e, ctx_dl);
-        if (ctx_wins(dD, d_tel, enabled(c, E_NHS) ? ctx_dist(c, i, e, ctx_nhs) : -1, -1)) {
+        if (dD >= 0 &&
+            ctx_wins(dD, D_TEL(), enabled(c, E_NHS) ? ctx_dist(c, i, e, ctx_nhs) : -1, -1)) {
             add(c, E_DL, i, e, 0.75);
             return e;
         }
@@ -868,11 +876,11 @@ static size_t scan_number(ctx *c, size_t i)
                     : -1;
     if (enabled(c, E_NHS) && nhs_layout && nhs_valid(r.d)) {
         bool phone_like = enabled(c, E_PHONE) && r.ng == 3 && r.d[0] >= 2 && r.d[3] >= 2;
-        if ((d_tel < 0 && near(c, i, e, ctx_nhs)) || ctx_wins(d_nhs, d_tel, -1, -1)) {
+        if ((D_TEL() < 0 && near(c, i, e, ctx_nhs)) || ctx_wins(d_nhs, D_TEL(), -1, -1)) {
             add(c, E_NHS, i, e, 1.0);
             return e;
         }
-        if (d_tel < 0 && !phone_like) {
+        if (D_TEL() < 0 && !phone_like) {
             add(c, E_NHS, i, e, r.ng == 1 ? 0.5 : 0.6);
             return e;
         }
@@ -882,7 +890,7 @@ static size_t scan_number(ctx *c, size_t i)
         !enabled(c, E_PHONE))
         add(c, E_DL, i, e, near(c, i, e, ctx_dl) ? 0.75 : 0.05);
     /* phone numbers (not a number an NHS word is nearer to: "NHS no. 943 476 5910") */
-    if (enabled(c, E_PHONE) && !(nhs_layout && ctx_wins(d_nhs, d_tel, -1, -1))) {
+    if (enabled(c, E_PHONE) && !(nhs_layout && d_nhs >= 0 && ctx_wins(d_nhs, D_TEL(), -1, -1))) {
         double s = 0;
         if (r.plus && r.nd >= 8 && r.nd <= 15)
             s = r.ng > 1 ? 0.8 : 0.7; /* E.164 */
@@ -896,6 +904,10 @@ static size_t scan_number(ctx *c, size_t i)
         else if (r.d[0] == 0 && r.nd >= 10 && r.nd <= 11 && r.ng >= 2 && r.ng <= 3 &&
                  !all_seps(&r, '/') && !all_seps(&r, '.'))
             s = 0.6; /* national trunk prefix: 020 7946 0958, 07700 900123 */
+        else if (r.d[0] == 0 && r.nd == 10 && r.ng == 5 && r.groups[0] == 2 &&
+                 r.groups[1] == 2 && r.groups[2] == 2 && r.groups[3] == 2 &&
+                 (all_seps(&r, ' ') || all_seps(&r, '.') || all_seps(&r, '-')))
+            s = 0.6; /* French national: 06 12 34 56 78 */
         else if (r.d[0] == 0 && r.d[1] == 0 && r.nd >= 10 && r.nd <= 15)
             s = 0.6; /* 00 international prefix */
         else if (r.nd >= 10 && r.nd <= 11 && r.ng == 1)
@@ -911,6 +923,7 @@ static size_t scan_number(ctx *c, size_t i)
             return e;
         }
     }
+#undef D_TEL
     if (ext)
         return ext;
     if (r.nd >= 13 && r.nd <= 19 && enabled(c, E_CARD) && luhn(r.d, r.nd) && near(c, i, e, ctx_card))
