@@ -254,10 +254,18 @@ static bool prefix_ci(const ctx *c, size_t i, const char *p)
 
 static size_t url_tail(const ctx *c, size_t p)
 {
-    while (p < c->n && url_char(c->t[p]))
+    size_t s = p;
+    int open = 0; /* '(' minus ')' in the path: a balanced ')' is kept ("Foo_(bar)") */
+    while (p < c->n && url_char(c->t[p])) {
+        open += c->t[p] == '(' ? 1 : c->t[p] == ')' ? -1 : 0;
         p++;
-    while (p > 0 && strchr(".,;:!?)]}", c->t[p - 1]))
+    }
+    while (p > s && strchr(".,;:!?)]}", c->t[p - 1])) {
+        if (c->t[p - 1] == ')' && open >= 0)
+            break;
+        open += c->t[p - 1] == ')';
         p--;
+    }
     return p;
 }
 
