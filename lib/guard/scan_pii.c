@@ -112,18 +112,24 @@ static bool ctx_wins(int a, int b, int cc, int d)
 
 static const char *const ctx_phone[] = {"phone", "call", "tel", "mobile", "cell", "fax",
                                         "contact", "number", "whatsapp", "sms", "dial",
-                                        "ring", NULL};
+                                        "ring", "handy", "portable", "t\xc3\xa9l", "m\xc3\xb3vil",
+                                        "movil", NULL};
 /* phone words that are not also said of other numbers ("NHS number", "card number") */
 static const char *const ctx_phone_strong[] = {"phone", "call", "tel", "mobile", "cell",
                                                "fax", "contact", "whatsapp", "sms", "dial",
-                                               "ring", "voicemail", NULL};
-static const char *const ctx_ssn[] = {"ssn", "social security", "social sec", NULL};
+                                               "ring", "voicemail", "handy", "portable",
+                                               "t\xc3\xa9l", "m\xc3\xb3vil", "movil", NULL};
+static const char *const ctx_ssn[] = {"ssn", "social security", "social sec", "ss#", NULL};
 static const char *const ctx_itin[] = {"itin", "taxpayer", "tax id", NULL};
-static const char *const ctx_passport[] = {"passport", "travel document", NULL};
+static const char *const ctx_passport[] = {"passport", "travel document", "passeport",
+                                           "pasaporte", "reisepass", NULL};
 static const char *const ctx_dl[] = {"driver", "driving", "licen", "dl#", "dl:", "dl ",
-                                     "dln", NULL};
+                                     "dln", "permis de conduire", "fuhrerschein", "f\xc3\xbchrerschein",
+                                     NULL};
 static const char *const ctx_dob[] = {"born", "birth", "dob", "d.o.b", "birthday", "age ",
-                                      "age:", "aged", NULL};
+                                      "age:", "aged", "geburt", "naissance", "nacimiento",
+                                      "nascita", "ne le", "nee le", "n\xc3\xa9 le", "n\xc3\xa9" "e le",
+                                      NULL};
 static const char *const ctx_nhs[] = {"nhs", "health", "patient", NULL};
 static const char *const ctx_card[] = {"card", "visa", "mastercard", "amex", "credit", NULL};
 

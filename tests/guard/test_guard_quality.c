@@ -177,8 +177,8 @@ static const char *const EVAL_TYPES[] = {
 #define EVAL_NTYPES (sizeof EVAL_TYPES / sizeof EVAL_TYPES[0])
 
 /* Regression floors on eval_pii_dev.jsonl (micro totals reached; raise, never lower). */
-#define EVAL_DEV_MIN_PRECISION 0.0
-#define EVAL_DEV_MIN_RECALL 0.0
+#define EVAL_DEV_MIN_PRECISION 1.0
+#define EVAL_DEV_MIN_RECALL 1.0
 
 static int eval_type_index(const char *type)
 {
