@@ -278,10 +278,25 @@ static size_t url_tail(const ctx *c, size_t p)
 /* Country-code TLDs that are more often file name extensions (setup.py, README.md). */
 static bool cc_file_ext(const unsigned char *t2)
 {
-    static const char ext[] = "md py rs sh pl pm so ps mk ml in am ac cc ai la ms sv ";
+    static const char ext[] = "md py rs sh pl pm so ps mk ml in am ac cc ai la ms sv mo ";
     char key[4] = {(char)lower(t2[0]), (char)lower(t2[1]), ' ', 0};
     const char *m = strstr(ext, key);
     return m && (m - ext) % 3 == 0;
+}
+
+/* The generic TLDs common enough that a bare "name.tld" is a domain (not "user.name"). */
+static bool gtld_common(const unsigned char *s, size_t n)
+{
+    static const char *const common[] = {"com", "org", "net", "edu", "gov", "mil", "int",
+                                         "info", "biz", "app", "dev", "xyz", NULL};
+    for (const char *const *g = common; *g; g++) {
+        size_t k = 0;
+        while (k < n && (*g)[k] && lower(s[k]) == (unsigned char)(*g)[k])
+            k++;
+        if (k == n && !(*g)[k])
+            return true;
+    }
+    return false;
 }
 
 /* At a word start: scheme URLs, www. hosts and bare domain names. */
@@ -320,8 +335,14 @@ static size_t scan_url(ctx *c, size_t i)
             return 0;
         if (host < c->n && c->t[host] == '.' && host + 1 < c->n && is_alnum(c->t[host + 1]))
             return 0;
+        size_t tl = 0; /* the TLD is t[host - tl, host) */
+        while (host - tl > i && c->t[host - tl - 1] != '.')
+            tl++;
         score = kind == 2 ? 0.6 : 0.3;
-        if (kind == 1 && labels >= 3)
+        if (kind == 2 && labels < 3 && e <= host + 1 &&
+            (!gtld_common(c->t + host - tl, tl) || is_upper(c->t[host - tl])))
+            score = 0.4; /* user.name, tags.team, model.Info: code more than domains */
+        else if (kind == 1 && labels >= 3)
             score = 0.6; /* google.co.il */
         else if (kind == 1 && e > host + 1)
             score = 0.6; /* a path after the host: bmw.de/models */
