@@ -112,13 +112,12 @@ static bool ctx_wins(int a, int b, int cc, int d)
 
 static const char *const ctx_phone[] = {"phone", "call", "tel", "mobile", "cell", "fax",
                                         "contact", "number", "whatsapp", "sms", "dial",
-                                        "ring", "handy", "portable", "t\xc3\xa9l", "m\xc3\xb3vil",
-                                        "movil", NULL};
+                                        "ring", "handy", "portable", "movil", NULL};
 /* phone words that are not also said of other numbers ("NHS number", "card number") */
 static const char *const ctx_phone_strong[] = {"phone", "call", "tel", "mobile", "cell",
                                                "fax", "contact", "whatsapp", "sms", "dial",
                                                "ring", "voicemail", "handy", "portable",
-                                               "t\xc3\xa9l", "m\xc3\xb3vil", "movil", NULL};
+                                               "movil", NULL};
 static const char *const ctx_ssn[] = {"ssn", "social security", "social sec", "ss#", NULL};
 static const char *const ctx_itin[] = {"itin", "taxpayer", "tax id", NULL};
 static const char *const ctx_passport[] = {"passport", "travel document", "passeport",
@@ -734,13 +733,22 @@ static size_t named_date(const ctx *c, size_t i)
     return year_at(c, p);
 }
 
-/* At a word start on a letter followed by " <digit>": a month-name date. */
-static size_t scan_named_date(ctx *c, size_t i)
+/* The start of the word before "<word> <digit>" or "<word>. <digit>" at i, or i when
+ * there is none: a month-first date is found from its day or year, so the scan of
+ * ordinary words pays nothing for it. */
+static size_t word_before(const ctx *c, size_t i)
 {
-    size_t e = named_date(c, i);
-    if (e)
-        add(c, E_DATE, i, e, near(c, i, e, ctx_dob) ? 0.85 : 0.3);
-    return e;
+    if (i < 4 || c->t[i - 1] != ' ')
+        return i;
+    size_t p = i - 1;
+    if (c->t[p - 1] == '.')
+        p--;
+    size_t ws = p;
+    while (ws > 0 && is_alpha(c->t[ws - 1]) && p - ws < 10)
+        ws--;
+    if (p - ws < 3 || p - ws > 9 || (ws > 0 && is_alnum(c->t[ws - 1])))
+        return i;
+    return ws;
 }
 
 /* A phone extension right after a number: "x123", " ext. 123", " ext 123". */
@@ -778,9 +786,12 @@ static size_t scan_number(ctx *c, size_t i)
             add(c, E_IP, i, e, 0.95);
         return e;
     }
-    if (enabled(c, E_DATE) && is_digit(c->t[i]) && (e = named_date(c, i)) != 0) {
-        add(c, E_DATE, i, e, near(c, i, e, ctx_dob) ? 0.85 : 0.3);
-        return e;
+    if (enabled(c, E_DATE) && is_digit(c->t[i])) {
+        size_t ws = word_before(c, i); /* "March 14, 1985", "March 1985" */
+        if ((ws < i && (e = named_date(c, ws)) > i) || (ws = i, e = named_date(c, i)) != 0) {
+            add(c, E_DATE, ws, e, near(c, ws, e, ctx_dob) ? 0.85 : 0.3);
+            return e;
+        }
     }
     numrun r;
     read_run(c, i, &r);
@@ -1495,10 +1506,6 @@ void mlops__scan_pii(mlops__gscan *sc)
             }
             e = scan_number(&c, i);
         }
-        if (!e && is_alpha(ch) && wl >= 3 && wl <= 9 && we + 2 < n && enabled(&c, E_DATE) &&
-            ((nc == ' ' && is_digit(t[we + 1])) ||
-             (nc == '.' && t[we + 1] == ' ' && is_digit(t[we + 2]))))
-            e = scan_named_date(&c, i);
         if (!e && nc == '-' && wl >= 3 && wl <= 9 && is_alpha(ch) && enabled(&c, E_DATE))
             e = scan_month_date(&c, i);
         if (!e && ((nc == '.' && we + 1 < n && is_alnum(t[we + 1])) ||
