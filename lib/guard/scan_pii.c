@@ -1296,10 +1296,15 @@ static bool bech32_valid(const unsigned char *s, size_t n)
 static size_t scan_crypto(ctx *c, size_t i)
 {
     size_t p = i;
-    if (c->t[i] == 'b' && prefix_ci(c, i, "bc1")) {
-        while (p < c->n && is_alnum(c->t[p]) && p - i < 91)
+    if (lower(c->t[i]) == 'b' && prefix_ci(c, i, "bc1")) {
+        bool up = false, lo = false; /* all lower or all upper case (BIP-173) */
+        while (p < c->n && is_alnum(c->t[p]) && p - i < 91) {
+            up = up || is_upper(c->t[p]);
+            lo = lo || is_lower(c->t[p]);
             p++;
-        if (p - i >= 14 && p - i <= 74 && word_end(c, p) && bech32_valid(c->t + i, p - i)) {
+        }
+        if (p - i >= 14 && p - i <= 74 && !(up && lo) && word_end(c, p) &&
+            bech32_valid(c->t + i, p - i)) {
             add(c, E_CRYPTO, i, p, 1.0);
             return p;
         }
@@ -1487,7 +1492,8 @@ void mlops__scan_pii(mlops__gscan *sc)
         } else if (!e && is_lower(ch) && i + 8 < n && is_lower(t[i + 1]) && enabled(&c, E_NINO) &&
                    (is_digit(t[i + 2]) || (wl == 2 && nc == ' ' && is_digit(t[i + 3]))))
             e = scan_nino(&c, i);
-        if (!e && wl >= 14 && (ch == '1' || ch == '3' || ch == 'b') && enabled(&c, E_CRYPTO))
+        if (!e && wl >= 14 && (ch == '1' || ch == '3' || ch == 'b' || ch == 'B') &&
+            enabled(&c, E_CRYPTO))
             e = scan_crypto(&c, i);
         if (!e && ch == '0' && wl == 42 && (t[i + 1] == 'x' || t[i + 1] == 'X') &&
             enabled(&c, E_CRYPTO))
