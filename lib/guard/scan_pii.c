@@ -221,7 +221,7 @@ static size_t parse_domain(const ctx *c, size_t i, int *kind, size_t *labels)
     return *kind ? end : 0;
 }
 
-static size_t scan_email(ctx *c, size_t at)
+static __attribute__((noinline)) size_t scan_email(ctx *c, size_t at)
 {
     size_t s = at;
     while (s > 0 && email_local(c->t[s - 1]) && at - s < 64)
@@ -299,7 +299,7 @@ static bool gtld_common(const unsigned char *s, size_t n)
 }
 
 /* At a word start: scheme URLs, www. hosts and bare domain names. */
-static size_t scan_url(ctx *c, size_t i)
+static __attribute__((noinline)) size_t scan_url(ctx *c, size_t i)
 {
     size_t p = i;
     bool scheme = false;
@@ -1005,7 +1005,7 @@ static int iban_len(unsigned char a, unsigned char b)
     return 0;
 }
 
-static size_t scan_iban(ctx *c, size_t i)
+static __attribute__((noinline)) size_t scan_iban(ctx *c, size_t i)
 {
     unsigned char a = (unsigned char)(c->t[i] & ~32), b = (unsigned char)(c->t[i + 1] & ~32);
     int want = iban_len(a, b);
@@ -1093,7 +1093,7 @@ static size_t scan_nino(ctx *c, size_t i)
 
 /* ------------------------------------------------------------ passports, DL ---- */
 
-static size_t scan_letter_id(ctx *c, size_t i)
+static __attribute__((noinline)) size_t scan_letter_id(ctx *c, size_t i)
 {
     /* one letter then 8 digits: US passport (next generation), or a state licence */
     size_t p = i + 1;
@@ -1140,7 +1140,7 @@ static size_t scan_letter_id(ctx *c, size_t i)
 
 /* ------------------------------------------------------------ MAC / IPv6 ------- */
 
-static size_t scan_mac(ctx *c, size_t i)
+static __attribute__((noinline)) size_t scan_mac(ctx *c, size_t i)
 {
     const unsigned char *t = c->t;
     if (i + 14 <= c->n && is_hex(t[i]) && is_hex(t[i + 1]) && is_hex(t[i + 2]) &&
@@ -1180,7 +1180,7 @@ static size_t scan_mac(ctx *c, size_t i)
 }
 
 /* RFC 4291 section 2.2 text forms: 8 groups, "::" compression, an IPv4 tail. */
-static size_t scan_ipv6(ctx *c, size_t i)
+static __attribute__((noinline)) size_t scan_ipv6(ctx *c, size_t i)
 {
     size_t p = i, groups = 0, end = i;
     bool dbl = false;
@@ -1293,7 +1293,7 @@ static bool bech32_valid(const unsigned char *s, size_t n)
     return pm == 1 || pm == 0x2bc830a3;
 }
 
-static size_t scan_crypto(ctx *c, size_t i)
+static __attribute__((noinline)) size_t scan_crypto(ctx *c, size_t i)
 {
     size_t p = i;
     if (lower(c->t[i]) == 'b' && prefix_ci(c, i, "bc1")) {
@@ -1394,7 +1394,7 @@ static size_t scan_eth(ctx *c, size_t i)
 
 /* ------------------------------------------------------------ month-name dates -- */
 
-static size_t scan_month_date(ctx *c, size_t i)
+static __attribute__((noinline)) size_t scan_month_date(ctx *c, size_t i)
 {
     size_t m = month_at(c, i);
     if (!m || i + m + 2 > c->n || c->t[i + m] != '-' || !is_digit(c->t[i + m + 1]))
