@@ -66,11 +66,17 @@ static void add(ctx *c, int e, size_t s, size_t end, double score)
     mlops__gscan_add(c->sc, "pii", mlops__gpii_entity_names[e], s, end, score, NULL);
 }
 
-/* Case-insensitive search for any of `words` in the text around [s, e). */
-static bool near(const ctx *c, size_t s, size_t e, const char *const *words)
+/*
+ * Distance in bytes from [s, e) to the nearest of `words` (case-insensitive) within ~64
+ * bytes before or ~32 after, or -1 when none is there. A word must start a word ("age"
+ * is not in "page"); words after the candidate count 8 bytes farther than words before
+ * it, so "passport 123456789, driver's licence 987654321" gives each number its own
+ * label.
+ */
+static int ctx_dist(const ctx *c, size_t s, size_t e, const char *const *words)
 {
     if (!c->context_words)
-        return false;
+        return -1;
     size_t a = s > 64 ? s - 64 : 0;
     size_t b = e + 32 < c->n ? e + 32 : c->n;
     char buf[200];
@@ -78,19 +84,51 @@ static bool near(const ctx *c, size_t s, size_t e, const char *const *words)
     for (size_t i = a; i < b && k < sizeof buf - 1; i++)
         buf[k++] = (char)lower(c->t[i]);
     buf[k] = '\0';
-    for (; *words; words++)
-        if (strstr(buf, *words))
-            return true;
-    return false;
+    int best = -1;
+    for (; *words; words++) {
+        size_t wl = strlen(*words);
+        for (const char *m = strstr(buf, *words); m; m = strstr(m + 1, *words)) {
+            size_t ms = a + (size_t)(m - buf), me = ms + wl;
+            if (ms > 0 && is_alpha(c->t[ms - 1]))
+                continue;
+            int d = me <= s ? (int)(s - me) : ms >= e ? (int)(ms - e) + 8 : 0;
+            if (best < 0 || d < best)
+                best = d;
+        }
+    }
+    return best;
+}
+
+static bool near(const ctx *c, size_t s, size_t e, const char *const *words)
+{
+    return ctx_dist(c, s, e, words) >= 0;
+}
+
+/* True when context `a` is present and no nearer than any other given distance. */
+static bool ctx_wins(int a, int b, int cc, int d)
+{
+    return a >= 0 && (b < 0 || a <= b) && (cc < 0 || a <= cc) && (d < 0 || a <= d);
 }
 
 static const char *const ctx_phone[] = {"phone", "call", "tel", "mobile", "cell", "fax",
-                                        "contact", "number", "whatsapp", "sms", NULL};
-static const char *const ctx_ssn[] = {"ssn", "social security", "social sec", NULL};
+                                        "contact", "number", "whatsapp", "sms", "dial",
+                                        "ring", "handy", "portable", "movil", NULL};
+/* phone words that are not also said of other numbers ("NHS number", "card number") */
+static const char *const ctx_phone_strong[] = {"phone", "call", "tel", "mobile", "cell",
+                                               "fax", "contact", "whatsapp", "sms", "dial",
+                                               "ring", "voicemail", "handy", "portable",
+                                               "movil", NULL};
+static const char *const ctx_ssn[] = {"ssn", "social security", "social sec", "ss#", NULL};
 static const char *const ctx_itin[] = {"itin", "taxpayer", "tax id", NULL};
-static const char *const ctx_passport[] = {"passport", "travel document", NULL};
-static const char *const ctx_dl[] = {"driver", "licen", "dl#", "dl:", "dl ", NULL};
-static const char *const ctx_dob[] = {"born", "birth", "dob", "d.o.b", "birthday", "age", NULL};
+static const char *const ctx_passport[] = {"passport", "travel document", "passeport",
+                                           "pasaporte", "reisepass", NULL};
+static const char *const ctx_dl[] = {"driver", "driving", "licen", "dl#", "dl:", "dl ",
+                                     "dln", "permis de conduire", "fuhrerschein", "f\xc3\xbchrerschein",
+                                     NULL};
+static const char *const ctx_dob[] = {"born", "birth", "dob", "d.o.b", "birthday", "age ",
+                                      "age:", "aged", "geburt", "naissance", "nacimiento",
+                                      "nascita", "ne le", "nee le", "n\xc3\xa9 le", "n\xc3\xa9" "e le",
+                                      NULL};
 static const char *const ctx_nhs[] = {"nhs", "health", "patient", NULL};
 static const char *const ctx_card[] = {"card", "visa", "mastercard", "amex", "credit", NULL};
 
@@ -183,7 +221,7 @@ static size_t parse_domain(const ctx *c, size_t i, int *kind, size_t *labels)
     return *kind ? end : 0;
 }
 
-static size_t scan_email(ctx *c, size_t at)
+static __attribute__((noinline)) size_t scan_email(ctx *c, size_t at)
 {
     size_t s = at;
     while (s > 0 && email_local(c->t[s - 1]) && at - s < 64)
@@ -221,15 +259,47 @@ static bool prefix_ci(const ctx *c, size_t i, const char *p)
 
 static size_t url_tail(const ctx *c, size_t p)
 {
-    while (p < c->n && url_char(c->t[p]))
+    size_t s = p;
+    int open = 0; /* '(' minus ')' in the path: a balanced ')' is kept ("Foo_(bar)") */
+    while (p < c->n && url_char(c->t[p])) {
+        open += c->t[p] == '(' ? 1 : c->t[p] == ')' ? -1 : 0;
         p++;
-    while (p > 0 && strchr(".,;:!?)]}", c->t[p - 1]))
+    }
+    while (p > s && strchr(".,;:!?)]}", c->t[p - 1])) {
+        if (c->t[p - 1] == ')' && open >= 0)
+            break;
+        open += c->t[p - 1] == ')';
         p--;
+    }
     return p;
 }
 
+/* Country-code TLDs that are more often file name extensions (setup.py, README.md). */
+static bool cc_file_ext(const unsigned char *t2)
+{
+    static const char ext[] = "md py rs sh pl pm so ps mk ml in am ac cc ai la ms sv mo ";
+    char key[4] = {(char)lower(t2[0]), (char)lower(t2[1]), ' ', 0};
+    const char *m = strstr(ext, key);
+    return m && (m - ext) % 3 == 0;
+}
+
+/* The generic TLDs common enough that a bare "name.tld" is a domain (not "user.name"). */
+static bool gtld_common(const unsigned char *s, size_t n)
+{
+    static const char *const common[] = {"com", "org", "net", "edu", "gov", "mil", "int",
+                                         "info", "biz", "app", "dev", "xyz", NULL};
+    for (const char *const *g = common; *g; g++) {
+        size_t k = 0;
+        while (k < n && (*g)[k] && lower(s[k]) == (unsigned char)(*g)[k])
+            k++;
+        if (k == n && !(*g)[k])
+            return true;
+    }
+    return false;
+}
+
 /* At a word start: scheme URLs, www. hosts and bare domain names. */
-static size_t scan_url(ctx *c, size_t i)
+static __attribute__((noinline)) size_t scan_url(ctx *c, size_t i)
 {
     size_t p = i;
     bool scheme = false;
@@ -264,9 +334,19 @@ static size_t scan_url(ctx *c, size_t i)
             return 0;
         if (host < c->n && c->t[host] == '.' && host + 1 < c->n && is_alnum(c->t[host + 1]))
             return 0;
+        size_t tl = 0; /* the TLD is t[host - tl, host) */
+        while (host - tl > i && c->t[host - tl - 1] != '.')
+            tl++;
         score = kind == 2 ? 0.6 : 0.3;
-        if (kind == 1 && labels >= 3)
+        if (kind == 2 && labels < 3 && e <= host + 1 &&
+            (!gtld_common(c->t + host - tl, tl) || is_upper(c->t[host - tl])))
+            score = 0.4; /* user.name, tags.team, model.Info: code more than domains */
+        else if (kind == 1 && labels >= 3)
             score = 0.6; /* google.co.il */
+        else if (kind == 1 && e > host + 1)
+            score = 0.6; /* a path after the host: bmw.de/models */
+        else if (kind == 1 && !cc_file_ext(c->t + host - 2) && !is_upper(c->t[host - 2]))
+            score = 0.5; /* bmw.de, but not setup.py, README.md, "works.It is" */
     }
     add(c, E_URL, i, e, score);
     return e;
@@ -294,6 +374,10 @@ static bool card_prefix(const int *d, size_t n)
     int p2 = d[0] * 10 + d[1], p4 = p2 * 100 + d[2] * 10 + d[3];
     if (d[0] == 4)
         return n == 13 || n == 16 || n == 19;
+    if (p4 == 2131 || p4 == 1800)
+        return n == 15; /* JCB 15 */
+    if (p4 >= 2200 && p4 <= 2204)
+        return n >= 16; /* Mir */
     if (d[0] == 1)
         return n == 15; /* UATP */
     if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720))
@@ -371,8 +455,10 @@ static void read_run(const ctx *c, size_t i, numrun *r)
             char ch = (char)c->t[q];
             if (ch == ')' && r->ng == 1)
                 r->closed = true;
-            if (ch == ' ' && r->groups[r->ng - 1] > 5)
-                break; /* a space after a long group ends the number: "4111...1111 4012-..." */
+            if (ch == ' ' && r->groups[r->ng - 1] > 5 &&
+                !(r->ng == 2 && r->groups[0] == 4 && r->groups[1] == 6))
+                break; /* a space after a long group ends the number: "4111...1111 4012-..."
+                          (but not Amex/Diners 4-6-5 and 4-6-4) */
             if (!sep || sep == '(' || sep == ')')
                 sep = ch == '(' ? (sep ? sep : '(') : ch;
             q++;
@@ -552,6 +638,140 @@ static bool date_like(const numrun *r, size_t *end_digits)
     return false;
 }
 
+/* A month name or its three-letter abbreviation ("Sept" too) as a whole word at p;
+ * returns its length (an abbreviation's '.' included) or 0. */
+static size_t month_word(const ctx *c, size_t p)
+{
+    static const char *const names[] = {"january", "february", "march", "april",
+                                        "may", "june", "july", "august",
+                                        "september", "october", "november", "december"};
+    size_t q = p;
+    while (q < c->n && is_alpha(c->t[q]) && q - p < 10)
+        q++;
+    size_t wl = q - p;
+    if (wl < 3 || wl > 9 || (q < c->n && is_alnum(c->t[q])))
+        return 0;
+    for (int m = 0; m < 12; m++) {
+        size_t nl = strlen(names[m]);
+        if (wl != nl && wl != 3 && !(wl == 4 && m == 8))
+            continue;
+        size_t k = 0;
+        while (k < wl && lower(c->t[p + k]) == (unsigned char)names[m][k])
+            k++;
+        if (k == wl) {
+            if (wl < nl && q < c->n && c->t[q] == '.')
+                q++;
+            return q - p;
+        }
+    }
+    return 0;
+}
+
+/* A day of the month at p ("7", "21", "21st"); returns its end or 0. */
+static size_t day_at(const ctx *c, size_t p)
+{
+    size_t q = p;
+    int v = 0;
+    while (q < c->n && is_digit(c->t[q]) && q - p < 3)
+        v = v * 10 + (c->t[q++] - '0');
+    if (q == p || q - p > 2 || v < 1 || v > 31)
+        return 0;
+    if (q + 1 < c->n) {
+        unsigned char x = lower(c->t[q]), y = lower(c->t[q + 1]);
+        if ((x == 's' && y == 't') || (x == 'n' && y == 'd') || (x == 'r' && y == 'd') ||
+            (x == 't' && y == 'h'))
+            q += 2;
+    }
+    return word_end(c, q) ? q : 0;
+}
+
+/* A four-digit year 1900..2099 at p; returns its end or 0. */
+static size_t year_at(const ctx *c, size_t p)
+{
+    if (p + 4 > c->n)
+        return 0;
+    int v = 0;
+    for (size_t k = 0; k < 4; k++) {
+        if (!is_digit(c->t[p + k]))
+            return 0;
+        v = v * 10 + (c->t[p + k] - '0');
+    }
+    return v >= 1900 && v <= 2099 && word_end(c, p + 4) ? p + 4 : 0;
+}
+
+/* After a day or a month: an optional ',' then one space; returns where the next part
+ * starts or 0. */
+static size_t date_gap(const ctx *c, size_t p)
+{
+    if (p < c->n && c->t[p] == ',')
+        p++;
+    return p < c->n && c->t[p] == ' ' ? p + 1 : 0;
+}
+
+/* Dates with a month name: "March 14, 1985", "Mar 14 1985", "14 March 1985",
+ * "14th of March, 1985". At a word start; returns the end or 0. */
+static size_t named_date(const ctx *c, size_t i)
+{
+    size_t p, q;
+    if (is_digit(c->t[i])) {
+        if (!(p = day_at(c, i)) || !(p = date_gap(c, p)))
+            return 0;
+        if (p + 3 < c->n && lower(c->t[p]) == 'o' && lower(c->t[p + 1]) == 'f' &&
+            c->t[p + 2] == ' ')
+            p += 3;
+        if (!(q = month_word(c, p)) || !(p = date_gap(c, p + q)))
+            return 0;
+        return year_at(c, p);
+    }
+    if (!(q = month_word(c, i)) || !(p = date_gap(c, i + q)))
+        return 0;
+    size_t y = year_at(c, p);
+    if (y) /* "March 1985": only as a date of birth */
+        return near(c, i, y, ctx_dob) ? y : 0;
+    if (!(p = day_at(c, p)) || !(p = date_gap(c, p)))
+        return 0;
+    return year_at(c, p);
+}
+
+/* The start of the word before "<word> <digit>" or "<word>. <digit>" at i, or i when
+ * there is none: a month-first date is found from its day or year, so the scan of
+ * ordinary words pays nothing for it. */
+static size_t word_before(const ctx *c, size_t i)
+{
+    if (i < 4 || c->t[i - 1] != ' ')
+        return i;
+    size_t p = i - 1;
+    if (c->t[p - 1] == '.')
+        p--;
+    size_t ws = p;
+    while (ws > 0 && is_alpha(c->t[ws - 1]) && p - ws < 10)
+        ws--;
+    if (p - ws < 3 || p - ws > 9 || (ws > 0 && is_alnum(c->t[ws - 1])))
+        return i;
+    return ws;
+}
+
+/* A phone extension right after a number: "x123", " ext. 123", " ext 123". */
+static size_t phone_ext(const ctx *c, size_t p)
+{
+    size_t q = p;
+    if (q < c->n && lower(c->t[q]) == 'x')
+        q++;
+    else if (q + 4 < c->n && c->t[q] == ' ' && lower(c->t[q + 1]) == 'e' &&
+             lower(c->t[q + 2]) == 'x' && lower(c->t[q + 3]) == 't') {
+        q += 4;
+        if (c->t[q] == '.')
+            q++;
+        if (q < c->n && c->t[q] == ' ')
+            q++;
+    } else
+        return 0;
+    size_t ds = q;
+    while (q < c->n && is_digit(c->t[q]) && q - ds < 6)
+        q++;
+    return q > ds && q - ds <= 5 && word_end(c, q) ? q : 0;
+}
+
 /* At a word start on a digit, '+' or '('. Returns where scanning continues. */
 static size_t scan_number(ctx *c, size_t i)
 {
@@ -566,6 +786,13 @@ static size_t scan_number(ctx *c, size_t i)
             add(c, E_IP, i, e, 0.95);
         return e;
     }
+    if (enabled(c, E_DATE) && is_digit(c->t[i])) {
+        size_t ws = word_before(c, i); /* "March 14, 1985", "March 1985" */
+        if ((ws < i && (e = named_date(c, ws)) > i) || (ws = i, e = named_date(c, i)) != 0) {
+            add(c, E_DATE, ws, e, near(c, ws, e, ctx_dob) ? 0.85 : 0.3);
+            return e;
+        }
+    }
     numrun r;
     read_run(c, i, &r);
     if (r.nd == 0)
@@ -579,23 +806,25 @@ static size_t scan_number(ctx *c, size_t i)
             return de;
         }
     }
-    /* the run must end at a word boundary (not "123abc") */
-    if (!word_end(c, r.end)) {
-        /* dates with a month name: 5-May-2021, 21-May */
-        size_t q = r.end;
-        if (r.ng == 1 && r.groups[0] <= 2 && q < c->n && c->t[q - 0] != 0) {
-        }
+    /* the run must end at a word boundary (not "123abc"), or at a phone extension */
+    size_t ext = r.end < c->n && (lower(c->t[r.end]) == 'x' || c->t[r.end] == ' ')
+                     ? phone_ext(c, r.end)
+                     : 0;
+    if (!ext && !word_end(c, r.end)) {
         size_t p = r.end;
         while (p < c->n && is_alnum(c->t[p]))
             p++;
         return p;
     }
     e = r.end;
-    if (r.paren && !r.closed)
-        return e; /* "(123" without its ")" is not a phone */
+    /* "(4111 1111 1111 1111)", "(123456789)": the parenthesis is punctuation, not an
+     * area code; scan again from the digit */
+    if (r.paren && (!r.closed || r.ng == 1))
+        return c->t[i] == '(' ? i + 1 : e;
+    bool plain = !r.plus && !r.paren;
 
     /* dates (with an optional ISO time), and month-name dates "5-May-2021", "21-May" */
-    if (enabled(c, E_DATE) && !r.plus && !r.paren) {
+    if (enabled(c, E_DATE) && plain && !ext) {
         size_t de = e;
         bool is_date = date_like(&r, &de);
         if (is_date && r.ng == 3 && r.groups[0] == 4)
@@ -619,52 +848,95 @@ static size_t scan_number(ctx *c, size_t i)
         }
     }
 
-    const char *kind = NULL;
-    (void)kind;
     /* payment cards: 13..19 digits, separators all spaces or all dashes, Luhn */
-    if (enabled(c, E_CARD) && !r.plus && !r.paren && r.nd >= 12 && r.nd <= 19 &&
+    if (enabled(c, E_CARD) && plain && !ext && r.nd >= 12 && r.nd <= 19 &&
         (r.ng == 1 || all_seps(&r, ' ') || all_seps(&r, '-')) && luhn(r.d, r.nd) &&
         card_prefix(r.d, r.nd)) {
         add(c, E_CARD, i, e, 1.0);
         return e;
     }
-    if (!r.plus && !r.paren && ssn_layout(&r)) {
-        if (itin_valid(r.d) && enabled(c, E_ITIN)) {
-            add(c, E_ITIN, i, e, (r.ng > 1 ? 0.85 : 0.3) + (near(c, i, e, ctx_itin) ? 0.3 : 0));
-            if (r.ng > 1)
+    if (plain && !ext && ssn_layout(&r)) {
+        bool iv = itin_valid(r.d) && enabled(c, E_ITIN);
+        bool sv = ssn_valid(r.d) && enabled(c, E_SSN);
+        if (r.ng > 1) {
+            if (iv) {
+                /* 3-2-4 is the ITIN layout; 5-4 is also a ZIP+4 code */
+                add(c, E_ITIN, i, e, (r.ng == 3 ? 0.85 : 0.3) + (near(c, i, e, ctx_itin) ? 0.3 : 0));
                 return e;
-        }
-        bool sv = ssn_valid(r.d);
-        bool dashed = r.ng == 3;
-        if (enabled(c, E_SSN) && sv) {
-            double s = dashed ? 0.85 : 0.3;
-            if (near(c, i, e, ctx_ssn))
-                s += 0.35;
-            add(c, E_SSN, i, e, s);
-            if (dashed)
+            }
+            if (sv) {
+                add(c, E_SSN, i, e, (r.ng == 3 ? 0.85 : 0.3) + (near(c, i, e, ctx_ssn) ? 0.35 : 0));
+                if (r.ng == 3)
+                    return e;
+            }
+            if (sv)
                 return e;
-        }
-        if (r.ng == 1 && enabled(c, E_PASSPORT))
-            add(c, E_PASSPORT, i, e, near(c, i, e, ctx_passport) ? 0.8 : 0.1);
-        if (r.ng == 1 && enabled(c, E_DL))
-            add(c, E_DL, i, e, near(c, i, e, ctx_dl) ? 0.75 : 0.05);
-        if (sv || r.ng == 1)
+        } else {
+            /* nine bare digits: an SSN, an ITIN, a passport or a licence number; the
+             * nearest context word picks one label */
+            bool pe = enabled(c, E_PASSPORT), de = enabled(c, E_DL);
+            int dI = iv ? ctx_dist(c, i, e, ctx_itin) : -1;
+            int dS = sv ? ctx_dist(c, i, e, ctx_ssn) : -1;
+            int dP = pe ? ctx_dist(c, i, e, ctx_passport) : -1;
+            int dD = de ? ctx_dist(c, i, e, ctx_dl) : -1;
+            if (ctx_wins(dI, dS, dP, dD))
+                add(c, E_ITIN, i, e, 0.6);
+            else if (ctx_wins(dS, dI, dP, dD))
+                add(c, E_SSN, i, e, 0.65);
+            else if (ctx_wins(dP, dI, dS, dD))
+                add(c, E_PASSPORT, i, e, 0.8);
+            else if (ctx_wins(dD, dI, dS, dP))
+                add(c, E_DL, i, e, 0.75);
+            else {
+                if (iv)
+                    add(c, E_ITIN, i, e, 0.3);
+                if (sv)
+                    add(c, E_SSN, i, e, 0.3);
+                if (pe)
+                    add(c, E_PASSPORT, i, e, 0.1);
+                if (de)
+                    add(c, E_DL, i, e, 0.05);
+            }
             return e;
+        }
     }
-    /* UK NHS numbers: 3-3-4 (spaces or dashes) or ten digits, mod 11 */
-    if (enabled(c, E_NHS) && !r.plus && !r.paren && r.nd == 10 &&
-        (r.ng == 1 || (groups_are(&r, 3, 3, 4) && (all_seps(&r, ' ') || all_seps(&r, '-')))) &&
-        nhs_valid(r.d)) {
-        bool ctxw = near(c, i, e, ctx_nhs);
-        add(c, E_NHS, i, e, ctxw ? 1.0 : (r.ng == 1 ? 0.5 : 0.6));
-        return e;
+    /* distance to a phone word, looked up once and only when needed */
+    int d_tel = -2;
+#define D_TEL() (d_tel == -2 ? (d_tel = enabled(c, E_PHONE) ? ctx_dist(c, i, e, ctx_phone_strong) : -1) : d_tel)
+    /* US driver licences with only digits (7..14; TX, NY, WA...): by context only */
+    if (enabled(c, E_DL) && plain && !ext && r.ng == 1 && r.nd >= 7 && r.nd <= 14) {
+        int dD = ctx_dist(c, i, e, ctx_dl);
+        if (dD >= 0 &&
+            ctx_wins(dD, D_TEL(), enabled(c, E_NHS) ? ctx_dist(c, i, e, ctx_nhs) : -1, -1)) {
+            add(c, E_DL, i, e, 0.75);
+            return e;
+        }
+    }
+    /* UK NHS numbers: 3-3-4 (spaces or dashes) or ten digits, mod 11. A US-style phone
+     * number passes mod 11 one time in eleven: without an NHS word nearer than a phone
+     * word, a number laid out like a phone number is left to the phone rules. */
+    bool nhs_layout = plain && !ext && r.nd == 10 &&
+                      (r.ng == 1 || (groups_are(&r, 3, 3, 4) && (all_seps(&r, ' ') || all_seps(&r, '-'))));
+    int d_nhs = nhs_layout && (enabled(c, E_NHS) || enabled(c, E_PHONE))
+                    ? ctx_dist(c, i, e, (const char *const[]){"nhs", NULL})
+                    : -1;
+    if (enabled(c, E_NHS) && nhs_layout && nhs_valid(r.d)) {
+        bool phone_like = enabled(c, E_PHONE) && r.ng == 3 && r.d[0] >= 2 && r.d[3] >= 2;
+        if ((D_TEL() < 0 && near(c, i, e, ctx_nhs)) || ctx_wins(d_nhs, D_TEL(), -1, -1)) {
+            add(c, E_NHS, i, e, 1.0);
+            return e;
+        }
+        if (D_TEL() < 0 && !phone_like) {
+            add(c, E_NHS, i, e, r.ng == 1 ? 0.5 : 0.6);
+            return e;
+        }
     }
     /* US driver licences: digits-only states (7..14 digits) score low without context */
     if (enabled(c, E_DL) && r.ng == 1 && !r.plus && r.nd >= 9 && r.nd <= 13 &&
         !enabled(c, E_PHONE))
         add(c, E_DL, i, e, near(c, i, e, ctx_dl) ? 0.75 : 0.05);
-    /* phone numbers */
-    if (enabled(c, E_PHONE)) {
+    /* phone numbers (not a number an NHS word is nearer to: "NHS no. 943 476 5910") */
+    if (enabled(c, E_PHONE) && !(nhs_layout && d_nhs >= 0 && ctx_wins(d_nhs, D_TEL(), -1, -1))) {
         double s = 0;
         if (r.plus && r.nd >= 8 && r.nd <= 15)
             s = r.ng > 1 ? 0.8 : 0.7; /* E.164 */
@@ -678,10 +950,12 @@ static size_t scan_number(ctx *c, size_t i)
         else if (r.d[0] == 0 && r.nd >= 10 && r.nd <= 11 && r.ng >= 2 && r.ng <= 3 &&
                  !all_seps(&r, '/') && !all_seps(&r, '.'))
             s = 0.6; /* national trunk prefix: 020 7946 0958, 07700 900123 */
+        else if (r.d[0] == 0 && r.nd == 10 && r.ng == 5 && r.groups[0] == 2 &&
+                 r.groups[1] == 2 && r.groups[2] == 2 && r.groups[3] == 2 &&
+                 (all_seps(&r, ' ') || all_seps(&r, '.') || all_seps(&r, '-')))
+            s = 0.6; /* French national: 06 12 34 56 78 */
         else if (r.d[0] == 0 && r.d[1] == 0 && r.nd >= 10 && r.nd <= 15)
             s = 0.6; /* 00 international prefix */
-        else if (r.nd == 7 && groups_are(&r, 3, 4, 0) && false)
-            s = 0.3;
         else if (r.nd >= 10 && r.nd <= 11 && r.ng == 1)
             s = 0.3;
         else if (r.nd == 7 && r.ng == 2 && r.groups[0] == 3 && r.seps[1] == '-')
@@ -689,10 +963,15 @@ static size_t scan_number(ctx *c, size_t i)
         if (s > 0) {
             if (near(c, i, e, ctx_phone))
                 s += 0.25;
+            if (ext)
+                e = ext;
             add(c, E_PHONE, i, e, s);
             return e;
         }
     }
+#undef D_TEL
+    if (ext)
+        return ext;
     if (r.nd >= 13 && r.nd <= 19 && enabled(c, E_CARD) && luhn(r.d, r.nd) && near(c, i, e, ctx_card))
         add(c, E_CARD, i, e, 0.6);
     return e;
@@ -726,7 +1005,7 @@ static int iban_len(unsigned char a, unsigned char b)
     return 0;
 }
 
-static size_t scan_iban(ctx *c, size_t i)
+static __attribute__((noinline)) size_t scan_iban(ctx *c, size_t i)
 {
     unsigned char a = (unsigned char)(c->t[i] & ~32), b = (unsigned char)(c->t[i + 1] & ~32);
     int want = iban_len(a, b);
@@ -814,25 +1093,54 @@ static size_t scan_nino(ctx *c, size_t i)
 
 /* ------------------------------------------------------------ passports, DL ---- */
 
-static size_t scan_letter_id(ctx *c, size_t i)
+static __attribute__((noinline)) size_t scan_letter_id(ctx *c, size_t i)
 {
     /* one letter then 8 digits: US passport (next generation), or a state licence */
     size_t p = i + 1;
     while (p < c->n && is_digit(c->t[p]))
         p++;
     size_t nd = p - i - 1;
+    if (nd == 3 && enabled(c, E_DL)) {
+        /* Florida-style licence: L123-456-78-901-2 */
+        static const int groups[4] = {3, 2, 3, 1};
+        size_t q = p;
+        for (int g = 0; g < 4 && q; g++) {
+            if (q >= c->n || c->t[q] != '-')
+                q = 0;
+            else {
+                size_t s = ++q;
+                while (q < c->n && is_digit(c->t[q]))
+                    q++;
+                if (q - s != (size_t)groups[g])
+                    q = 0;
+            }
+        }
+        if (q && word_end(c, q)) {
+            add(c, E_DL, i, q, near(c, i, q, ctx_dl) ? 0.8 : 0.4);
+            return q;
+        }
+    }
     if (!word_end(c, p) || nd < 6 || nd > 14)
         return 0;
-    if (nd == 8 && enabled(c, E_PASSPORT))
-        add(c, E_PASSPORT, i, p, near(c, i, p, ctx_passport) ? 0.8 : 0.1);
-    if (enabled(c, E_DL))
-        add(c, E_DL, i, p, near(c, i, p, ctx_dl) ? 0.75 : 0.1);
+    /* one label: the one whose context word is nearest */
+    int dP = nd == 8 && enabled(c, E_PASSPORT) ? ctx_dist(c, i, p, ctx_passport) : -1;
+    int dD = enabled(c, E_DL) ? ctx_dist(c, i, p, ctx_dl) : -1;
+    if (ctx_wins(dP, dD, -1, -1))
+        add(c, E_PASSPORT, i, p, 0.8);
+    else if (dD >= 0)
+        add(c, E_DL, i, p, 0.75);
+    else {
+        if (nd == 8 && enabled(c, E_PASSPORT))
+            add(c, E_PASSPORT, i, p, 0.1);
+        if (enabled(c, E_DL))
+            add(c, E_DL, i, p, 0.1);
+    }
     return p;
 }
 
 /* ------------------------------------------------------------ MAC / IPv6 ------- */
 
-static size_t scan_mac(ctx *c, size_t i)
+static __attribute__((noinline)) size_t scan_mac(ctx *c, size_t i)
 {
     const unsigned char *t = c->t;
     if (i + 14 <= c->n && is_hex(t[i]) && is_hex(t[i + 1]) && is_hex(t[i + 2]) &&
@@ -872,10 +1180,12 @@ static size_t scan_mac(ctx *c, size_t i)
 }
 
 /* RFC 4291 section 2.2 text forms: 8 groups, "::" compression, an IPv4 tail. */
-static size_t scan_ipv6(ctx *c, size_t i)
+static __attribute__((noinline)) size_t scan_ipv6(ctx *c, size_t i)
 {
     size_t p = i, groups = 0, end = i;
     bool dbl = false;
+    if (i > 0 && c->t[i - 1] == ':')
+        return 0; /* glued to a word by a colon ("foo:db8::1"): not an address start */
     if (p + 1 < c->n && c->t[p] == ':' && c->t[p + 1] == ':') {
         dbl = true;
         p += 2;
@@ -983,13 +1293,18 @@ static bool bech32_valid(const unsigned char *s, size_t n)
     return pm == 1 || pm == 0x2bc830a3;
 }
 
-static size_t scan_crypto(ctx *c, size_t i)
+static __attribute__((noinline)) size_t scan_crypto(ctx *c, size_t i)
 {
     size_t p = i;
-    if (c->t[i] == 'b' && prefix_ci(c, i, "bc1")) {
-        while (p < c->n && is_alnum(c->t[p]) && p - i < 91)
+    if (lower(c->t[i]) == 'b' && prefix_ci(c, i, "bc1")) {
+        bool up = false, lo = false; /* all lower or all upper case (BIP-173) */
+        while (p < c->n && is_alnum(c->t[p]) && p - i < 91) {
+            up = up || is_upper(c->t[p]);
+            lo = lo || is_lower(c->t[p]);
             p++;
-        if (p - i >= 14 && p - i <= 74 && word_end(c, p) && bech32_valid(c->t + i, p - i)) {
+        }
+        if (p - i >= 14 && p - i <= 74 && !(up && lo) && word_end(c, p) &&
+            bech32_valid(c->t + i, p - i)) {
             add(c, E_CRYPTO, i, p, 1.0);
             return p;
         }
@@ -1003,9 +1318,83 @@ static size_t scan_crypto(ctx *c, size_t i)
     return p;
 }
 
+/* Keccak-256 (the pre-standard SHA-3 padding Ethereum uses) of at most 135 bytes. */
+static void keccak256_short(const unsigned char *msg, size_t n, unsigned char out[32])
+{
+    static const uint64_t rc[24] = {
+        0x0000000000000001ull, 0x0000000000008082ull, 0x800000000000808Aull,
+        0x8000000080008000ull, 0x000000000000808Bull, 0x0000000080000001ull,
+        0x8000000080008081ull, 0x8000000000008009ull, 0x000000000000008Aull,
+        0x0000000000000088ull, 0x0000000080008009ull, 0x000000008000000Aull,
+        0x000000008000808Bull, 0x800000000000008Bull, 0x8000000000008089ull,
+        0x8000000000008003ull, 0x8000000000008002ull, 0x8000000000000080ull,
+        0x000000000000800Aull, 0x800000008000000Aull, 0x8000000080008081ull,
+        0x8000000000008080ull, 0x0000000080000001ull, 0x8000000080008008ull};
+    /* rotation of lane x + 5y */
+    static const unsigned rot[25] = {0,  1,  62, 28, 27, 36, 44, 6,  55, 20, 3,  10, 43,
+                                     25, 39, 41, 45, 15, 21, 8,  18, 2,  61, 56, 14};
+    unsigned char block[136] = {0};
+    memcpy(block, msg, n);
+    block[n] ^= 0x01;
+    block[135] ^= 0x80;
+    uint64_t a[25] = {0}, b[25], cc[5];
+    for (int k = 0; k < 17; k++)
+        for (int j = 0; j < 8; j++)
+            a[k] |= (uint64_t)block[8 * k + j] << (8 * j);
+    for (int round = 0; round < 24; round++) {
+        for (int x = 0; x < 5; x++)
+            cc[x] = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20];
+        for (int x = 0; x < 5; x++) {
+            uint64_t d = cc[(x + 4) % 5] ^ ((cc[(x + 1) % 5] << 1) | (cc[(x + 1) % 5] >> 63));
+            for (int y = 0; y < 25; y += 5)
+                a[x + y] ^= d;
+        }
+        for (int x = 0; x < 5; x++)
+            for (int y = 0; y < 5; y++) {
+                uint64_t v = a[x + 5 * y];
+                unsigned r = rot[x + 5 * y];
+                b[y + 5 * ((2 * x + 3 * y) % 5)] = r ? (v << r) | (v >> (64 - r)) : v;
+            }
+        for (int y = 0; y < 25; y += 5)
+            for (int x = 0; x < 5; x++)
+                a[x + y] = b[x + y] ^ (~b[(x + 1) % 5 + y] & b[(x + 2) % 5 + y]);
+        a[0] ^= rc[round];
+    }
+    for (int j = 0; j < 32; j++)
+        out[j] = (unsigned char)(a[j / 8] >> (8 * (j % 8)));
+}
+
+/* Ethereum: "0x" and 40 hex digits; mixed case must carry a valid EIP-55 checksum. */
+static size_t scan_eth(ctx *c, size_t i)
+{
+    const unsigned char *h = c->t + i + 2;
+    if (i + 42 > c->n || !word_end(c, i + 42))
+        return 0;
+    bool up = false, lo = false;
+    unsigned char low[40];
+    for (int k = 0; k < 40; k++) {
+        if (!is_hex(h[k]))
+            return 0;
+        up = up || is_upper(h[k]);
+        lo = lo || is_lower(h[k]);
+        low[k] = lower(h[k]);
+    }
+    if (up && lo) {
+        unsigned char hash[32];
+        keccak256_short(low, 40, hash);
+        for (int k = 0; k < 40; k++) {
+            unsigned nib = k % 2 ? hash[k / 2] & 15 : hash[k / 2] >> 4;
+            if (is_alpha(h[k]) && (nib >= 8) != is_upper(h[k]))
+                return 0;
+        }
+    }
+    add(c, E_CRYPTO, i, i + 42, up && lo ? 1.0 : 0.8);
+    return i + 42;
+}
+
 /* ------------------------------------------------------------ month-name dates -- */
 
-static size_t scan_month_date(ctx *c, size_t i)
+static __attribute__((noinline)) size_t scan_month_date(ctx *c, size_t i)
 {
     size_t m = month_at(c, i);
     if (!m || i + m + 2 > c->n || c->t[i + m] != '-' || !is_digit(c->t[i + m + 1]))
@@ -1096,7 +1485,12 @@ void mlops__scan_pii(mlops__gscan *sc)
             continue;
         }
         if (!word_start(&c, i)) {
-            /* inside a word: skip to its end, but stop at '@' (emails) */
+            /* inside a word: skip to its end, but stop at '@' (emails); after a colon
+             * a new word starts ("ip:10.0.0.1", "mac:00:1a:...") */
+            if (ch == ':') {
+                i++;
+                continue;
+            }
             if (!is_alnum(t[i]))
                 i++;
             while (i < n && is_alnum(t[i]))
@@ -1121,11 +1515,13 @@ void mlops__scan_pii(mlops__gscan *sc)
                 colon = colon || t[k] == ':';
             if (!e && colon) {
                 /* not an address: skip the whole hex-and-colon run ("2001::db8::1") */
-                size_t k = i;
+                size_t k = i, last = i;
                 while (k < n && (is_hex(t[k]) || t[k] == ':'))
-                    k++;
+                    last = t[k++] == ':' ? k : last;
                 if (k < n && is_alnum(t[k]))
                     k = i; /* "12:30pm" and the like: leave them to the other scanners */
+                else if (k < n && t[k] == '.' && last > i)
+                    k = last; /* "text::ffff:192.0.2.1": the IPv4 tail is scanned */
                 e = k;
             }
         }
@@ -1142,8 +1538,12 @@ void mlops__scan_pii(mlops__gscan *sc)
         } else if (!e && is_lower(ch) && i + 8 < n && is_lower(t[i + 1]) && enabled(&c, E_NINO) &&
                    (is_digit(t[i + 2]) || (wl == 2 && nc == ' ' && is_digit(t[i + 3]))))
             e = scan_nino(&c, i);
-        if (!e && wl >= 14 && (ch == '1' || ch == '3' || ch == 'b') && enabled(&c, E_CRYPTO))
+        if (!e && wl >= 14 && (ch == '1' || ch == '3' || ch == 'b' || ch == 'B') &&
+            enabled(&c, E_CRYPTO))
             e = scan_crypto(&c, i);
+        if (!e && ch == '0' && wl == 42 && (t[i + 1] == 'x' || t[i + 1] == 'X') &&
+            enabled(&c, E_CRYPTO))
+            e = scan_eth(&c, i);
         if (!e && is_alpha(ch) && i + 1 < n && is_digit(t[i + 1]) &&
             (enabled(&c, E_PASSPORT) || enabled(&c, E_DL)))
             e = scan_letter_id(&c, i);

@@ -162,6 +162,123 @@ static void pii_quality(void **state)
     mlops_close(h);
 }
 
+/* Per-entity PII precision/recall on the evaluation corpora written by
+ * scripts/gen_pii_eval.py (Presidio entity names, checksum-valid values, hand-written
+ * contexts, hard negatives). A finding is a true positive when it has the same type as
+ * a gold span and overlaps it; findings of other types are ignored. The dev file is
+ * used for tuning (GUARD_VERBOSE=1 lists its errors); the test file uses disjoint
+ * templates and is sealed: only its totals are printed, never its lines. */
+static const char *const EVAL_TYPES[] = {
+    "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN",
+    "US_ITIN", "US_PASSPORT", "US_DRIVER_LICENSE", "IP_ADDRESS", "MAC_ADDRESS",
+    "URL", "DATE_TIME", "CRYPTO", "UK_NINO", "UK_NHS",
+};
+#define EVAL_NTYPES (sizeof EVAL_TYPES / sizeof EVAL_TYPES[0])
+
+/* Regression floors on eval_pii_dev.jsonl (micro totals reached; raise, never lower). */
+#define EVAL_DEV_MIN_PRECISION 1.0
+#define EVAL_DEV_MIN_RECALL 1.0
+
+static int eval_type_index(const char *type)
+{
+    for (size_t t = 0; t < EVAL_NTYPES; t++)
+        if (type && strcmp(type, EVAL_TYPES[t]) == 0)
+            return (int)t;
+    return -1;
+}
+
+static bool eval_overlap(json_t *a, json_t *b)
+{
+    json_int_t as = json_integer_value(json_object_get(a, "start"));
+    json_int_t ae = json_integer_value(json_object_get(a, "end"));
+    json_int_t bs = json_integer_value(json_object_get(b, "start"));
+    json_int_t be = json_integer_value(json_object_get(b, "end"));
+    return as < be && bs < ae &&
+           strcmp(json_string_value(json_object_get(a, "type")),
+                  json_string_value(json_object_get(b, "type"))) == 0;
+}
+
+static void pii_eval(const char *file, bool sealed, double *out_p, double *out_r)
+{
+    mlops_t *h = NULL;
+    assert_ok(mlops_open(":memory:", NULL, &h));
+    json_t *data = load(file);
+    size_t tp[EVAL_NTYPES] = {0}, fp[EVAL_NTYPES] = {0};
+    size_t hit[EVAL_NTYPES] = {0}, gold[EVAL_NTYPES] = {0};
+    bool verbose = !sealed && getenv("GUARD_VERBOSE");
+    size_t i, k, j;
+    json_t *row, *s, *f;
+    json_array_foreach(data, i, row) {
+        const char *text = json_string_value(json_object_get(row, "text"));
+        json_t *spans = json_object_get(row, "spans");
+        json_t *r = guard_check(h, "{\"scanners\": {\"pii\": {}}}", "input", text, NULL);
+        json_t *found = json_object_get(r, "findings");
+        json_array_foreach(spans, k, s) {
+            int t = eval_type_index(json_string_value(json_object_get(s, "type")));
+            assert_true(t >= 0);
+            bool ok = false;
+            json_array_foreach(found, j, f) ok = ok || eval_overlap(f, s);
+            gold[t]++;
+            hit[t] += ok;
+            if (!ok && verbose)
+                printf("  MISSED %s [%lld,%lld): %s\n", EVAL_TYPES[t],
+                       (long long)json_integer_value(json_object_get(s, "start")),
+                       (long long)json_integer_value(json_object_get(s, "end")), text);
+        }
+        json_array_foreach(found, j, f) {
+            int t = eval_type_index(json_string_value(json_object_get(f, "type")));
+            if (t < 0)
+                continue;
+            bool ok = false;
+            json_array_foreach(spans, k, s) ok = ok || eval_overlap(f, s);
+            tp[t] += ok;
+            fp[t] += !ok;
+            if (!ok && verbose)
+                printf("  FALSE+ %s [%lld,%lld] %.2f: %s\n", EVAL_TYPES[t],
+                       (long long)json_integer_value(json_object_get(f, "start")),
+                       (long long)json_integer_value(json_object_get(f, "end")),
+                       json_real_value(json_object_get(f, "score")), text);
+        }
+        json_decref(r);
+    }
+    size_t stp = 0, sfp = 0, shit = 0, sgold = 0;
+    printf("pii %s: per entity (finding = same type and overlapping a gold span)\n", file);
+    printf("  %-18s %5s %5s %5s %9s %7s\n", "type", "gold", "found", "false", "precision",
+           "recall");
+    for (size_t t = 0; t < EVAL_NTYPES; t++) {
+        printf("  %-18s %5zu %5zu %5zu %9.3f %7.3f\n", EVAL_TYPES[t], gold[t], tp[t] + fp[t],
+               fp[t], tp[t] + fp[t] ? (double)tp[t] / (double)(tp[t] + fp[t]) : 0.0,
+               gold[t] ? (double)hit[t] / (double)gold[t] : 0.0);
+        stp += tp[t];
+        sfp += fp[t];
+        shit += hit[t];
+        sgold += gold[t];
+    }
+    double p = stp + sfp ? (double)stp / (double)(stp + sfp) : 0.0;
+    double rc = sgold ? (double)shit / (double)sgold : 0.0;
+    printf("  %-18s %5zu %5zu %5zu %9.3f %7.3f\n", "micro total", sgold, stp + sfp, sfp, p, rc);
+    *out_p = p;
+    *out_r = rc;
+    json_decref(data);
+    mlops_close(h);
+}
+
+static void pii_eval_dev(void **state)
+{
+    (void)state;
+    double p, r;
+    pii_eval("eval_pii_dev.jsonl", false, &p, &r);
+    assert_true(p >= EVAL_DEV_MIN_PRECISION);
+    assert_true(r >= EVAL_DEV_MIN_RECALL);
+}
+
+static void pii_eval_test(void **state)
+{
+    (void)state;
+    double p, r;
+    pii_eval("eval_pii_test.jsonl", true, &p, &r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +286,8 @@ int main(void)
         cmocka_unit_test(injection_sealed_test),
         cmocka_unit_test(toxicity_quality),
         cmocka_unit_test(pii_quality),
+        cmocka_unit_test(pii_eval_dev),
+        cmocka_unit_test(pii_eval_test),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
