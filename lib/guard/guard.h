@@ -140,16 +140,11 @@ typedef struct mlops__gexample {
     int label;
 } mlops__gexample;
 
-/** Fills the dense feature vector for a text (dim floats, unit length). */
-void mlops__glinear_features(int dim, const char *text, size_t len, float *out);
-/** The same features as sparse pairs (mlops__hashvec_sparse), unit length. */
+/** The hashed n-gram features of a text as sparse pairs (mlops__hashvec_sparse), unit
+ *  length. */
 int mlops__glinear_sparse(int dim, const char *text, size_t len, mlops__sparse *out);
-/** Trains on examples (deterministic); out->w malloc'd. */
-int mlops__glinear_train(const mlops__gexample *ex, size_t n, int dim, int epochs,
-                         mlops__glinear *out);
-/** Plain features plus intent-class features (inj_features.c), unit length. */
-void mlops__ginj_features(int dim, const char *text, size_t len, float *out);
-/** The same as sparse pairs (what classifiers with features 1 train and predict on). */
+/** Hashed n-gram plus intent-class features (inj_features.c) as sparse pairs, unit
+ *  length: what classifiers with features 1 train and predict on. */
 int mlops__ginj_sparse(int dim, const char *text, size_t len, mlops__sparse *out);
 /**
  * Intent rules over one sentence t[s, e) of folded text (word classes: disregard-verb +
@@ -162,7 +157,8 @@ double mlops__ginj_intent(const char *t, size_t s, size_t e, size_t *hs, size_t 
 /** Sparse features of m's kind (m->features, m->dim) for text into *out. */
 int mlops__glinear_featurize(const mlops__glinear *m, const char *text, size_t len,
                              mlops__sparse *out);
-/** As mlops__glinear_train with features 0 (plain) or 1 (intent classes). */
+/** Trains on examples (deterministic) with features 0 (plain) or 1 (intent classes);
+ *  out->w and out->tag are malloc'd (mlops__glinear_free). */
 int mlops__glinear_train_kind(const mlops__gexample *ex, size_t n, int dim, int epochs,
                               int features, mlops__glinear *out);
 /** Probability of class 1. */

@@ -244,19 +244,6 @@ static float class_features(const char *text, size_t len, float *cx, int cd)
 
 #define CLASS_DIM 2048 /* buckets of the class group (the first ones of the vector) */
 
-void mlops__ginj_features(int dim, const char *text, size_t len, float *out)
-{
-    mlops__glinear_features(dim, text, len, out);
-    float cx[CLASS_DIM];
-    int cd = dim < CLASS_DIM ? dim : CLASS_DIM;
-    float sc = class_features(text, len, cx, cd);
-    if (sc == 0)
-        return;
-    for (int k = 0; k < cd; k++)
-        out[k] += cx[k] * sc;
-    mlops__vec_normalize(out, dim);
-}
-
 int mlops__ginj_sparse(int dim, const char *text, size_t len, mlops__sparse *out)
 {
     int rc = mlops__glinear_sparse(dim, text, len, out);

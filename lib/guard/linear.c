@@ -29,14 +29,6 @@ static void guard_opts(mlops__hashvec_opts *o, int dim)
     o->char_word_max = 20;
 }
 
-void mlops__glinear_features(int dim, const char *text, size_t len, float *out)
-{
-    mlops__hashvec_opts o;
-    guard_opts(&o, dim);
-    if (mlops__hashvec_embed(&o, text, len, out, NULL) != MLOPS_OK)
-        memset(out, 0, (size_t)dim * sizeof *out);
-}
-
 int mlops__glinear_sparse(int dim, const char *text, size_t len, mlops__sparse *out)
 {
     mlops__hashvec_opts o;
@@ -72,12 +64,6 @@ double mlops__glinear_predict(const mlops__glinear *m, const char *text, size_t 
                    ? mlops__glinear_predict_sparse(m, &x) : 0;
     mlops__sparse_free(&x);
     return p;
-}
-
-int mlops__glinear_train(const mlops__gexample *ex, size_t n, int dim, int epochs,
-                         mlops__glinear *out)
-{
-    return mlops__glinear_train_kind(ex, n, dim, epochs, 0, out);
 }
 
 /* Sparse rows: a text has a few hundred non-zero features of `dim`. */
