@@ -477,7 +477,14 @@ bool mlops__regex_test(const mlops__regex *re, const char *s, size_t n);
 
 /**
  * Steps `stmt` (prepared with mlops__store_prepare, lock held), a query that yields at
- * most one row, and resets it. *found says whether a row came back; its first column,
+ * most one row, without resetting it: MLOPS_OK with *found telling whether a row is
+ * current (read its columns, then reset the statement), or mlops__store_error naming
+ * `what`. No row is not an error: the caller words its own "not found".
+ */
+int mlops__store_step_row(mlops__store *st, sqlite3_stmt *stmt, const char *what, bool *found);
+
+/**
+ * mlops__store_step_row for a query whose answer is one integer; resets the statement. *found says whether a row came back; its first column,
  * as an integer, is then in *value (left alone otherwise). Errors: mlops__store_error
  * naming `what`. No row is not an error: the caller words its own "not found".
  */

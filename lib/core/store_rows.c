@@ -6,17 +6,23 @@
  */
 #include "core.h"
 
-int mlops__store_query_int(mlops__store *st, sqlite3_stmt *stmt, const char *what,
-                           int64_t *value, bool *found)
+int mlops__store_step_row(mlops__store *st, sqlite3_stmt *stmt, const char *what, bool *found)
 {
     int step = sqlite3_step(stmt);
     *found = step == SQLITE_ROW;
-    if (*found)
-        *value = sqlite3_column_int64(stmt, 0);
-    sqlite3_reset(stmt);
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         return mlops__store_error(st, step, what);
     return MLOPS_OK;
+}
+
+int mlops__store_query_int(mlops__store *st, sqlite3_stmt *stmt, const char *what,
+                           int64_t *value, bool *found)
+{
+    int rc = mlops__store_step_row(st, stmt, what, found);
+    if (rc == MLOPS_OK && *found)
+        *value = sqlite3_column_int64(stmt, 0);
+    sqlite3_reset(stmt);
+    return rc;
 }
 
 int mlops__store_rows_json(mlops__store *st, sqlite3_stmt *stmt, mlops__store_row_fn row_json,

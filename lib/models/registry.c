@@ -759,15 +759,12 @@ static int load_version(mlops__models *m, int64_t id, int64_t version, json_t **
         return rc;
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, version);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
-        *out = version_json(s);
-        rc = *out ? MLOPS_OK : mlops__error_oom("version");
-    } else {
-        rc = step == SQLITE_DONE ? mlops__error(MLOPS_ENOTFOUND, "version %lld not found",
-                                                (long long)version)
-                                 : mlops__store_error(m->store, step, "model_versions");
-    }
+    bool found;
+    rc = mlops__store_step_row(m->store, s, "model_versions", &found);
+    if (rc == MLOPS_OK && found)
+        rc = (*out = version_json(s)) ? MLOPS_OK : mlops__error_oom("version");
+    else if (rc == MLOPS_OK)
+        rc = mlops__error(MLOPS_ENOTFOUND, "version %lld not found", (long long)version);
     sqlite3_reset(s);
     return rc;
 }
