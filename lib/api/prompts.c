@@ -118,17 +118,6 @@ const mlops__module mlops__api_prompts_module = {
 
 /* ---------------------------------------------------------------- helpers --- */
 
-static int check2(const mlops_t *h, const char *fn, const void *a, const char *an, const void *b,
-                  const char *bn)
-{
-    int rc = mlops__api_check_handle(h, fn);
-    if (rc == MLOPS_OK && an)
-        rc = mlops__api_check_arg(a, fn, an);
-    if (rc == MLOPS_OK && bn)
-        rc = mlops__api_check_arg(b, fn, bn);
-    return rc;
-}
-
 /* Parses an optional options object and checks its keys. */
 static int parse_options(const char *text, const char *fn, const mlops__json_field *fields,
                          json_t **out)
@@ -167,7 +156,7 @@ MLOPS_API int mlops_prompt_push(mlops_t *h, const char *name, const char *templa
         {"actor", MLOPS__J_NULLABLE_STRING, false},
         {NULL, 0, false},
     };
-    int rc = check2(h, fn, template_text, "template_text", out, "out");
+    int rc = mlops__api_check_args(h, fn, template_text, "template_text", out, "out");
     if (rc != MLOPS_OK)
         return rc;
     *out = 0;
@@ -204,10 +193,9 @@ static const mlops__json_field key_fields[] = {
 MLOPS_API int mlops_prompt_get(mlops_t *h, const char *ref, const char *options_json, char **out)
 {
     static const char fn[] = "mlops_prompt_get";
-    int rc = check2(h, fn, ref, "ref", out, "out");
+    int rc = mlops__api_check_out(h, fn, ref, "ref", out);
     if (rc != MLOPS_OK)
         return rc;
-    *out = NULL;
     json_t *opts = NULL;
     if ((rc = parse_options(options_json, fn, key_fields, &opts)) != MLOPS_OK)
         return rc;
@@ -230,10 +218,9 @@ MLOPS_API int mlops_prompt_render(mlops_t *h, const char *ref, const char *vars_
         {"strict", MLOPS__J_BOOL, false},
         {NULL, 0, false},
     };
-    int rc = check2(h, fn, ref, "ref", out, "out");
+    int rc = mlops__api_check_out(h, fn, ref, "ref", out);
     if (rc != MLOPS_OK)
         return rc;
-    *out = NULL;
     json_t *opts = NULL, *vars = NULL;
     if ((rc = parse_options(options_json, fn, fields, &opts)) != MLOPS_OK)
         return rc;
@@ -256,17 +243,14 @@ MLOPS_API int mlops_prompt_render(mlops_t *h, const char *ref, const char *vars_
 
 MLOPS_API int mlops_prompt_variables(mlops_t *h, const char *ref, char **out)
 {
-    int rc = check2(h, "mlops_prompt_variables", ref, "ref", out, "out");
-    if (rc != MLOPS_OK)
-        return rc;
-    *out = NULL;
-    return mlops__prompts_variables(h->prompts, ref, out);
+    int rc = mlops__api_check_out(h, "mlops_prompt_variables", ref, "ref", out);
+    return rc != MLOPS_OK ? rc : mlops__prompts_variables(h->prompts, ref, out);
 }
 
 MLOPS_API int mlops_prompt_label_set(mlops_t *h, const char *name, int64_t version, const char *label, const char *options_json)
 {
     static const char fn[] = "mlops_prompt_label_set";
-    int rc = check2(h, fn, name, "name", label, "label");
+    int rc = mlops__api_check_args(h, fn, name, "name", label, "label");
     json_t *opts = NULL;
     if (rc == MLOPS_OK)
         rc = parse_options(options_json, fn, actor_fields, &opts);
@@ -282,7 +266,7 @@ MLOPS_API int mlops_prompt_label_set(mlops_t *h, const char *name, int64_t versi
 MLOPS_API int mlops_prompt_label_split(mlops_t *h, const char *name, const char *label, const char *split_json, const char *options_json)
 {
     static const char fn[] = "mlops_prompt_label_split";
-    int rc = check2(h, fn, name, "name", label, "label");
+    int rc = mlops__api_check_args(h, fn, name, "name", label, "label");
     if (rc == MLOPS_OK)
         rc = mlops__api_check_arg(split_json, fn, "split_json");
     json_t *opts = NULL, *split = NULL;
@@ -302,7 +286,7 @@ MLOPS_API int mlops_prompt_label_split(mlops_t *h, const char *name, const char 
 MLOPS_API int mlops_prompt_label_delete(mlops_t *h, const char *name, const char *label, const char *options_json)
 {
     static const char fn[] = "mlops_prompt_label_delete";
-    int rc = check2(h, fn, name, "name", label, "label");
+    int rc = mlops__api_check_args(h, fn, name, "name", label, "label");
     json_t *opts = NULL;
     if (rc == MLOPS_OK)
         rc = parse_options(options_json, fn, actor_fields, &opts);
@@ -317,10 +301,9 @@ MLOPS_API int mlops_prompt_label_delete(mlops_t *h, const char *name, const char
 
 MLOPS_API int mlops_prompt_list(mlops_t *h, const char *filter_json, char **out)
 {
-    int rc = check2(h, "mlops_prompt_list", out, "out", NULL, NULL);
+    int rc = mlops__api_check_out(h, "mlops_prompt_list", NULL, NULL, out);
     if (rc != MLOPS_OK)
         return rc;
-    *out = NULL;
     json_t *filter = NULL;
     if (filter_json && *filter_json &&
         (rc = mlops__json_parse_object(filter_json, "filter", &filter)) != MLOPS_OK)
@@ -332,25 +315,19 @@ MLOPS_API int mlops_prompt_list(mlops_t *h, const char *filter_json, char **out)
 
 MLOPS_API int mlops_prompt_history(mlops_t *h, const char *name, char **out)
 {
-    int rc = check2(h, "mlops_prompt_history", name, "name", out, "out");
-    if (rc != MLOPS_OK)
-        return rc;
-    *out = NULL;
-    return mlops__prompts_history(h->prompts, name, out);
+    int rc = mlops__api_check_out(h, "mlops_prompt_history", name, "name", out);
+    return rc != MLOPS_OK ? rc : mlops__prompts_history(h->prompts, name, out);
 }
 
 MLOPS_API int mlops_prompt_diff(mlops_t *h, const char *name, int64_t v1, int64_t v2, char **out)
 {
-    int rc = check2(h, "mlops_prompt_diff", name, "name", out, "out");
-    if (rc != MLOPS_OK)
-        return rc;
-    *out = NULL;
-    return mlops__prompts_diff(h->prompts, name, v1, v2, out);
+    int rc = mlops__api_check_out(h, "mlops_prompt_diff", name, "name", out);
+    return rc != MLOPS_OK ? rc : mlops__prompts_diff(h->prompts, name, v1, v2, out);
 }
 
 MLOPS_API int mlops_prompt_export(mlops_t *h, const char *dir, const char *name)
 {
-    int rc = check2(h, "mlops_prompt_export", dir, "dir", NULL, NULL);
+    int rc = mlops__api_check_args(h, "mlops_prompt_export", dir, "dir", NULL, NULL);
     if (rc != MLOPS_OK)
         return rc;
     if (!*dir)
@@ -365,10 +342,9 @@ MLOPS_API int mlops_prompt_import(mlops_t *h, const char *dir, const char *optio
         {"actor", MLOPS__J_NULLABLE_STRING, false},
         {NULL, 0, false},
     };
-    int rc = check2(h, fn, dir, "dir", out, "out");
+    int rc = mlops__api_check_out(h, fn, dir, "dir", out);
     if (rc != MLOPS_OK)
         return rc;
-    *out = NULL;
     json_t *opts = NULL;
     if ((rc = parse_options(options_json, fn, fields, &opts)) != MLOPS_OK)
         return rc;
