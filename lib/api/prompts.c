@@ -143,6 +143,22 @@ static const mlops__json_field actor_fields[] = {
     {NULL, 0, false},
 };
 
+/* A text member of parsed options; NULL when absent or when there were no options. */
+static const char *opt_str(const json_t *opts, const char *key)
+{
+    return opts ? mlops__json_str(opts, key, NULL) : NULL;
+}
+
+/* The start shared by label_set and label_delete: name and label, then the
+ * {"actor", "reason"} options. */
+static int label_args(mlops_t *h, const char *fn, const char *name, const char *label,
+                      const char *options_json, json_t **opts)
+{
+    *opts = NULL;
+    int rc = mlops__api_check_args(h, fn, name, "name", label, "label");
+    return rc == MLOPS_OK ? parse_options(options_json, fn, actor_fields, opts) : rc;
+}
+
 /* ---------------------------------------------------------------- functions - */
 
 MLOPS_API int mlops_prompt_push(mlops_t *h, const char *name, const char *template_text, const char *options_json, int64_t *out)
@@ -201,8 +217,7 @@ MLOPS_API int mlops_prompt_get(mlops_t *h, const char *ref, const char *options_
         return rc;
     mlops__prompt_version *v = NULL;
     mlops__prompt_served served;
-    rc = mlops__prompts_resolve(h->prompts, ref, opts ? mlops__json_str(opts, "key", NULL) : NULL,
-                                &v, &served);
+    rc = mlops__prompts_resolve(h->prompts, ref, opt_str(opts, "key"), &v, &served);
     if (rc == MLOPS_OK)
         rc = mlops__prompt_get_json(v, &served, out);
     mlops__prompt_version_unref(v);
@@ -228,8 +243,7 @@ MLOPS_API int mlops_prompt_render(mlops_t *h, const char *ref, const char *vars_
         rc = mlops__json_parse_object(vars_json, "vars", &vars);
     if (rc == MLOPS_OK) {
         mlops__prompt_rendered r;
-        rc = mlops__prompts_render(h->prompts, ref, vars,
-                                   opts ? mlops__json_str(opts, "key", NULL) : NULL,
+        rc = mlops__prompts_render(h->prompts, ref, vars, opt_str(opts, "key"),
                                    opts ? mlops__json_bool(opts, "strict", true) : true, &r);
         if (rc == MLOPS_OK) {
             rc = mlops__prompt_rendered_json(&r, out);
@@ -249,16 +263,12 @@ MLOPS_API int mlops_prompt_variables(mlops_t *h, const char *ref, char **out)
 
 MLOPS_API int mlops_prompt_label_set(mlops_t *h, const char *name, int64_t version, const char *label, const char *options_json)
 {
-    static const char fn[] = "mlops_prompt_label_set";
-    int rc = mlops__api_check_args(h, fn, name, "name", label, "label");
-    json_t *opts = NULL;
-    if (rc == MLOPS_OK)
-        rc = parse_options(options_json, fn, actor_fields, &opts);
+    json_t *opts;
+    int rc = label_args(h, "mlops_prompt_label_set", name, label, options_json, &opts);
     if (rc != MLOPS_OK)
         return rc;
-    rc = mlops__prompts_label_set(h->prompts, name, version, label,
-                                  opts ? mlops__json_str(opts, "actor", NULL) : NULL,
-                                  opts ? mlops__json_str(opts, "reason", NULL) : NULL);
+    rc = mlops__prompts_label_set(h->prompts, name, version, label, opt_str(opts, "actor"),
+                                  opt_str(opts, "reason"));
     json_decref(opts);
     return rc;
 }
@@ -275,9 +285,8 @@ MLOPS_API int mlops_prompt_label_split(mlops_t *h, const char *name, const char 
     if (rc == MLOPS_OK)
         rc = mlops__json_parse(split_json, "split", &split);
     if (rc == MLOPS_OK)
-        rc = mlops__prompts_label_split(h->prompts, name, label, split,
-                                        opts ? mlops__json_str(opts, "actor", NULL) : NULL,
-                                        opts ? mlops__json_str(opts, "reason", NULL) : NULL);
+        rc = mlops__prompts_label_split(h->prompts, name, label, split, opt_str(opts, "actor"),
+                                        opt_str(opts, "reason"));
     json_decref(split);
     json_decref(opts);
     return rc;
@@ -285,16 +294,12 @@ MLOPS_API int mlops_prompt_label_split(mlops_t *h, const char *name, const char 
 
 MLOPS_API int mlops_prompt_label_delete(mlops_t *h, const char *name, const char *label, const char *options_json)
 {
-    static const char fn[] = "mlops_prompt_label_delete";
-    int rc = mlops__api_check_args(h, fn, name, "name", label, "label");
-    json_t *opts = NULL;
-    if (rc == MLOPS_OK)
-        rc = parse_options(options_json, fn, actor_fields, &opts);
+    json_t *opts;
+    int rc = label_args(h, "mlops_prompt_label_delete", name, label, options_json, &opts);
     if (rc != MLOPS_OK)
         return rc;
-    rc = mlops__prompts_label_delete(h->prompts, name, label,
-                                     opts ? mlops__json_str(opts, "actor", NULL) : NULL,
-                                     opts ? mlops__json_str(opts, "reason", NULL) : NULL);
+    rc = mlops__prompts_label_delete(h->prompts, name, label, opt_str(opts, "actor"),
+                                     opt_str(opts, "reason"));
     json_decref(opts);
     return rc;
 }
@@ -348,8 +353,7 @@ MLOPS_API int mlops_prompt_import(mlops_t *h, const char *dir, const char *optio
     json_t *opts = NULL;
     if ((rc = parse_options(options_json, fn, fields, &opts)) != MLOPS_OK)
         return rc;
-    rc = mlops__prompts_import(h->prompts, dir, opts ? mlops__json_str(opts, "actor", NULL) : NULL,
-                               out);
+    rc = mlops__prompts_import(h->prompts, dir, opt_str(opts, "actor"), out);
     json_decref(opts);
     return rc;
 }

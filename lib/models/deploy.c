@@ -864,14 +864,20 @@ static int status_json(mlops__models *m, const dep_row *d, json_t **out)
     return MLOPS_OK;
 }
 
-int mlops__deploy_status(mlops__models *m, const char *name, const char *alias, json_t **out)
+/* Checks (name, alias), then writes pending observations: they belong to the state
+ * that status reports or an action acts on. */
+static int check_and_flush(mlops__models *m, const char *name, const char *alias)
 {
-    *out = NULL;
     int rc = mlops__name_check(name, "model name");
     if (rc == MLOPS_OK)
         rc = mm_alias_check(alias, true);
-    if (rc == MLOPS_OK)
-        rc = mlops__deploy_flush(m);
+    return rc == MLOPS_OK ? mlops__deploy_flush(m) : rc;
+}
+
+int mlops__deploy_status(mlops__models *m, const char *name, const char *alias, json_t **out)
+{
+    *out = NULL;
+    int rc = check_and_flush(m, name, alias);
     if (rc != MLOPS_OK)
         return rc;
     mlops__store_lock(m->store);
@@ -1051,12 +1057,7 @@ int mlops__deploy_action(mlops__models *m, const char *name, const char *alias,
                          json_t **out)
 {
     *out = NULL;
-    int rc = mlops__name_check(name, "model name");
-    if (rc == MLOPS_OK)
-        rc = mm_alias_check(alias, true);
-    /* Pending observations belong to the state being acted on. */
-    if (rc == MLOPS_OK)
-        rc = mlops__deploy_flush(m);
+    int rc = check_and_flush(m, name, alias);
     if (rc != MLOPS_OK)
         return rc;
     if ((rc = mlops__store_begin(m->store)) != MLOPS_OK)
