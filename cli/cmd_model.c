@@ -189,15 +189,34 @@ static int model_register(mlops_t *h, const opts *o)
     return CLI_OK;
 }
 
-int cmd_model(cli *c, int argc, char **argv)
+/* The start shared by `mlops model` and `mlops deploy`: the usage when the subcommand is
+ * missing (an error) or --help is asked for, else the options after the subcommand.
+ * False when the command ends here, with *status its exit code. */
+static bool subcommand_opts(int argc, char **argv, const char *usage, opts *o, int *status)
 {
     if (argc < 2 || help_asked(argc, argv)) {
-        fputs(model_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_USAGE : CLI_OK;
+        fputs(usage, argc < 2 ? stderr : stdout);
+        *status = argc < 2 ? CLI_USAGE : CLI_OK;
+        return false;
     }
+    *status = parse_opts(argc, argv, 2, o);
+    return *status == CLI_OK;
+}
+
+/* The end shared by subcommands that print the JSON their library call returned. */
+static int print_result(int rc, const char *sub, char *out)
+{
+    if (rc != MLOPS_OK)
+        return cli_fail(rc, sub);
+    cli_print_free(out);
+    return CLI_OK;
+}
+
+int cmd_model(cli *c, int argc, char **argv)
+{
     opts o;
-    int rc = parse_opts(argc, argv, 2, &o);
-    if (rc != CLI_OK)
+    int rc;
+    if (!subcommand_opts(argc, argv, model_usage, &o, &rc))
         return rc;
     const char *sub = argv[1];
     char *out = NULL;
@@ -243,21 +262,14 @@ int cmd_model(cli *c, int argc, char **argv)
             return cli_fail(rc, "model promote");
         }
     }
-    if (rc != MLOPS_OK)
-        return cli_fail(rc, sub);
-    cli_print_free(out);
-    return CLI_OK;
+    return print_result(rc, sub, out);
 }
 
 int cmd_deploy(cli *c, int argc, char **argv)
 {
-    if (argc < 2 || help_asked(argc, argv)) {
-        fputs(deploy_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_USAGE : CLI_OK;
-    }
     opts o;
-    int rc = parse_opts(argc, argv, 2, &o);
-    if (rc != CLI_OK)
+    int rc;
+    if (!subcommand_opts(argc, argv, deploy_usage, &o, &rc))
         return rc;
     const char *sub = argv[1];
     static const char *const known[] = {"start",  "pick",  "observe", "status", "rollback",
@@ -325,8 +337,5 @@ int cmd_deploy(cli *c, int argc, char **argv)
             return cli_usage("--version '%s': expected an integer", o.version);
         rc = mlops_deploy_promote(h, name, o.alias, v, o.reason, &out);
     }
-    if (rc != MLOPS_OK)
-        return cli_fail(rc, sub);
-    cli_print_free(out);
-    return CLI_OK;
+    return print_result(rc, sub, out);
 }

@@ -221,6 +221,46 @@ static int need_pos(const opts *o, int min, int max, const char *sub)
     return CLI_OK;
 }
 
+/* parse_args for the subcommands without flags, then the count of positional arguments. */
+static int parse_pos(int argc, char **argv, const optspec *spec, opts *o, int min, int max,
+                     const char *sub)
+{
+    int rc = parse_args(argc, argv, 2, spec, o, NULL, NULL);
+    return rc == CLI_OK ? need_pos(o, min, max, sub) : rc;
+}
+
+/* A failed library call of `mlops prompt <sub>`. */
+static int fail_sub(int st, const char *sub)
+{
+    char what[32];
+    snprintf(what, sizeof what, "prompt %s", sub);
+    return cli_fail(st, what);
+}
+
+/* Prints the JSON a library call returned, or its error. */
+static int print_result(int st, const char *sub, char *out)
+{
+    if (st != MLOPS_OK)
+        return fail_sub(st, sub);
+    cli_print_free(out);
+    return CLI_OK;
+}
+
+/* The calls that take one argument and an options object (get, import). */
+typedef int (*one_option_call)(mlops_t *h, const char *arg, const char *options_json,
+                               char **out);
+
+/* Runs such a call with at most one option member (`key`, when value is not NULL). */
+static int call_and_print(mlops_t *h, one_option_call call, const char *arg, const char *key,
+                          const char *value, const char *sub)
+{
+    char *options = small_options(&key, &value, 1);
+    char *out = NULL;
+    int st = call(h, arg, options, &out);
+    free(options);
+    return print_result(st, sub, out);
+}
+
 static int do_push(mlops_t *h, int argc, char **argv)
 {
     const char *file = NULL, *text = NULL, *type = NULL, *message = NULL, *config = NULL,
@@ -229,9 +269,7 @@ static int do_push(mlops_t *h, int argc, char **argv)
                       {"--message", &message}, {"--config", &config}, {"--actor", &actor},
                       {"--tag", NULL}, {NULL, NULL}};
     opts o;
-    int rc = parse_args(argc, argv, 2, spec, &o, NULL, NULL);
-    if (rc == CLI_OK)
-        rc = need_pos(&o, 1, 1, "push");
+    int rc = parse_pos(argc, argv, spec, &o, 1, 1, "push");
     if (rc != CLI_OK)
         return rc;
     if (!!file == !!text)
@@ -293,20 +331,10 @@ static int do_get(mlops_t *h, int argc, char **argv)
     const char *key = NULL;
     optspec spec[] = {{"--key", &key}, {NULL, NULL}};
     opts o;
-    int rc = parse_args(argc, argv, 2, spec, &o, NULL, NULL);
-    if (rc == CLI_OK)
-        rc = need_pos(&o, 1, 1, "get");
+    int rc = parse_pos(argc, argv, spec, &o, 1, 1, "get");
     if (rc != CLI_OK)
         return rc;
-    const char *k[] = {"key"};
-    char *options = small_options(k, &key, 1);
-    char *out = NULL;
-    int st = mlops_prompt_get(h, o.pos[0], options, &out);
-    free(options);
-    if (st != MLOPS_OK)
-        return cli_fail(st, "prompt get");
-    cli_print_free(out);
-    return CLI_OK;
+    return call_and_print(h, mlops_prompt_get, o.pos[0], "key", key, "get");
 }
 
 /* Finds the value of a top-level string member in the render JSON (no JSON library in
@@ -426,21 +454,13 @@ static int do_render(mlops_t *h, int argc, char **argv)
 static int do_simple_ref(mlops_t *h, int argc, char **argv, const char *sub)
 {
     opts o;
-    int rc = parse_args(argc, argv, 2, NULL, &o, NULL, NULL);
-    if (rc == CLI_OK)
-        rc = need_pos(&o, 1, 1, sub);
+    int rc = parse_pos(argc, argv, NULL, &o, 1, 1, sub);
     if (rc != CLI_OK)
         return rc;
     char *out = NULL;
     int st = strcmp(sub, "variables") == 0 ? mlops_prompt_variables(h, o.pos[0], &out)
                                            : mlops_prompt_history(h, o.pos[0], &out);
-    if (st != MLOPS_OK) {
-        char what[32];
-        snprintf(what, sizeof what, "prompt %s", sub);
-        return cli_fail(st, what);
-    }
-    cli_print_free(out);
-    return CLI_OK;
+    return print_result(st, sub, out);
 }
 
 static int do_label(mlops_t *h, int argc, char **argv, const char *sub)
@@ -498,12 +518,7 @@ static int do_label(mlops_t *h, int argc, char **argv, const char *sub)
         free(buf);
     }
     free(options);
-    if (st != MLOPS_OK) {
-        char what[32];
-        snprintf(what, sizeof what, "prompt %s", sub);
-        return cli_fail(st, what);
-    }
-    return CLI_OK;
+    return st != MLOPS_OK ? fail_sub(st, sub) : CLI_OK;
 }
 
 static int do_list(mlops_t *h, int argc, char **argv)
@@ -511,9 +526,7 @@ static int do_list(mlops_t *h, int argc, char **argv)
     const char *prefix = NULL, *tag = NULL, *label = NULL;
     optspec spec[] = {{"--prefix", &prefix}, {"--tag", &tag}, {"--label", &label}, {NULL, NULL}};
     opts o;
-    int rc = parse_args(argc, argv, 2, spec, &o, NULL, NULL);
-    if (rc == CLI_OK)
-        rc = need_pos(&o, 0, 0, "list");
+    int rc = parse_pos(argc, argv, spec, &o, 0, 0, "list");
     if (rc != CLI_OK)
         return rc;
     const char *k[] = {"prefix", "tag", "label"};
@@ -522,18 +535,13 @@ static int do_list(mlops_t *h, int argc, char **argv)
     char *out = NULL;
     int st = mlops_prompt_list(h, filter, &out);
     free(filter);
-    if (st != MLOPS_OK)
-        return cli_fail(st, "prompt list");
-    cli_print_free(out);
-    return CLI_OK;
+    return print_result(st, "list", out);
 }
 
 static int do_diff(mlops_t *h, int argc, char **argv)
 {
     opts o;
-    int rc = parse_args(argc, argv, 2, NULL, &o, NULL, NULL);
-    if (rc == CLI_OK)
-        rc = need_pos(&o, 3, 3, "diff");
+    int rc = parse_pos(argc, argv, NULL, &o, 3, 3, "diff");
     if (rc != CLI_OK)
         return rc;
     int64_t v1 = 0, v2 = 0;
@@ -554,9 +562,8 @@ static int do_files(mlops_t *h, int argc, char **argv, bool export)
     optspec exp_spec[] = {{"--name", &name}, {NULL, NULL}};
     optspec imp_spec[] = {{"--actor", &actor}, {NULL, NULL}};
     opts o;
-    int rc = parse_args(argc, argv, 2, export ? exp_spec : imp_spec, &o, NULL, NULL);
-    if (rc == CLI_OK)
-        rc = need_pos(&o, 1, 1, export ? "export" : "import");
+    int rc = parse_pos(argc, argv, export ? exp_spec : imp_spec, &o, 1, 1,
+                       export ? "export" : "import");
     if (rc != CLI_OK)
         return rc;
     if (export) {
@@ -566,15 +573,7 @@ static int do_files(mlops_t *h, int argc, char **argv, bool export)
         printf("exported to %s\n", o.pos[0]);
         return CLI_OK;
     }
-    const char *k[] = {"actor"};
-    char *options = small_options(k, &actor, 1);
-    char *out = NULL;
-    int st = mlops_prompt_import(h, o.pos[0], options, &out);
-    free(options);
-    if (st != MLOPS_OK)
-        return cli_fail(st, "prompt import");
-    cli_print_free(out);
-    return CLI_OK;
+    return call_and_print(h, mlops_prompt_import, o.pos[0], "actor", actor, "import");
 }
 
 int cmd_prompt(cli *c, int argc, char **argv)

@@ -66,5 +66,15 @@ int mlops__api_pool(mlops_t *h, mlops__pool **out);
  */
 int mlops__api_check_handle(const mlops_t *h, const char *fn);
 int mlops__api_check_arg(const void *arg, const char *fn, const char *name);
+/** Checks the handle, then `a` and `b` in that order (a NULL name skips its pointer). */
+int mlops__api_check_args(const mlops_t *h, const char *fn, const void *a, const char *a_name,
+                          const void *b, const char *b_name);
+/**
+ * The common shape "one input, then char **out": checks the handle, `arg` (skipped when
+ * arg_name is NULL) and `out` (named "out"), then clears *out so that it is NULL on
+ * every later failure.
+ */
+int mlops__api_check_out(const mlops_t *h, const char *fn, const void *arg,
+                         const char *arg_name, char **out);
 
 #endif /* MLOPS_LIB_API_H */

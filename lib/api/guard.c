@@ -35,21 +35,11 @@ static int dump_report(json_t *report, char **out)
     return *out ? MLOPS_OK : mlops__error_oom("report text");
 }
 
-static int check2(mlops_t *h, const char *fn, const void *a, const char *an, const void *b,
-                  const char *bn)
-{
-    int rc = mlops__api_check_handle(h, fn);
-    if (rc == MLOPS_OK && an)
-        rc = mlops__api_check_arg(a, fn, an);
-    if (rc == MLOPS_OK && bn)
-        rc = mlops__api_check_arg(b, fn, bn);
-    return rc;
-}
-
 MLOPS_API int mlops_guard_check(mlops_t *h, const char *policy_json, const char *stage,
                                 const char *text, const char *context, char **out_report_json)
 {
-    int rc = check2(h, "mlops_guard_check", out_report_json, "out_report_json", text, "text");
+    int rc = mlops__api_check_args(h, "mlops_guard_check", out_report_json, "out_report_json",
+                                   text, "text");
     if (rc != MLOPS_OK)
         return rc;
     *out_report_json = NULL;
@@ -75,31 +65,32 @@ MLOPS_API int mlops_guard_check(mlops_t *h, const char *policy_json, const char 
 
 MLOPS_API int mlops_guard_policy_put(mlops_t *h, const char *name, const char *policy_json)
 {
-    int rc = check2(h, "mlops_guard_policy_put", name, "name", policy_json, "policy_json");
+    int rc = mlops__api_check_args(h, "mlops_guard_policy_put", name, "name", policy_json,
+                                   "policy_json");
     return rc != MLOPS_OK ? rc : mlops__guard_policy_put(h->guard, name, policy_json);
 }
 
 MLOPS_API int mlops_guard_policy_get(mlops_t *h, const char *name, char **out_json)
 {
-    int rc = check2(h, "mlops_guard_policy_get", out_json, "out_json", NULL, NULL);
+    int rc = mlops__api_check_args(h, "mlops_guard_policy_get", out_json, "out_json", NULL, NULL);
     return rc != MLOPS_OK ? rc : mlops__guard_policy_get(h->guard, name, out_json);
 }
 
 MLOPS_API int mlops_guard_policy_list(mlops_t *h, char **out_json)
 {
-    int rc = check2(h, "mlops_guard_policy_list", out_json, "out_json", NULL, NULL);
+    int rc = mlops__api_check_args(h, "mlops_guard_policy_list", out_json, "out_json", NULL, NULL);
     return rc != MLOPS_OK ? rc : mlops__guard_policy_list(h->guard, out_json);
 }
 
 MLOPS_API int mlops_guard_policy_delete(mlops_t *h, const char *name)
 {
-    int rc = check2(h, "mlops_guard_policy_delete", name, "name", NULL, NULL);
+    int rc = mlops__api_check_args(h, "mlops_guard_policy_delete", name, "name", NULL, NULL);
     return rc != MLOPS_OK ? rc : mlops__guard_policy_delete(h->guard, name);
 }
 
 MLOPS_API int mlops_guard_deanonymize(mlops_t *h, const char *vault, const char *text, char **out)
 {
-    int rc = check2(h, "mlops_guard_deanonymize", text, "text", out, "out");
+    int rc = mlops__api_check_args(h, "mlops_guard_deanonymize", text, "text", out, "out");
     if (rc == MLOPS_OK)
         rc = mlops__api_check_arg(vault, "mlops_guard_deanonymize", "vault");
     return rc != MLOPS_OK ? rc : mlops__guard_deanonymize(h->guard, vault, text, out);
@@ -108,10 +99,11 @@ MLOPS_API int mlops_guard_deanonymize(mlops_t *h, const char *vault, const char 
 MLOPS_API int mlops_guard_train(mlops_t *h, const char *kind, const char *data_jsonl_path,
                                 const char *out_model_path, char **out_report_json)
 {
-    int rc = check2(h, "mlops_guard_train", kind, "kind", data_jsonl_path, "data_jsonl_path");
+    int rc = mlops__api_check_args(h, "mlops_guard_train", kind, "kind", data_jsonl_path,
+                                   "data_jsonl_path");
     if (rc == MLOPS_OK)
-        rc = check2(h, "mlops_guard_train", out_model_path, "out_model_path", out_report_json,
-                    "out_report_json");
+        rc = mlops__api_check_args(h, "mlops_guard_train", out_model_path, "out_model_path",
+                                   out_report_json, "out_report_json");
     if (rc != MLOPS_OK)
         return rc;
     *out_report_json = NULL;
@@ -123,7 +115,7 @@ MLOPS_API int mlops_guard_train(mlops_t *h, const char *kind, const char *data_j
 
 MLOPS_API int mlops_guard_canary(mlops_t *h, const char *system_prompt, char **out_json)
 {
-    int rc = check2(h, "mlops_guard_canary", out_json, "out_json", NULL, NULL);
+    int rc = mlops__api_check_args(h, "mlops_guard_canary", out_json, "out_json", NULL, NULL);
     if (rc != MLOPS_OK)
         return rc;
     json_t *o = NULL;
@@ -135,8 +127,8 @@ MLOPS_API int mlops_guard_canary(mlops_t *h, const char *system_prompt, char **o
 MLOPS_API int mlops_guard_validate_json(mlops_t *h, const char *schema_json,
                                         const char *instance_json, char **out_report_json)
 {
-    int rc = check2(h, "mlops_guard_validate_json", schema_json, "schema_json", instance_json,
-                    "instance_json");
+    int rc = mlops__api_check_args(h, "mlops_guard_validate_json", schema_json, "schema_json",
+                                   instance_json, "instance_json");
     if (rc == MLOPS_OK)
         rc = mlops__api_check_arg(out_report_json, "mlops_guard_validate_json", "out_report_json");
     if (rc != MLOPS_OK)

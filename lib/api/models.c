@@ -5,11 +5,6 @@
 
 #include <stdlib.h>
 
-static int models_check_config(const json_t *section)
-{
-    return mlops__models_check_config(section);
-}
-
 static int models_open(mlops_t *h, const json_t *section)
 {
     return mlops__models_open(h->store, &h->logger, section, &h->models);
@@ -22,20 +17,8 @@ static void models_close(mlops_t *h)
 }
 
 const mlops__module mlops__api_models_module = {
-    "models", &mlops__models_schema, models_check_config, models_open, models_close,
+    "models", &mlops__models_schema, mlops__models_check_config, models_open, models_close,
 };
-
-/* Checks the handle and that the listed pointers are non-NULL. */
-static int check(const mlops_t *h, const char *fn, const void *a, const char *an, const void *b,
-                 const char *bn)
-{
-    int rc = mlops__api_check_handle(h, fn);
-    if (rc == MLOPS_OK && an)
-        rc = mlops__api_check_arg(a, fn, an);
-    if (rc == MLOPS_OK && bn)
-        rc = mlops__api_check_arg(b, fn, bn);
-    return rc;
-}
 
 /* Dumps `value` (stolen) into *out when out is not NULL. */
 static int give(json_t *value, char **out, int rc)
@@ -56,7 +39,8 @@ static int parse_obj(const char *text, const char *what, json_t **out)
 
 MLOPS_API int mlops_model_register(mlops_t *h, const char *name, const char *version_json, int64_t *out_version)
 {
-    int rc = check(h, "mlops_model_register", name, "name", version_json, "version_json");
+    int rc = mlops__api_check_args(h, "mlops_model_register", name, "name", version_json,
+                                   "version_json");
     if (rc == MLOPS_OK)
         rc = mlops__api_check_arg(out_version, "mlops_model_register", "out_version");
     if (rc != MLOPS_OK)
@@ -72,10 +56,9 @@ MLOPS_API int mlops_model_register(mlops_t *h, const char *name, const char *ver
 
 MLOPS_API int mlops_model_get(mlops_t *h, const char *ref, char **out)
 {
-    int rc = check(h, "mlops_model_get", ref, "ref", out, "out");
+    int rc = mlops__api_check_out(h, "mlops_model_get", ref, "ref", out);
     if (rc != MLOPS_OK)
         return rc;
-    *out = NULL;
     json_t *v = NULL;
     rc = mlops__models_get(h->models, ref, &v);
     return give(v, out, rc);
@@ -83,10 +66,9 @@ MLOPS_API int mlops_model_get(mlops_t *h, const char *ref, char **out)
 
 MLOPS_API int mlops_model_list(mlops_t *h, char **out)
 {
-    int rc = check(h, "mlops_model_list", out, "out", NULL, NULL);
+    int rc = mlops__api_check_out(h, "mlops_model_list", NULL, NULL, out);
     if (rc != MLOPS_OK)
         return rc;
-    *out = NULL;
     json_t *v = NULL;
     rc = mlops__models_list(h->models, &v);
     return give(v, out, rc);
@@ -94,10 +76,9 @@ MLOPS_API int mlops_model_list(mlops_t *h, char **out)
 
 MLOPS_API int mlops_model_search(mlops_t *h, const char *filter, int64_t limit, char **out)
 {
-    int rc = check(h, "mlops_model_search", out, "out", NULL, NULL);
+    int rc = mlops__api_check_out(h, "mlops_model_search", NULL, NULL, out);
     if (rc != MLOPS_OK)
         return rc;
-    *out = NULL;
     json_t *v = NULL;
     rc = mlops__models_search(h->models, filter, limit, &v);
     return give(v, out, rc);
@@ -105,7 +86,7 @@ MLOPS_API int mlops_model_search(mlops_t *h, const char *filter, int64_t limit, 
 
 MLOPS_API int mlops_model_update(mlops_t *h, const char *name, int64_t version, const char *patch_json)
 {
-    int rc = check(h, "mlops_model_update", name, "name", patch_json, "patch_json");
+    int rc = mlops__api_check_args(h, "mlops_model_update", name, "name", patch_json, "patch_json");
     if (rc != MLOPS_OK)
         return rc;
     json_t *patch = NULL;
@@ -118,10 +99,9 @@ MLOPS_API int mlops_model_update(mlops_t *h, const char *name, int64_t version, 
 
 MLOPS_API int mlops_model_verify(mlops_t *h, const char *ref, char **out)
 {
-    int rc = check(h, "mlops_model_verify", ref, "ref", out, "out");
+    int rc = mlops__api_check_out(h, "mlops_model_verify", ref, "ref", out);
     if (rc != MLOPS_OK)
         return rc;
-    *out = NULL;
     json_t *v = NULL;
     rc = mlops__models_verify(h->models, ref, &v);
     return give(v, out, rc);
@@ -129,7 +109,8 @@ MLOPS_API int mlops_model_verify(mlops_t *h, const char *ref, char **out)
 
 MLOPS_API int mlops_model_set_gate(mlops_t *h, const char *name, const char *alias, const char *rules_json)
 {
-    int rc = check(h, "mlops_model_set_gate", name, "name", rules_json, "rules_json");
+    int rc = mlops__api_check_args(h, "mlops_model_set_gate", name, "name", rules_json,
+                                   "rules_json");
     if (rc != MLOPS_OK)
         return rc;
     json_t *rules = NULL;
@@ -142,10 +123,9 @@ MLOPS_API int mlops_model_set_gate(mlops_t *h, const char *name, const char *ali
 
 MLOPS_API int mlops_model_get_gate(mlops_t *h, const char *name, const char *alias, char **out)
 {
-    int rc = check(h, "mlops_model_get_gate", name, "name", out, "out");
+    int rc = mlops__api_check_out(h, "mlops_model_get_gate", name, "name", out);
     if (rc != MLOPS_OK)
         return rc;
-    *out = NULL;
     json_t *v = NULL;
     rc = mlops__models_get_gate(h->models, name, alias, &v);
     return give(v, out, rc);
@@ -153,7 +133,7 @@ MLOPS_API int mlops_model_get_gate(mlops_t *h, const char *name, const char *ali
 
 MLOPS_API int mlops_model_promote(mlops_t *h, const char *name, int64_t version, const char *alias, int force, const char *reason, char **out)
 {
-    int rc = check(h, "mlops_model_promote", name, "name", alias, "alias");
+    int rc = mlops__api_check_args(h, "mlops_model_promote", name, "name", alias, "alias");
     if (rc != MLOPS_OK)
         return rc;
     if (out)
@@ -165,7 +145,7 @@ MLOPS_API int mlops_model_promote(mlops_t *h, const char *name, int64_t version,
 
 MLOPS_API int mlops_model_remove_alias(mlops_t *h, const char *name, const char *alias, const char *reason)
 {
-    int rc = check(h, "mlops_model_remove_alias", name, "name", alias, "alias");
+    int rc = mlops__api_check_args(h, "mlops_model_remove_alias", name, "name", alias, "alias");
     if (rc != MLOPS_OK)
         return rc;
     return mlops__models_remove_alias(h->models, name, alias, reason);
@@ -173,10 +153,9 @@ MLOPS_API int mlops_model_remove_alias(mlops_t *h, const char *name, const char 
 
 MLOPS_API int mlops_model_history(mlops_t *h, const char *name, int64_t limit, char **out)
 {
-    int rc = check(h, "mlops_model_history", name, "name", out, "out");
+    int rc = mlops__api_check_out(h, "mlops_model_history", name, "name", out);
     if (rc != MLOPS_OK)
         return rc;
-    *out = NULL;
     json_t *v = NULL;
     rc = mlops__models_history(h->models, name, limit, &v);
     return give(v, out, rc);
@@ -184,7 +163,7 @@ MLOPS_API int mlops_model_history(mlops_t *h, const char *name, int64_t limit, c
 
 MLOPS_API int mlops_deploy_start(mlops_t *h, const char *name, const char *alias, const char *strategy_json, char **out)
 {
-    int rc = check(h, "mlops_deploy_start", name, "name", alias, "alias");
+    int rc = mlops__api_check_args(h, "mlops_deploy_start", name, "name", alias, "alias");
     if (rc == MLOPS_OK)
         rc = mlops__api_check_arg(strategy_json, "mlops_deploy_start", "strategy_json");
     if (rc != MLOPS_OK)
@@ -203,7 +182,7 @@ MLOPS_API int mlops_deploy_start(mlops_t *h, const char *name, const char *alias
 MLOPS_API int mlops_deploy_pick(mlops_t *h, const char *name, const char *alias, const char *user_key, int64_t *out_version, int32_t *out_shadows, size_t cap, size_t *out_n)
 {
     if (!h || !name || !alias || !out_version || (cap > 0 && !out_shadows)) {
-        int rc = check(h, "mlops_deploy_pick", name, "name", alias, "alias");
+        int rc = mlops__api_check_args(h, "mlops_deploy_pick", name, "name", alias, "alias");
         if (rc == MLOPS_OK)
             rc = mlops__api_check_arg(out_version, "mlops_deploy_pick", "out_version");
         if (rc == MLOPS_OK)
@@ -217,7 +196,8 @@ MLOPS_API int mlops_deploy_pick(mlops_t *h, const char *name, const char *alias,
 
 MLOPS_API int mlops_deploy_observe(mlops_t *h, const char *name, int64_t version, const char *metrics_json)
 {
-    int rc = check(h, "mlops_deploy_observe", name, "name", metrics_json, "metrics_json");
+    int rc = mlops__api_check_args(h, "mlops_deploy_observe", name, "name", metrics_json,
+                                   "metrics_json");
     if (rc != MLOPS_OK)
         return rc;
     json_t *metrics = NULL;
@@ -230,7 +210,7 @@ MLOPS_API int mlops_deploy_observe(mlops_t *h, const char *name, int64_t version
 
 MLOPS_API int mlops_deploy_observe_value(mlops_t *h, const char *name, int64_t version, const char *metric, double value)
 {
-    int rc = check(h, "mlops_deploy_observe_value", name, "name", metric, "metric");
+    int rc = mlops__api_check_args(h, "mlops_deploy_observe_value", name, "name", metric, "metric");
     if (rc != MLOPS_OK)
         return rc;
     return mlops__deploy_observe_value(h->models, name, version, metric, value);
@@ -244,7 +224,7 @@ MLOPS_API int mlops_deploy_flush(mlops_t *h)
 
 MLOPS_API int mlops_deploy_status(mlops_t *h, const char *name, const char *alias, char **out)
 {
-    int rc = check(h, "mlops_deploy_status", name, "name", alias, "alias");
+    int rc = mlops__api_check_args(h, "mlops_deploy_status", name, "name", alias, "alias");
     if (rc == MLOPS_OK)
         rc = mlops__api_check_arg(out, "mlops_deploy_status", "out");
     if (rc != MLOPS_OK)
@@ -258,7 +238,7 @@ MLOPS_API int mlops_deploy_status(mlops_t *h, const char *name, const char *alia
 static int action(mlops_t *h, const char *fn, const char *name, const char *alias,
                   enum mlops__deploy_action a, int64_t version, const char *reason, char **out)
 {
-    int rc = check(h, fn, name, "name", alias, "alias");
+    int rc = mlops__api_check_args(h, fn, name, "name", alias, "alias");
     if (rc != MLOPS_OK)
         return rc;
     if (out)

@@ -118,17 +118,6 @@ const mlops__module mlops__api_prompts_module = {
 
 /* ---------------------------------------------------------------- helpers --- */
 
-static int check2(const mlops_t *h, const char *fn, const void *a, const char *an, const void *b,
-                  const char *bn)
-{
-    int rc = mlops__api_check_handle(h, fn);
-    if (rc == MLOPS_OK && an)
-        rc = mlops__api_check_arg(a, fn, an);
-    if (rc == MLOPS_OK && bn)
-        rc = mlops__api_check_arg(b, fn, bn);
-    return rc;
-}
-
 /* Parses an optional options object and checks its keys. */
 static int parse_options(const char *text, const char *fn, const mlops__json_field *fields,
                          json_t **out)
@@ -154,6 +143,22 @@ static const mlops__json_field actor_fields[] = {
     {NULL, 0, false},
 };
 
+/* A text member of parsed options; NULL when absent or when there were no options. */
+static const char *opt_str(const json_t *opts, const char *key)
+{
+    return opts ? mlops__json_str(opts, key, NULL) : NULL;
+}
+
+/* The start shared by label_set and label_delete: name and label, then the
+ * {"actor", "reason"} options. */
+static int label_args(mlops_t *h, const char *fn, const char *name, const char *label,
+                      const char *options_json, json_t **opts)
+{
+    *opts = NULL;
+    int rc = mlops__api_check_args(h, fn, name, "name", label, "label");
+    return rc == MLOPS_OK ? parse_options(options_json, fn, actor_fields, opts) : rc;
+}
+
 /* ---------------------------------------------------------------- functions - */
 
 MLOPS_API int mlops_prompt_push(mlops_t *h, const char *name, const char *template_text, const char *options_json, int64_t *out)
@@ -167,7 +172,7 @@ MLOPS_API int mlops_prompt_push(mlops_t *h, const char *name, const char *templa
         {"actor", MLOPS__J_NULLABLE_STRING, false},
         {NULL, 0, false},
     };
-    int rc = check2(h, fn, template_text, "template_text", out, "out");
+    int rc = mlops__api_check_args(h, fn, template_text, "template_text", out, "out");
     if (rc != MLOPS_OK)
         return rc;
     *out = 0;
@@ -204,17 +209,15 @@ static const mlops__json_field key_fields[] = {
 MLOPS_API int mlops_prompt_get(mlops_t *h, const char *ref, const char *options_json, char **out)
 {
     static const char fn[] = "mlops_prompt_get";
-    int rc = check2(h, fn, ref, "ref", out, "out");
+    int rc = mlops__api_check_out(h, fn, ref, "ref", out);
     if (rc != MLOPS_OK)
         return rc;
-    *out = NULL;
     json_t *opts = NULL;
     if ((rc = parse_options(options_json, fn, key_fields, &opts)) != MLOPS_OK)
         return rc;
     mlops__prompt_version *v = NULL;
     mlops__prompt_served served;
-    rc = mlops__prompts_resolve(h->prompts, ref, opts ? mlops__json_str(opts, "key", NULL) : NULL,
-                                &v, &served);
+    rc = mlops__prompts_resolve(h->prompts, ref, opt_str(opts, "key"), &v, &served);
     if (rc == MLOPS_OK)
         rc = mlops__prompt_get_json(v, &served, out);
     mlops__prompt_version_unref(v);
@@ -230,10 +233,9 @@ MLOPS_API int mlops_prompt_render(mlops_t *h, const char *ref, const char *vars_
         {"strict", MLOPS__J_BOOL, false},
         {NULL, 0, false},
     };
-    int rc = check2(h, fn, ref, "ref", out, "out");
+    int rc = mlops__api_check_out(h, fn, ref, "ref", out);
     if (rc != MLOPS_OK)
         return rc;
-    *out = NULL;
     json_t *opts = NULL, *vars = NULL;
     if ((rc = parse_options(options_json, fn, fields, &opts)) != MLOPS_OK)
         return rc;
@@ -241,8 +243,7 @@ MLOPS_API int mlops_prompt_render(mlops_t *h, const char *ref, const char *vars_
         rc = mlops__json_parse_object(vars_json, "vars", &vars);
     if (rc == MLOPS_OK) {
         mlops__prompt_rendered r;
-        rc = mlops__prompts_render(h->prompts, ref, vars,
-                                   opts ? mlops__json_str(opts, "key", NULL) : NULL,
+        rc = mlops__prompts_render(h->prompts, ref, vars, opt_str(opts, "key"),
                                    opts ? mlops__json_bool(opts, "strict", true) : true, &r);
         if (rc == MLOPS_OK) {
             rc = mlops__prompt_rendered_json(&r, out);
@@ -256,25 +257,18 @@ MLOPS_API int mlops_prompt_render(mlops_t *h, const char *ref, const char *vars_
 
 MLOPS_API int mlops_prompt_variables(mlops_t *h, const char *ref, char **out)
 {
-    int rc = check2(h, "mlops_prompt_variables", ref, "ref", out, "out");
-    if (rc != MLOPS_OK)
-        return rc;
-    *out = NULL;
-    return mlops__prompts_variables(h->prompts, ref, out);
+    int rc = mlops__api_check_out(h, "mlops_prompt_variables", ref, "ref", out);
+    return rc != MLOPS_OK ? rc : mlops__prompts_variables(h->prompts, ref, out);
 }
 
 MLOPS_API int mlops_prompt_label_set(mlops_t *h, const char *name, int64_t version, const char *label, const char *options_json)
 {
-    static const char fn[] = "mlops_prompt_label_set";
-    int rc = check2(h, fn, name, "name", label, "label");
-    json_t *opts = NULL;
-    if (rc == MLOPS_OK)
-        rc = parse_options(options_json, fn, actor_fields, &opts);
+    json_t *opts;
+    int rc = label_args(h, "mlops_prompt_label_set", name, label, options_json, &opts);
     if (rc != MLOPS_OK)
         return rc;
-    rc = mlops__prompts_label_set(h->prompts, name, version, label,
-                                  opts ? mlops__json_str(opts, "actor", NULL) : NULL,
-                                  opts ? mlops__json_str(opts, "reason", NULL) : NULL);
+    rc = mlops__prompts_label_set(h->prompts, name, version, label, opt_str(opts, "actor"),
+                                  opt_str(opts, "reason"));
     json_decref(opts);
     return rc;
 }
@@ -282,7 +276,7 @@ MLOPS_API int mlops_prompt_label_set(mlops_t *h, const char *name, int64_t versi
 MLOPS_API int mlops_prompt_label_split(mlops_t *h, const char *name, const char *label, const char *split_json, const char *options_json)
 {
     static const char fn[] = "mlops_prompt_label_split";
-    int rc = check2(h, fn, name, "name", label, "label");
+    int rc = mlops__api_check_args(h, fn, name, "name", label, "label");
     if (rc == MLOPS_OK)
         rc = mlops__api_check_arg(split_json, fn, "split_json");
     json_t *opts = NULL, *split = NULL;
@@ -291,9 +285,8 @@ MLOPS_API int mlops_prompt_label_split(mlops_t *h, const char *name, const char 
     if (rc == MLOPS_OK)
         rc = mlops__json_parse(split_json, "split", &split);
     if (rc == MLOPS_OK)
-        rc = mlops__prompts_label_split(h->prompts, name, label, split,
-                                        opts ? mlops__json_str(opts, "actor", NULL) : NULL,
-                                        opts ? mlops__json_str(opts, "reason", NULL) : NULL);
+        rc = mlops__prompts_label_split(h->prompts, name, label, split, opt_str(opts, "actor"),
+                                        opt_str(opts, "reason"));
     json_decref(split);
     json_decref(opts);
     return rc;
@@ -301,26 +294,21 @@ MLOPS_API int mlops_prompt_label_split(mlops_t *h, const char *name, const char 
 
 MLOPS_API int mlops_prompt_label_delete(mlops_t *h, const char *name, const char *label, const char *options_json)
 {
-    static const char fn[] = "mlops_prompt_label_delete";
-    int rc = check2(h, fn, name, "name", label, "label");
-    json_t *opts = NULL;
-    if (rc == MLOPS_OK)
-        rc = parse_options(options_json, fn, actor_fields, &opts);
+    json_t *opts;
+    int rc = label_args(h, "mlops_prompt_label_delete", name, label, options_json, &opts);
     if (rc != MLOPS_OK)
         return rc;
-    rc = mlops__prompts_label_delete(h->prompts, name, label,
-                                     opts ? mlops__json_str(opts, "actor", NULL) : NULL,
-                                     opts ? mlops__json_str(opts, "reason", NULL) : NULL);
+    rc = mlops__prompts_label_delete(h->prompts, name, label, opt_str(opts, "actor"),
+                                     opt_str(opts, "reason"));
     json_decref(opts);
     return rc;
 }
 
 MLOPS_API int mlops_prompt_list(mlops_t *h, const char *filter_json, char **out)
 {
-    int rc = check2(h, "mlops_prompt_list", out, "out", NULL, NULL);
+    int rc = mlops__api_check_out(h, "mlops_prompt_list", NULL, NULL, out);
     if (rc != MLOPS_OK)
         return rc;
-    *out = NULL;
     json_t *filter = NULL;
     if (filter_json && *filter_json &&
         (rc = mlops__json_parse_object(filter_json, "filter", &filter)) != MLOPS_OK)
@@ -332,25 +320,19 @@ MLOPS_API int mlops_prompt_list(mlops_t *h, const char *filter_json, char **out)
 
 MLOPS_API int mlops_prompt_history(mlops_t *h, const char *name, char **out)
 {
-    int rc = check2(h, "mlops_prompt_history", name, "name", out, "out");
-    if (rc != MLOPS_OK)
-        return rc;
-    *out = NULL;
-    return mlops__prompts_history(h->prompts, name, out);
+    int rc = mlops__api_check_out(h, "mlops_prompt_history", name, "name", out);
+    return rc != MLOPS_OK ? rc : mlops__prompts_history(h->prompts, name, out);
 }
 
 MLOPS_API int mlops_prompt_diff(mlops_t *h, const char *name, int64_t v1, int64_t v2, char **out)
 {
-    int rc = check2(h, "mlops_prompt_diff", name, "name", out, "out");
-    if (rc != MLOPS_OK)
-        return rc;
-    *out = NULL;
-    return mlops__prompts_diff(h->prompts, name, v1, v2, out);
+    int rc = mlops__api_check_out(h, "mlops_prompt_diff", name, "name", out);
+    return rc != MLOPS_OK ? rc : mlops__prompts_diff(h->prompts, name, v1, v2, out);
 }
 
 MLOPS_API int mlops_prompt_export(mlops_t *h, const char *dir, const char *name)
 {
-    int rc = check2(h, "mlops_prompt_export", dir, "dir", NULL, NULL);
+    int rc = mlops__api_check_args(h, "mlops_prompt_export", dir, "dir", NULL, NULL);
     if (rc != MLOPS_OK)
         return rc;
     if (!*dir)
@@ -365,15 +347,13 @@ MLOPS_API int mlops_prompt_import(mlops_t *h, const char *dir, const char *optio
         {"actor", MLOPS__J_NULLABLE_STRING, false},
         {NULL, 0, false},
     };
-    int rc = check2(h, fn, dir, "dir", out, "out");
+    int rc = mlops__api_check_out(h, fn, dir, "dir", out);
     if (rc != MLOPS_OK)
         return rc;
-    *out = NULL;
     json_t *opts = NULL;
     if ((rc = parse_options(options_json, fn, fields, &opts)) != MLOPS_OK)
         return rc;
-    rc = mlops__prompts_import(h->prompts, dir, opts ? mlops__json_str(opts, "actor", NULL) : NULL,
-                               out);
+    rc = mlops__prompts_import(h->prompts, dir, opt_str(opts, "actor"), out);
     json_decref(opts);
     return rc;
 }

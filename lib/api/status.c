@@ -67,3 +67,23 @@ int mlops__api_check_arg(const void *arg, const char *fn, const char *name)
 {
     return arg ? MLOPS_OK : mlops__error(MLOPS_EINVAL, "%s: %s is NULL", fn, name);
 }
+
+int mlops__api_check_args(const mlops_t *h, const char *fn, const void *a, const char *a_name,
+                          const void *b, const char *b_name)
+{
+    int rc = mlops__api_check_handle(h, fn);
+    if (rc == MLOPS_OK && a_name)
+        rc = mlops__api_check_arg(a, fn, a_name);
+    if (rc == MLOPS_OK && b_name)
+        rc = mlops__api_check_arg(b, fn, b_name);
+    return rc;
+}
+
+int mlops__api_check_out(const mlops_t *h, const char *fn, const void *arg,
+                         const char *arg_name, char **out)
+{
+    int rc = mlops__api_check_args(h, fn, arg, arg_name, out, "out");
+    if (rc == MLOPS_OK)
+        *out = NULL;
+    return rc;
+}

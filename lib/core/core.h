@@ -473,4 +473,34 @@ bool mlops__regex_search(const mlops__regex *re, const char *s, size_t n, size_t
 /** Whether re matches anywhere in s[0..n): stops at the first match found, no span. */
 bool mlops__regex_test(const mlops__regex *re, const char *s, size_t n);
 
+/* ---------------------------------------------------------------- store rows -- */
+
+/**
+ * Steps `stmt` (prepared with mlops__store_prepare, lock held), a query that yields at
+ * most one row, without resetting it: MLOPS_OK with *found telling whether a row is
+ * current (read its columns, then reset the statement), or mlops__store_error naming
+ * `what`. No row is not an error: the caller words its own "not found".
+ */
+int mlops__store_step_row(mlops__store *st, sqlite3_stmt *stmt, const char *what, bool *found);
+
+/**
+ * mlops__store_step_row for a query whose answer is one integer; resets the statement. *found says whether a row came back; its first column,
+ * as an integer, is then in *value (left alone otherwise). Errors: mlops__store_error
+ * naming `what`. No row is not an error: the caller words its own "not found".
+ */
+int mlops__store_query_int(mlops__store *st, sqlite3_stmt *stmt, const char *what,
+                           int64_t *value, bool *found);
+
+/** Builds the JSON of the statement's current row; NULL when out of memory. */
+typedef json_t *(*mlops__store_row_fn)(sqlite3_stmt *stmt);
+
+/**
+ * Steps `stmt` to its end (lock held), appending row_json(stmt) for each row to `arr`.
+ * Stops at the first failure: MLOPS_ENOMEM naming `oom_what`, or mlops__store_error
+ * naming `what`. Does not reset the statement (cached statements are reset by the
+ * caller, dynamic ones finalized).
+ */
+int mlops__store_rows_json(mlops__store *st, sqlite3_stmt *stmt, mlops__store_row_fn row_json,
+                           json_t *arr, const char *oom_what, const char *what);
+
 #endif /* MLOPS_LIB_CORE_H */

@@ -416,13 +416,11 @@ static int dep_by_id(mlops__models *m, int64_t id, dep_row *d)
     if (rc != MLOPS_OK)
         return rc;
     sqlite3_bind_int64(s, 1, id);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW)
-        rc = dep_row_read(m, s, d);
-    else
-        rc = step == SQLITE_DONE ? mlops__error(MLOPS_ENOTFOUND, "deployment %lld not found",
-                                                (long long)id)
-                                 : mlops__store_error(m->store, step, "model_deployments");
+    bool found;
+    rc = mlops__store_step_row(m->store, s, "model_deployments", &found);
+    if (rc == MLOPS_OK)
+        rc = found ? dep_row_read(m, s, d)
+                   : mlops__error(MLOPS_ENOTFOUND, "deployment %lld not found", (long long)id);
     sqlite3_reset(s);
     return rc;
 }
@@ -444,14 +442,12 @@ static int dep_latest(mlops__models *m, const char *name, const char *alias, dep
         return rc;
     sqlite3_bind_int64(s, 1, model_id);
     sqlite3_bind_text(s, 2, alias, -1, SQLITE_STATIC);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW)
-        rc = dep_row_read(m, s, d);
-    else
-        rc = step == SQLITE_DONE
-                 ? mlops__error(MLOPS_ENOTFOUND, "model '%s' has no deployment on alias '%s'",
-                                name, alias)
-                 : mlops__store_error(m->store, step, "model_deployments");
+    bool found;
+    rc = mlops__store_step_row(m->store, s, "model_deployments", &found);
+    if (rc == MLOPS_OK)
+        rc = found ? dep_row_read(m, s, d)
+                   : mlops__error(MLOPS_ENOTFOUND, "model '%s' has no deployment on alias '%s'",
+                                  name, alias);
     sqlite3_reset(s);
     return rc;
 }
@@ -868,14 +864,20 @@ static int status_json(mlops__models *m, const dep_row *d, json_t **out)
     return MLOPS_OK;
 }
 
-int mlops__deploy_status(mlops__models *m, const char *name, const char *alias, json_t **out)
+/* Checks (name, alias), then writes pending observations: they belong to the state
+ * that status reports or an action acts on. */
+static int check_and_flush(mlops__models *m, const char *name, const char *alias)
 {
-    *out = NULL;
     int rc = mlops__name_check(name, "model name");
     if (rc == MLOPS_OK)
         rc = mm_alias_check(alias, true);
-    if (rc == MLOPS_OK)
-        rc = mlops__deploy_flush(m);
+    return rc == MLOPS_OK ? mlops__deploy_flush(m) : rc;
+}
+
+int mlops__deploy_status(mlops__models *m, const char *name, const char *alias, json_t **out)
+{
+    *out = NULL;
+    int rc = check_and_flush(m, name, alias);
     if (rc != MLOPS_OK)
         return rc;
     mlops__store_lock(m->store);
@@ -1035,17 +1037,27 @@ static const char *action_name(enum mlops__deploy_action a)
     }
 }
 
+/* MLOPS_ESTATE for an action the deployment's current state does not allow. */
+static int state_refuses(const dep_row *d, const char *name, const char *alias, const char *rule)
+{
+    return mlops__error(MLOPS_ESTATE, "deployment %lld of '%s'@%s is %s: %s", (long long)d->id,
+                        name, alias, mm_state_name(d->state), rule);
+}
+
+/* A transition asked for by hand: the reason text passes to transition(), which owns it. */
+static int by_hand(mlops__models *m, dep_row *d, int state, const char *action, char **why)
+{
+    char *reason = *why;
+    *why = NULL;
+    return transition(m, d, state, action, reason, true);
+}
+
 int mlops__deploy_action(mlops__models *m, const char *name, const char *alias,
                          enum mlops__deploy_action action, int64_t version, const char *reason,
                          json_t **out)
 {
     *out = NULL;
-    int rc = mlops__name_check(name, "model name");
-    if (rc == MLOPS_OK)
-        rc = mm_alias_check(alias, true);
-    /* Pending observations belong to the state being acted on. */
-    if (rc == MLOPS_OK)
-        rc = mlops__deploy_flush(m);
+    int rc = check_and_flush(m, name, alias);
     if (rc != MLOPS_OK)
         return rc;
     if ((rc = mlops__store_begin(m->store)) != MLOPS_OK)
@@ -1071,55 +1083,36 @@ int mlops__deploy_action(mlops__models *m, const char *name, const char *alias,
                                   name, (long long)holder, (long long)d.id);
             if (rc == MLOPS_OK && d.baseline)
                 rc = mm_alias_set(m, d.model_id, d.alias, d.baseline);
-            if (rc == MLOPS_OK) {
-                rc = transition(m, &d, MM_ROLLED_BACK, "deploy_rollback", why, true);
-                why = NULL;
-            }
-        } else if (active) {
-            rc = transition(m, &d, MM_ROLLED_BACK, "deploy_rollback", why, true);
-            why = NULL;
+            if (rc == MLOPS_OK)
+                rc = by_hand(m, &d, MM_ROLLED_BACK, "deploy_rollback", &why);
         } else {
-            rc = mlops__error(MLOPS_ESTATE, "deployment %lld of '%s'@%s is %s: nothing to roll "
-                              "back", (long long)d.id, name, alias, mm_state_name(d.state));
+            rc = active ? by_hand(m, &d, MM_ROLLED_BACK, "deploy_rollback", &why)
+                        : state_refuses(&d, name, alias, "nothing to roll back");
         }
         break;
     case MLOPS__DEPLOY_ABORT:
-        if (!active)
-            rc = mlops__error(MLOPS_ESTATE, "deployment %lld of '%s'@%s is %s: only a running "
-                              "or paused deployment can be aborted", (long long)d.id, name, alias,
-                              mm_state_name(d.state));
-        else {
-            rc = transition(m, &d, MM_ABORTED, "deploy_abort", why, true);
-            why = NULL;
-        }
+        rc = active ? by_hand(m, &d, MM_ABORTED, "deploy_abort", &why)
+                    : state_refuses(&d, name, alias,
+                                    "only a running or paused deployment can be aborted");
         break;
     case MLOPS__DEPLOY_RESUME:
-        if (d.state != MM_PAUSED)
-            rc = mlops__error(MLOPS_ESTATE, "deployment %lld of '%s'@%s is %s: only a paused "
-                              "deployment can be resumed", (long long)d.id, name, alias,
-                              mm_state_name(d.state));
-        else {
-            d.phase++; /* a fresh observation window */
-            rc = transition(m, &d, MM_RUNNING, "deploy_resume", why, true);
-            why = NULL;
+        if (d.state != MM_PAUSED) {
+            rc = state_refuses(&d, name, alias, "only a paused deployment can be resumed");
+            break;
         }
+        d.phase++; /* a fresh observation window */
+        rc = by_hand(m, &d, MM_RUNNING, "deploy_resume", &why);
         break;
     case MLOPS__DEPLOY_PAUSE:
-        if (d.state != MM_RUNNING)
-            rc = mlops__error(MLOPS_ESTATE, "deployment %lld of '%s'@%s is %s: only a running "
-                              "deployment can be paused", (long long)d.id, name, alias,
-                              mm_state_name(d.state));
-        else {
-            rc = transition(m, &d, MM_PAUSED, "deploy_pause", why, true);
-            why = NULL;
-        }
+        rc = d.state == MM_RUNNING
+                 ? by_hand(m, &d, MM_PAUSED, "deploy_pause", &why)
+                 : state_refuses(&d, name, alias, "only a running deployment can be paused");
         break;
     case MLOPS__DEPLOY_PROMOTE: {
         int64_t v = version ? version : d.candidate;
         if (!active)
-            rc = mlops__error(MLOPS_ESTATE, "deployment %lld of '%s'@%s is %s: only a running "
-                              "or paused deployment can be promoted", (long long)d.id, name,
-                              alias, mm_state_name(d.state));
+            rc = state_refuses(&d, name, alias,
+                               "only a running or paused deployment can be promoted");
         else if (d.strategy == MM_AB) {
             bool arm = false;
             json_t *arms = json_object_get(d.spec, "arms");

@@ -224,16 +224,10 @@ int mm_model_id(mlops__models *m, const char *name, int64_t *id)
     if (rc != MLOPS_OK)
         return rc;
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
-        *id = sqlite3_column_int64(s, 0);
-        sqlite3_reset(s);
-        return MLOPS_OK;
-    }
-    sqlite3_reset(s);
-    if (step != SQLITE_DONE)
-        return mlops__store_error(m->store, step, "models");
-    return mlops__error(MLOPS_ENOTFOUND, "model '%s' does not exist", name);
+    bool found;
+    if ((rc = mlops__store_query_int(m->store, s, "models", id, &found)) != MLOPS_OK)
+        return rc;
+    return found ? MLOPS_OK : mlops__error(MLOPS_ENOTFOUND, "model '%s' does not exist", name);
 }
 
 int mm_version_exists(mlops__models *m, int64_t model_id, const char *name, int64_t version)
@@ -245,14 +239,13 @@ int mm_version_exists(mlops__models *m, int64_t model_id, const char *name, int6
         return rc;
     sqlite3_bind_int64(s, 1, model_id);
     sqlite3_bind_int64(s, 2, version);
-    int step = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (step == SQLITE_ROW)
-        return MLOPS_OK;
-    if (step != SQLITE_DONE)
-        return mlops__store_error(m->store, step, "model_versions");
-    return mlops__error(MLOPS_ENOTFOUND, "model '%s' has no version %lld", name,
-                        (long long)version);
+    int64_t one;
+    bool found;
+    if ((rc = mlops__store_query_int(m->store, s, "model_versions", &one, &found)) != MLOPS_OK)
+        return rc;
+    return found ? MLOPS_OK
+                 : mlops__error(MLOPS_ENOTFOUND, "model '%s' has no version %lld", name,
+                                (long long)version);
 }
 
 int mm_alias_free(mlops__models *m, int64_t model_id, const char *name, const char *alias)
@@ -294,13 +287,8 @@ int mm_alias_get(mlops__models *m, int64_t model_id, const char *alias, int64_t 
         return rc;
     sqlite3_bind_int64(s, 1, model_id);
     sqlite3_bind_text(s, 2, alias, -1, SQLITE_STATIC);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW)
-        *version = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return mlops__store_error(m->store, step, "model_aliases");
-    return MLOPS_OK;
+    bool found;
+    return mlops__store_query_int(m->store, s, "model_aliases", version, &found);
 }
 
 int mm_alias_set(mlops__models *m, int64_t model_id, const char *alias, int64_t version)
@@ -370,6 +358,29 @@ bool mm_metric_lookup(const json_t *metrics, const char *name, double *out)
     return true;
 }
 
+/* ---------------------------------------------------------------- columns --- */
+
+static json_t *col_json(sqlite3_stmt *s, int col, const char *def)
+{
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    json_t *v = json_loads(t ? t : def, JSON_DECODE_ANY, NULL);
+    return v ? v : json_loads(def, JSON_DECODE_ANY, NULL);
+}
+
+static json_t *col_text_or_null(sqlite3_stmt *s, int col)
+{
+    if (sqlite3_column_type(s, col) == SQLITE_NULL)
+        return json_null();
+    return json_string((const char *)sqlite3_column_text(s, col));
+}
+
+static json_t *col_int_or_null(sqlite3_stmt *s, int col)
+{
+    if (sqlite3_column_type(s, col) == SQLITE_NULL)
+        return json_null();
+    return json_integer(sqlite3_column_int64(s, col));
+}
+
 /* ---------------------------------------------------------------- audit ----- */
 
 int mm_audit(mlops__models *m, const char *model, const char *action, int64_t version,
@@ -403,6 +414,30 @@ int mm_audit(mlops__models *m, const char *model, const char *action, int64_t ve
     return rc;
 }
 
+/* One model_audit row (id, at_ms, action, version, alias, forced, reason, detail). */
+static json_t *audit_json(sqlite3_stmt *s)
+{
+    char at[32];
+    mlops__format_time(sqlite3_column_int64(s, 1), at);
+    json_t *detail = json_loads((const char *)sqlite3_column_text(s, 7), 0, NULL);
+    return json_pack("{s:I, s:s, s:s, s:o, s:o, s:b, s:o, s:o}", "id",
+                     (json_int_t)sqlite3_column_int64(s, 0), "at", at, "action",
+                     (const char *)sqlite3_column_text(s, 2), "version", col_int_or_null(s, 3),
+                     "alias", col_text_or_null(s, 4), "forced", sqlite3_column_int(s, 5) != 0,
+                     "reason", col_text_or_null(s, 6), "detail", detail ? detail : json_object());
+}
+
+/* Hands a finished array to the caller, or drops it when rc says the scan failed. */
+static int give_array(int rc, json_t *arr, json_t **out)
+{
+    if (rc != MLOPS_OK) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return MLOPS_OK;
+}
+
 int mlops__models_history(mlops__models *m, const char *name, int64_t limit, json_t **out)
 {
     *out = NULL;
@@ -424,42 +459,11 @@ int mlops__models_history(mlops__models *m, const char *name, int64_t limit, jso
     if (rc == MLOPS_OK) {
         sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, limit > 0 ? limit : -1);
-        int step;
-        while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-            char at[32];
-            mlops__format_time(sqlite3_column_int64(s, 1), at);
-            json_t *detail = json_loads((const char *)sqlite3_column_text(s, 7), 0, NULL);
-            json_t *e = json_pack("{s:I, s:s, s:s, s:o, s:o, s:b, s:o, s:o}", "id",
-                                  (json_int_t)sqlite3_column_int64(s, 0), "at", at, "action",
-                                  (const char *)sqlite3_column_text(s, 2), "version",
-                                  sqlite3_column_type(s, 3) == SQLITE_NULL
-                                      ? json_null()
-                                      : json_integer(sqlite3_column_int64(s, 3)),
-                                  "alias",
-                                  sqlite3_column_type(s, 4) == SQLITE_NULL
-                                      ? json_null()
-                                      : json_string((const char *)sqlite3_column_text(s, 4)),
-                                  "forced", sqlite3_column_int(s, 5) != 0, "reason",
-                                  sqlite3_column_type(s, 6) == SQLITE_NULL
-                                      ? json_null()
-                                      : json_string((const char *)sqlite3_column_text(s, 6)),
-                                  "detail", detail ? detail : json_object());
-            if (!e || json_array_append_new(arr, e) != 0) {
-                rc = mlops__error_oom("history");
-                break;
-            }
-        }
-        if (rc == MLOPS_OK && step != SQLITE_DONE)
-            rc = mlops__store_error(m->store, step, "model_audit");
+        rc = mlops__store_rows_json(m->store, s, audit_json, arr, "history", "model_audit");
         sqlite3_reset(s);
     }
     mlops__store_unlock(m->store);
-    if (rc != MLOPS_OK) {
-        json_decref(arr);
-        return rc;
-    }
-    *out = arr;
-    return MLOPS_OK;
+    return give_array(rc, arr, out);
 }
 
 /* ---------------------------------------------------------------- versions -- */
@@ -469,27 +473,6 @@ int mlops__models_history(mlops__models *m, const char *name, int64_t limit, jso
     " v.description, v.source_run, v.dataset_hash, v.parent_version, v.status, v.created_ms,"  \
     " (SELECT json_group_array(a.alias) FROM (SELECT alias FROM model_aliases a2"              \
     "  WHERE a2.model_id=v.model_id AND a2.version=v.version ORDER BY alias) a)"
-
-static json_t *col_json(sqlite3_stmt *s, int col, const char *def)
-{
-    const char *t = (const char *)sqlite3_column_text(s, col);
-    json_t *v = json_loads(t ? t : def, JSON_DECODE_ANY, NULL);
-    return v ? v : json_loads(def, JSON_DECODE_ANY, NULL);
-}
-
-static json_t *col_text_or_null(sqlite3_stmt *s, int col)
-{
-    if (sqlite3_column_type(s, col) == SQLITE_NULL)
-        return json_null();
-    return json_string((const char *)sqlite3_column_text(s, col));
-}
-
-static json_t *col_int_or_null(sqlite3_stmt *s, int col)
-{
-    if (sqlite3_column_type(s, col) == SQLITE_NULL)
-        return json_null();
-    return json_integer(sqlite3_column_int64(s, col));
-}
 
 /* One row of VERSION_COLS as the documented version JSON. */
 static json_t *version_json(sqlite3_stmt *s)
@@ -776,15 +759,12 @@ static int load_version(mlops__models *m, int64_t id, int64_t version, json_t **
         return rc;
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, version);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
-        *out = version_json(s);
-        rc = *out ? MLOPS_OK : mlops__error_oom("version");
-    } else {
-        rc = step == SQLITE_DONE ? mlops__error(MLOPS_ENOTFOUND, "version %lld not found",
-                                                (long long)version)
-                                 : mlops__store_error(m->store, step, "model_versions");
-    }
+    bool found;
+    rc = mlops__store_step_row(m->store, s, "model_versions", &found);
+    if (rc == MLOPS_OK && found)
+        rc = (*out = version_json(s)) ? MLOPS_OK : mlops__error_oom("version");
+    else if (rc == MLOPS_OK)
+        rc = mlops__error(MLOPS_ENOTFOUND, "version %lld not found", (long long)version);
     sqlite3_reset(s);
     return rc;
 }
@@ -799,6 +779,16 @@ int mlops__models_get(mlops__models *m, const char *ref, json_t **out)
         rc = load_version(m, id, version, out);
     mlops__store_unlock(m->store);
     return rc;
+}
+
+/* One row of the list query (name, created_ms, versions, latest, aliases). */
+static json_t *model_json(sqlite3_stmt *s)
+{
+    char at[32];
+    mlops__format_time(sqlite3_column_int64(s, 1), at);
+    return json_pack("{s:s, s:s, s:I, s:o, s:o}", "name", (const char *)sqlite3_column_text(s, 0),
+                     "created_at", at, "versions", (json_int_t)sqlite3_column_int64(s, 2),
+                     "latest", col_int_or_null(s, 3), "aliases", col_json(s, 4, "{}"));
 }
 
 int mlops__models_list(mlops__models *m, json_t **out)
@@ -817,30 +807,11 @@ int mlops__models_list(mlops__models *m, json_t **out)
         " FROM models m ORDER BY m.name",
         &s);
     if (rc == MLOPS_OK) {
-        int step;
-        while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-            char at[32];
-            mlops__format_time(sqlite3_column_int64(s, 1), at);
-            json_t *e = json_pack("{s:s, s:s, s:I, s:o, s:o}", "name",
-                                  (const char *)sqlite3_column_text(s, 0), "created_at", at,
-                                  "versions", (json_int_t)sqlite3_column_int64(s, 2), "latest",
-                                  col_int_or_null(s, 3), "aliases", col_json(s, 4, "{}"));
-            if (!e || json_array_append_new(arr, e) != 0) {
-                rc = mlops__error_oom("list");
-                break;
-            }
-        }
-        if (rc == MLOPS_OK && step != SQLITE_DONE)
-            rc = mlops__store_error(m->store, step, "models");
+        rc = mlops__store_rows_json(m->store, s, model_json, arr, "list", "models");
         sqlite3_reset(s);
     }
     mlops__store_unlock(m->store);
-    if (rc != MLOPS_OK) {
-        json_decref(arr);
-        return rc;
-    }
-    *out = arr;
-    return MLOPS_OK;
+    return give_array(rc, arr, out);
 }
 
 int mlops__models_search(mlops__models *m, const char *filter, int64_t limit, json_t **out)
@@ -876,23 +847,13 @@ int mlops__models_search(mlops__models *m, const char *filter, int64_t limit, js
         if (b != SQLITE_OK)
             rc = mlops__store_error(m->store, b, "search");
     }
-    while (rc == MLOPS_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
-        json_t *e = version_json(s);
-        if (!e || json_array_append_new(arr, e) != 0)
-            rc = mlops__error_oom("search");
-    }
-    if (rc == MLOPS_OK && src != SQLITE_DONE)
-        rc = mlops__store_error(m->store, src, "search");
+    if (rc == MLOPS_OK)
+        rc = mlops__store_rows_json(m->store, s, version_json, arr, "search", "search");
     sqlite3_finalize(s);
     mlops__store_unlock(m->store);
     free(sql);
     mlops__filter_free(f);
-    if (rc != MLOPS_OK) {
-        json_decref(arr);
-        return rc;
-    }
-    *out = arr;
-    return MLOPS_OK;
+    return give_array(rc, arr, out);
 }
 
 static const mlops__json_field patch_fields[] = {

@@ -21,6 +21,21 @@ double mlops__stats_normal_cdf(double x)
     return 0.5 * erfc(-x / sqrt(2.0));
 }
 
+/* One step of the modified Lentz method (Thompson & Barnett, 1986) for the partial
+ * numerator an and denominator bn: updates c and d and returns the factor the
+ * convergent is multiplied by. TINY keeps c and d away from zero. */
+static double lentz_step(double an, double bn, double *c, double *d)
+{
+    *d = bn + an * *d;
+    if (fabs(*d) < TINY)
+        *d = TINY;
+    *c = bn + an / *c;
+    if (fabs(*c) < TINY)
+        *c = TINY;
+    *d = 1.0 / *d;
+    return *d * *c;
+}
+
 /* The continued fraction of I_x(a, b), valid (fast) for x < (a + 1) / (a + b + 2). */
 static double beta_cf(double a, double b, double x)
 {
@@ -32,24 +47,9 @@ static double beta_cf(double a, double b, double x)
     double h = d;
     for (int m = 1; m <= MAX_ITER; m++) {
         int m2 = 2 * m;
-        double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-        d = 1.0 + aa * d;
-        if (fabs(d) < TINY)
-            d = TINY;
-        c = 1.0 + aa / c;
-        if (fabs(c) < TINY)
-            c = TINY;
-        d = 1.0 / d;
-        h *= d * c;
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-        d = 1.0 + aa * d;
-        if (fabs(d) < TINY)
-            d = TINY;
-        c = 1.0 + aa / c;
-        if (fabs(c) < TINY)
-            c = TINY;
-        d = 1.0 / d;
-        double del = d * c;
+        /* Each m contributes an even and an odd term of A&S 26.5.8. */
+        h *= lentz_step(m * (b - m) * x / ((qam + m2) * (a + m2)), 1.0, &c, &d);
+        double del = lentz_step(-(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)), 1.0, &c, &d);
         h *= del;
         if (fabs(del - 1.0) < EPS)
             break;
@@ -92,16 +92,8 @@ double mlops__stats_gamma_p(double a, double x)
     }
     double b = x + 1.0 - a, c = 1.0 / TINY, d = 1.0 / b, h = d;
     for (int i = 1; i <= MAX_ITER; i++) {
-        double an = -i * (i - a);
         b += 2.0;
-        d = an * d + b;
-        if (fabs(d) < TINY)
-            d = TINY;
-        c = b + an / c;
-        if (fabs(c) < TINY)
-            c = TINY;
-        d = 1.0 / d;
-        double del = d * c;
+        double del = lentz_step(-i * (i - a), b, &c, &d);
         h *= del;
         if (fabs(del - 1.0) < EPS)
             break;

@@ -127,67 +127,47 @@ int mlops__prompts_list(mlops__prompts *p, const json_t *filter, char **out)
     return mlops__json_dump_steal(json_pack("{s:o}", "prompts", list), out);
 }
 
-static int versions_json(mlops__store *st, int64_t id, json_t *arr)
+/* One prompt_versions row of the history query. */
+static json_t *version_row_json(sqlite3_stmt *s)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = mlops__store_prepare(st,
-                                  "SELECT version, type, message, tags, hash, created_ms, "
-                                  "created_by FROM prompt_versions WHERE prompt_id = ?1 ORDER BY "
-                                  "version",
-                                  &s);
-    if (rc != MLOPS_OK)
-        return rc;
-    sqlite3_bind_int64(s, 1, id);
-    int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        json_error_t err;
-        json_t *tags = json_loads((const char *)sqlite3_column_text(s, 3), 0, &err);
-        const char *by = (const char *)sqlite3_column_text(s, 6);
-        json_t *item = json_pack("{s:I, s:s, s:s, s:o, s:s, s:o, s:o}", "version",
-                                 (json_int_t)sqlite3_column_int64(s, 0), "type",
-                                 (const char *)sqlite3_column_text(s, 1), "message",
-                                 (const char *)sqlite3_column_text(s, 2), "tags",
-                                 tags ? tags : json_object(), "hash",
-                                 (const char *)sqlite3_column_text(s, 4), "created_at",
-                                 time_json(sqlite3_column_int64(s, 5)), "created_by",
-                                 by ? json_string(by) : json_null());
-        if (!item || json_array_append_new(arr, item)) {
-            sqlite3_reset(s);
-            return mlops__error_oom("history");
-        }
-    }
-    sqlite3_reset(s);
-    return step == SQLITE_DONE ? MLOPS_OK : mlops__store_error(st, step, "history");
+    json_error_t err;
+    json_t *tags = json_loads((const char *)sqlite3_column_text(s, 3), 0, &err);
+    const char *by = (const char *)sqlite3_column_text(s, 6);
+    return json_pack("{s:I, s:s, s:s, s:o, s:s, s:o, s:o}", "version",
+                     (json_int_t)sqlite3_column_int64(s, 0), "type",
+                     (const char *)sqlite3_column_text(s, 1), "message",
+                     (const char *)sqlite3_column_text(s, 2), "tags", tags ? tags : json_object(),
+                     "hash", (const char *)sqlite3_column_text(s, 4), "created_at",
+                     time_json(sqlite3_column_int64(s, 5)), "created_by",
+                     by ? json_string(by) : json_null());
 }
 
-static int moves_json(mlops__store *st, int64_t id, json_t *arr)
+/* One prompt_label_history row of the history query. */
+static json_t *move_row_json(sqlite3_stmt *s)
+{
+    const char *actor = (const char *)sqlite3_column_text(s, 3);
+    const char *reason = (const char *)sqlite3_column_text(s, 4);
+    return json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:o}", "label", (const char *)sqlite3_column_text(s, 0),
+        "from", mlops__prompt_target_json((const char *)sqlite3_column_text(s, 1)), "to",
+        mlops__prompt_target_json((const char *)sqlite3_column_text(s, 2)), "actor",
+        actor ? json_string(actor) : json_null(), "reason",
+        reason ? json_string(reason) : json_null(), "at", time_json(sqlite3_column_int64(s, 5)));
+}
+
+/* Appends row_json of each row of `sql` (a string literal; ?1 = the prompt id) to arr.
+ * Lock held. */
+static int history_rows(mlops__store *st, const char *sql, int64_t id,
+                        mlops__store_row_fn row_json, json_t *arr)
 {
     sqlite3_stmt *s = NULL;
-    int rc = mlops__store_prepare(st,
-                                  "SELECT label, from_target, to_target, actor, reason, at_ms "
-                                  "FROM prompt_label_history WHERE prompt_id = ?1 ORDER BY id",
-                                  &s);
+    int rc = mlops__store_prepare(st, sql, &s);
     if (rc != MLOPS_OK)
         return rc;
     sqlite3_bind_int64(s, 1, id);
-    int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *actor = (const char *)sqlite3_column_text(s, 3);
-        const char *reason = (const char *)sqlite3_column_text(s, 4);
-        json_t *item = json_pack(
-            "{s:s, s:o, s:o, s:o, s:o, s:o}", "label", (const char *)sqlite3_column_text(s, 0),
-            "from", mlops__prompt_target_json((const char *)sqlite3_column_text(s, 1)), "to",
-            mlops__prompt_target_json((const char *)sqlite3_column_text(s, 2)), "actor",
-            actor ? json_string(actor) : json_null(), "reason",
-            reason ? json_string(reason) : json_null(), "at",
-            time_json(sqlite3_column_int64(s, 5)));
-        if (!item || json_array_append_new(arr, item)) {
-            sqlite3_reset(s);
-            return mlops__error_oom("history");
-        }
-    }
+    rc = mlops__store_rows_json(st, s, row_json, arr, "history", "history");
     sqlite3_reset(s);
-    return step == SQLITE_DONE ? MLOPS_OK : mlops__store_error(st, step, "history");
+    return rc;
 }
 
 int mlops__prompts_history(mlops__prompts *p, const char *name, char **out)
@@ -200,9 +180,15 @@ int mlops__prompts_history(mlops__prompts *p, const char *name, char **out)
     mlops__store_lock(p->st);
     rc = versions && moves ? mlops__prompt_db_id(p->st, name, &id) : mlops__error_oom("history");
     if (rc == MLOPS_OK)
-        rc = versions_json(p->st, id, versions);
+        rc = history_rows(p->st,
+                          "SELECT version, type, message, tags, hash, created_ms, created_by "
+                          "FROM prompt_versions WHERE prompt_id = ?1 ORDER BY version",
+                          id, version_row_json, versions);
     if (rc == MLOPS_OK)
-        rc = moves_json(p->st, id, moves);
+        rc = history_rows(p->st,
+                          "SELECT label, from_target, to_target, actor, reason, at_ms "
+                          "FROM prompt_label_history WHERE prompt_id = ?1 ORDER BY id",
+                          id, move_row_json, moves);
     if (rc == MLOPS_OK)
         rc = labels_json(p->st, id, &labels);
     if (rc == MLOPS_OK)

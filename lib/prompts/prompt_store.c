@@ -16,16 +16,10 @@ int mlops__prompt_db_id(mlops__store *st, const char *name, int64_t *id)
     if (rc != MLOPS_OK)
         return rc;
     mlops__sql_bind_text(s, 1, name);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
-        *id = sqlite3_column_int64(s, 0);
-        sqlite3_reset(s);
-        return MLOPS_OK;
-    }
-    sqlite3_reset(s);
-    if (step != SQLITE_DONE)
-        return mlops__store_error(st, step, "prompt lookup");
-    return mlops__error(MLOPS_ENOTFOUND, "prompt '%s' not found", name);
+    bool found;
+    if ((rc = mlops__store_query_int(st, s, "prompt lookup", id, &found)) != MLOPS_OK)
+        return rc;
+    return found ? MLOPS_OK : mlops__error(MLOPS_ENOTFOUND, "prompt '%s' not found", name);
 }
 
 int mlops__prompt_db_latest(mlops__store *st, int64_t prompt_id, int64_t *version, char hash[33])
@@ -193,14 +187,13 @@ static int version_exists(mlops__store *st, int64_t id, const char *name, int64_
         return rc;
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, version);
-    int step = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (step == SQLITE_ROW)
-        return MLOPS_OK;
-    if (step != SQLITE_DONE)
-        return mlops__store_error(st, step, "prompt version lookup");
-    return mlops__error(MLOPS_ENOTFOUND, "prompt '%s' has no version %lld (%s:%lld)", name,
-                        (long long)version, name, (long long)version);
+    int64_t one;
+    bool found;
+    if ((rc = mlops__store_query_int(st, s, "prompt version lookup", &one, &found)) != MLOPS_OK)
+        return rc;
+    return found ? MLOPS_OK
+                 : mlops__error(MLOPS_ENOTFOUND, "prompt '%s' has no version %lld (%s:%lld)",
+                                name, (long long)version, name, (long long)version);
 }
 
 int mlops__prompt_db_move_label(mlops__store *st, const char *name, const char *label,
@@ -303,10 +296,7 @@ int mlops__prompt_db_generation(mlops__store *st, int64_t *gen)
     int rc = mlops__store_prepare(st, "SELECT value FROM prompt_generation WHERE id = 1", &s);
     if (rc != MLOPS_OK)
         return rc;
-    int step = sqlite3_step(s);
-    *gen = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    sqlite3_reset(s);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return mlops__store_error(st, step, "prompt generation");
-    return MLOPS_OK;
+    bool found;
+    *gen = -1;
+    return mlops__store_query_int(st, s, "prompt generation", gen, &found);
 }

@@ -157,28 +157,28 @@ int mlops__prompt_normalise(int type, const char *text, const char *what, char *
     return rc;
 }
 
+/* One seeded xxh3-64 pass over the type, the canonical template and the config, each
+ * NUL-separated so that moving bytes between fields changes the hash; 0 when the hasher
+ * cannot be allocated. */
+static uint64_t content_pass(uint64_t seed, int type, const char *canonical, const char *config)
+{
+    mlops__hasher *h = mlops__hasher_new(seed);
+    if (!h)
+        return 0;
+    const char *t = type == MLOPS__PROMPT_CHAT ? "chat" : "text";
+    mlops__hasher_update(h, t, strlen(t) + 1);
+    mlops__hasher_update(h, canonical, strlen(canonical) + 1);
+    mlops__hasher_update(h, config, strlen(config));
+    uint64_t digest = mlops__hasher_digest(h);
+    mlops__hasher_free(h);
+    return digest;
+}
+
 void mlops__prompt_content_hash(int type, const char *canonical, const char *config, char hex[33])
 {
-    mlops__hasher *h = mlops__hasher_new(0);
-    uint64_t a = 0, b = 0;
-    if (h) {
-        const char *t = type == MLOPS__PROMPT_CHAT ? "chat" : "text";
-        mlops__hasher_update(h, t, strlen(t) + 1);
-        mlops__hasher_update(h, canonical, strlen(canonical) + 1);
-        mlops__hasher_update(h, config, strlen(config));
-        a = mlops__hasher_digest(h);
-        mlops__hasher_free(h);
-    }
+    uint64_t a = content_pass(0, type, canonical, config);
     /* a second, differently seeded pass over the same bytes widens the id to 128 bits */
-    h = mlops__hasher_new(0x9E3779B97F4A7C15ull);
-    if (h) {
-        const char *t = type == MLOPS__PROMPT_CHAT ? "chat" : "text";
-        mlops__hasher_update(h, t, strlen(t) + 1);
-        mlops__hasher_update(h, canonical, strlen(canonical) + 1);
-        mlops__hasher_update(h, config, strlen(config));
-        b = mlops__hasher_digest(h);
-        mlops__hasher_free(h);
-    }
+    uint64_t b = content_pass(0x9E3779B97F4A7C15ull, type, canonical, config);
     snprintf(hex, 33, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
 }
 
