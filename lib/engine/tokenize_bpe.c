@@ -15,7 +15,7 @@
  * Stages apply in order to the pieces of the previous one; text a stage does not match
  * stays a piece of its own.
  */
-#include "vocab.h"
+#include "tokenize_merge.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -267,67 +267,6 @@ static int stages_of(int pre, int st[4])
 
 /* ------------------------------------------------------------- merges ------ */
 
-typedef struct bsym {
-    int32_t id;
-    size_t start, n; /* bytes of the original text */
-    int prev, next;
-} bsym;
-
-typedef struct bbigram {
-    int left, right;
-    int32_t rank, result;
-    size_t size;
-} bbigram;
-
-static bool bbefore(const bbigram *a, const bbigram *b)
-{
-    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-typedef struct bheap {
-    bbigram *v;
-    size_t n, cap;
-} bheap;
-
-static int bheap_push(bheap *h, bbigram b)
-{
-    if (h->n == h->cap) {
-        size_t c = h->cap ? h->cap * 2 : 64;
-        bbigram *p = realloc(h->v, c * sizeof *p);
-        if (!p)
-            return mlops__error_oom("tokenizer");
-        h->v = p;
-        h->cap = c;
-    }
-    size_t i = h->n++;
-    while (i > 0 && bbefore(&b, &h->v[(i - 1) / 2])) {
-        h->v[i] = h->v[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h->v[i] = b;
-    return MLOPS_OK;
-}
-
-static bbigram bheap_pop(bheap *h)
-{
-    bbigram top = h->v[0], last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && bbefore(&h->v[c + 1], &h->v[c]))
-            c++;
-        if (!bbefore(&h->v[c], &last))
-            break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n)
-        h->v[i] = last;
-    return top;
-}
-
 static const mlops__merge_slot *find_merge(const mlops__vocab *v, int32_t l, int32_t r)
 {
     if (l < 0 || r < 0 || !v->merges)
@@ -341,14 +280,16 @@ static const mlops__merge_slot *find_merge(const mlops__vocab *v, int32_t l, int
     }
 }
 
-static int bpe_try(const mlops__vocab *v, bsym *sy, bheap *h, int l, int r)
+/* Pairs merge by rank, the line number in tokenizer.ggml.merges: lowest first. */
+static inline bool bpe_pair(const void *ctx, const mlops__tok_sym *sy, int l, int r,
+                            mlops__tok_pair *pair)
 {
-    if (l < 0 || r < 0)
-        return MLOPS_OK;
-    const mlops__merge_slot *m = find_merge(v, sy[l].id, sy[r].id);
+    const mlops__merge_slot *m = find_merge(ctx, sy[l].id, sy[r].id);
     if (!m)
-        return MLOPS_OK;
-    return bheap_push(h, (bbigram){l, r, m->rank, m->result, sy[l].n + sy[r].n});
+        return false;
+    pair->order = m->rank;
+    pair->result = m->result;
+    return true;
 }
 
 /* Maps bytes to GPT-2 code points (UTF-8) into buf; returns the length. */
@@ -360,8 +301,9 @@ static size_t map_bytes(const char *w, size_t n, char *buf)
     return k;
 }
 
-static int bpe_word(const mlops__vocab *v, const char *w, size_t n, char *buf, bsym *sy,
-                    bheap *h, int32_t **ids, size_t *nid, size_t *cap)
+static int bpe_word(const mlops__vocab *v, const char *w, size_t n, char *buf,
+                    mlops__tok_sym *sy, mlops__tok_heap *h, int32_t **ids, size_t *nid,
+                    size_t *cap)
 {
     if (v->ignore_merges) {
         int32_t id = mlops__vocab_find(v, buf, map_bytes(w, n, buf));
@@ -371,28 +313,10 @@ static int bpe_word(const mlops__vocab *v, const char *w, size_t n, char *buf, b
     for (size_t i = 0; i < n; i++) {
         char one[4];
         int l = mlops__utf8_encode(mlops__bpe_byte_to_cp((uint8_t)w[i]), one);
-        sy[i] = (bsym){mlops__vocab_find(v, one, (size_t)l), i, 1, (int)i - 1,
-                       i + 1 < n ? (int)i + 1 : -1};
+        sy[i] = (mlops__tok_sym){mlops__vocab_find(v, one, (size_t)l), i, 1, (int)i - 1,
+                                 i + 1 < n ? (int)i + 1 : -1};
     }
-    h->n = 0;
-    int rc = MLOPS_OK;
-    for (size_t i = 1; i < n && rc == MLOPS_OK; i++)
-        rc = bpe_try(v, sy, h, (int)i - 1, (int)i);
-    while (h->n > 0 && rc == MLOPS_OK) {
-        bbigram b = bheap_pop(h);
-        bsym *l = &sy[b.left], *r = &sy[b.right];
-        if (l->n == 0 || r->n == 0 || l->n + r->n != b.size)
-            continue;
-        l->n += r->n;
-        l->id = b.result;
-        r->n = 0;
-        l->next = r->next;
-        if (r->next >= 0)
-            sy[r->next].prev = b.left;
-        rc = bpe_try(v, sy, h, l->prev, b.left);
-        if (rc == MLOPS_OK)
-            rc = bpe_try(v, sy, h, b.left, l->next);
-    }
+    int rc = mlops__tok_merge(sy, (int)n, h, bpe_pair, v);
     for (int i = 0; n > 0 && rc == MLOPS_OK; i = sy[i].next) {
         if (sy[i].id >= 0) {
             rc = mlops__ids_push(ids, nid, cap, sy[i].id);
@@ -418,9 +342,9 @@ int mlops__tokenize_bpe(const mlops__vocab *v, const char *text, size_t len, int
     unsigned *f = malloc((len + 1) * sizeof *f);
     size_t *off = malloc((len + 2) * sizeof *off);
     char *buf = malloc(len * 2 + 8);
-    bsym *sy = malloc((len + 1) * sizeof *sy);
+    mlops__tok_sym *sy = malloc((len + 1) * sizeof *sy);
     pieces a = {0}, b = {0};
-    bheap h = {0};
+    mlops__tok_heap h = {0};
     int rc = MLOPS_OK;
     if (!c || !f || !off || !buf || !sy) {
         rc = mlops__error_oom("tokenizer");

@@ -5,80 +5,28 @@
  * token with the highest score (leftmost on ties). Pieces left without a token fall back
  * to <0xXX> byte tokens.
  */
-#include "vocab.h"
+#include "tokenize_merge.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct sym {
-    size_t start, n;
-    int prev, next;
-} sym;
+/* What a pair lookup needs: the vocabulary and the escaped text the symbols point into. */
+typedef struct spm_text {
+    const mlops__vocab *v;
+    const char *s;
+} spm_text;
 
-typedef struct bigram {
-    int left, right;
-    float score;
-    size_t size;
-} bigram;
-
-typedef struct heap {
-    bigram *v;
-    size_t n, cap;
-} heap;
-
-static bool before(const bigram *a, const bigram *b)
+/* Pairs merge when their joined text is a token, the highest score first. */
+static inline bool spm_pair(const void *ctx, const mlops__tok_sym *sy, int l, int r,
+                            mlops__tok_pair *pair)
 {
-    return a->score > b->score || (a->score == b->score && a->left < b->left);
-}
-
-static int heap_push(heap *h, bigram b)
-{
-    if (h->n == h->cap) {
-        size_t c = h->cap ? h->cap * 2 : 64;
-        bigram *p = realloc(h->v, c * sizeof *p);
-        if (!p)
-            return mlops__error_oom("tokenizer");
-        h->v = p;
-        h->cap = c;
-    }
-    size_t i = h->n++;
-    while (i > 0 && before(&b, &h->v[(i - 1) / 2])) {
-        h->v[i] = h->v[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h->v[i] = b;
-    return MLOPS_OK;
-}
-
-static bigram heap_pop(heap *h)
-{
-    bigram top = h->v[0], last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && before(&h->v[c + 1], &h->v[c]))
-            c++;
-        if (!before(&h->v[c], &last))
-            break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    if (h->n)
-        h->v[i] = last;
-    return top;
-}
-
-static int try_add(const mlops__vocab *v, const char *s, sym *sy, heap *h, int l, int r)
-{
-    if (l < 0 || r < 0)
-        return MLOPS_OK;
-    size_t n = sy[l].n + sy[r].n;
-    int32_t id = mlops__vocab_find(v, s + sy[l].start, n);
+    const spm_text *t = ctx;
+    int32_t id = mlops__vocab_find(t->v, t->s + sy[l].start, sy[l].n + sy[r].n);
     if (id < 0)
-        return MLOPS_OK;
-    return heap_push(h, (bigram){l, r, v->score[id], n});
+        return false;
+    pair->order = mlops__tok_score_order(t->v->score[id]);
+    pair->result = id;
+    return true;
 }
 
 int mlops__tokenize_spm(const mlops__vocab *v, const char *text, size_t len, bool add_prefix,
@@ -90,8 +38,8 @@ int mlops__tokenize_spm(const mlops__vocab *v, const char *text, size_t len, boo
         spaces += text[i] == ' ';
     size_t sl = len + 2 * spaces + (add_prefix ? 3 : 0);
     char *s = malloc(sl + 1);
-    sym *sy = malloc((sl + 1) * sizeof *sy);
-    heap h = {0};
+    mlops__tok_sym *sy = malloc((sl + 1) * sizeof *sy);
+    mlops__tok_heap h = {0};
     int rc = MLOPS_OK;
     if (!s || !sy) {
         rc = mlops__error_oom("tokenizer");
@@ -112,28 +60,13 @@ int mlops__tokenize_spm(const mlops__vocab *v, const char *text, size_t len, boo
         size_t cl = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
         if (cl > sl - i)
             cl = sl - i;
-        sy[ns] = (sym){i, cl, ns - 1, -1};
+        sy[ns] = (mlops__tok_sym){-1, i, cl, ns - 1, -1};
         if (ns > 0)
             sy[ns - 1].next = ns;
         ns++;
         i += cl;
     }
-    for (int i = 1; i < ns && rc == MLOPS_OK; i++)
-        rc = try_add(v, s, sy, &h, i - 1, i);
-    while (h.n > 0 && rc == MLOPS_OK) {
-        bigram b = heap_pop(&h);
-        sym *l = &sy[b.left], *r = &sy[b.right];
-        if (l->n == 0 || r->n == 0 || l->n + r->n != b.size)
-            continue;
-        l->n += r->n;
-        r->n = 0;
-        l->next = r->next;
-        if (r->next >= 0)
-            sy[r->next].prev = b.left;
-        rc = try_add(v, s, sy, &h, l->prev, b.left);
-        if (rc == MLOPS_OK)
-            rc = try_add(v, s, sy, &h, b.left, l->next);
-    }
+    rc = mlops__tok_merge(sy, ns, &h, spm_pair, &(spm_text){v, s});
     for (int i = 0; i < ns && ns > 0 && rc == MLOPS_OK; i = sy[i].next) {
         int32_t id = mlops__vocab_find(v, s + sy[i].start, sy[i].n);
         if (id >= 0) {

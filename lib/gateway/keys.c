@@ -105,6 +105,36 @@ static int step_done(mlops__store *st, sqlite3_stmt *s, const char *what)
     return mlops__store_error(st, rc, what);
 }
 
+/* Prepares a statement whose ?1 is a key id (or, in resolve_id, an id or alias). */
+static int prepare_key(mlops__store *st, const char *sql, const char *key_id,
+                       sqlite3_stmt **s)
+{
+    int rc = mlops__store_prepare(st, sql, s);
+    if (rc == MLOPS_OK)
+        sqlite3_bind_text(*s, 1, key_id, -1, SQLITE_STATIC);
+    return rc;
+}
+
+/* Prepares a statement whose ?1 is a key id and ?2 a time in ms (a period or window
+   start, an expiry): the shape of most per-key statements. */
+static int prepare_key_at(mlops__store *st, const char *sql, const char *key_id, int64_t ms,
+                          sqlite3_stmt **s)
+{
+    int rc = prepare_key(st, sql, key_id, s);
+    if (rc == MLOPS_OK)
+        sqlite3_bind_int64(*s, 2, ms);
+    return rc;
+}
+
+/* Runs a statement without results on key id ?1 and time ?2. */
+static int exec_key_at(mlops__store *st, const char *sql, const char *key_id, int64_t ms,
+                       const char *what)
+{
+    sqlite3_stmt *s;
+    int rc = prepare_key_at(st, sql, key_id, ms, &s);
+    return rc == MLOPS_OK ? step_done(st, s, what) : rc;
+}
+
 static json_t *json_text_or_null(sqlite3_stmt *s, int col)
 {
     const char *t = (const char *)sqlite3_column_text(s, col);
@@ -124,10 +154,9 @@ static json_t *str_or_null(sqlite3_stmt *s, int col)
 static int resolve_id(mlops__store *st, const char *id, char out[40])
 {
     sqlite3_stmt *s;
-    int rc = mlops__store_prepare(st, "SELECT id FROM gateway_keys WHERE id=?1 OR alias=?1", &s);
+    int rc = prepare_key(st, "SELECT id FROM gateway_keys WHERE id=?1 OR alias=?1", id, &s);
     if (rc != MLOPS_OK)
         return rc;
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     int src = sqlite3_step(s);
     if (src == SQLITE_ROW) {
         snprintf(out, 40, "%s", (const char *)sqlite3_column_text(s, 0));
@@ -151,13 +180,12 @@ static int add_secret(mlops__keys *k, const char *key_id, int64_t now, char secr
     if (rc != MLOPS_OK)
         return rc;
     sqlite3_stmt *s;
-    rc = mlops__store_prepare(k->st,
-                              "INSERT INTO gateway_key_secrets(key_id, lookup, salt, hash, "
-                              "created_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
-                              &s);
+    rc = prepare_key(k->st,
+                     "INSERT INTO gateway_key_secrets(key_id, lookup, salt, hash, "
+                     "created_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
+                     key_id, &s);
     if (rc != MLOPS_OK)
         return rc;
-    sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, secret, MLOPS__KEY_LOOKUP_LEN, SQLITE_STATIC);
     sqlite3_bind_blob(s, 3, salt, (int)salt_len, SQLITE_STATIC);
     sqlite3_bind_blob(s, 4, digest, 32, SQLITE_STATIC);
@@ -191,26 +219,22 @@ static int period_usage(mlops__store *st, const char *key_id, int64_t period_sta
                         double *spent, double *reserved, int64_t *inflight)
 {
     sqlite3_stmt *s;
-    int rc = mlops__store_prepare(st,
-                                  "SELECT spent FROM gateway_key_spend WHERE key_id=?1 AND "
-                                  "period_start=?2",
-                                  &s);
+    int rc = prepare_key_at(st,
+                            "SELECT spent FROM gateway_key_spend WHERE key_id=?1 AND "
+                            "period_start=?2",
+                            key_id, period_start, &s);
     if (rc != MLOPS_OK)
         return rc;
-    sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, period_start);
     int src = sqlite3_step(s);
     if (src != SQLITE_ROW && src != SQLITE_DONE)
         return mlops__store_error(st, src, "key spend");
     *spent = src == SQLITE_ROW ? sqlite3_column_double(s, 0) : 0;
-    rc = mlops__store_prepare(st,
-                              "SELECT COALESCE(SUM(cost), 0), COUNT(*) FROM "
-                              "gateway_reservations WHERE key_id=?1 AND period_start=?2",
-                              &s);
+    rc = prepare_key_at(st,
+                        "SELECT COALESCE(SUM(cost), 0), COUNT(*) FROM "
+                        "gateway_reservations WHERE key_id=?1 AND period_start=?2",
+                        key_id, period_start, &s);
     if (rc != MLOPS_OK)
         return rc;
-    sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, period_start);
     src = sqlite3_step(s);
     if (src != SQLITE_ROW)
         return mlops__store_error(st, src, "key reservations");
@@ -277,11 +301,10 @@ static int describe_row(mlops__store *st, sqlite3_stmt *s, int64_t now, json_t *
 static int describe_locked(mlops__store *st, const char *key_id, json_t **out)
 {
     sqlite3_stmt *s;
-    int rc = mlops__store_prepare(st, "SELECT " KEY_COLUMNS " FROM gateway_keys k WHERE k.id=?1",
-                                  &s);
+    int rc = prepare_key(st, "SELECT " KEY_COLUMNS " FROM gateway_keys k WHERE k.id=?1", key_id,
+                         &s);
     if (rc != MLOPS_OK)
         return rc;
-    sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
     int src = sqlite3_step(s);
     if (src == SQLITE_DONE)
         return mlops__error(MLOPS_ENOTFOUND, "key '%s': no such key", key_id);
@@ -319,14 +342,13 @@ int mlops__keys_create(mlops__keys *k, const json_t *meta_json, char **secret_ou
     if ((rc = mlops__store_begin(k->st)) != MLOPS_OK)
         goto out;
     sqlite3_stmt *s;
-    rc = mlops__store_prepare(k->st,
-                              "INSERT INTO gateway_keys(id, alias, models, budget, "
-                              "budget_period, soft_budget, rpm, tpm, max_parallel, expires_ms, "
-                              "owner, team, tags, metadata, created_ms) VALUES(?1, ?2, ?3, ?4, "
-                              "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                              &s);
+    rc = prepare_key(k->st,
+                     "INSERT INTO gateway_keys(id, alias, models, budget, "
+                     "budget_period, soft_budget, rpm, tpm, max_parallel, expires_ms, "
+                     "owner, team, tags, metadata, created_ms) VALUES(?1, ?2, ?3, ?4, "
+                     "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                     key_id, &s);
     if (rc == MLOPS_OK) {
-        sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
         mlops__sql_bind_text(s, 2, m.alias);
         mlops__sql_bind_text(s, 3, models);
         if (m.budget >= 0)
@@ -453,17 +475,10 @@ int mlops__keys_revoke(mlops__keys *k, const char *id)
     if (rc != MLOPS_OK)
         return rc;
     rc = resolve_id(k->st, id, key_id);
-    sqlite3_stmt *s;
     if (rc == MLOPS_OK)
-        rc = mlops__store_prepare(k->st,
-                                  "UPDATE gateway_keys SET revoked_ms=?2 WHERE id=?1 AND "
-                                  "revoked_ms=0",
-                                  &s);
-    if (rc == MLOPS_OK) {
-        sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, mlops__wall_ms());
-        rc = step_done(k->st, s, "key revoke");
-    }
+        rc = exec_key_at(k->st,
+                         "UPDATE gateway_keys SET revoked_ms=?2 WHERE id=?1 AND revoked_ms=0",
+                         key_id, mlops__wall_ms(), "key revoke");
     if (rc != MLOPS_OK) {
         keys_rollback(k);
         return rc;
@@ -485,33 +500,20 @@ int mlops__keys_rotate(mlops__keys *k, const char *id, int64_t grace_ms, char **
     rc = resolve_id(k->st, id, key_id);
     sqlite3_stmt *s;
     if (rc == MLOPS_OK)
-        rc = mlops__store_prepare(k->st, "SELECT revoked_ms FROM gateway_keys WHERE id=?1", &s);
-    if (rc == MLOPS_OK) {
-        sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) != 0)
-            rc = mlops__error(MLOPS_ESTATE, "key '%s': revoked keys cannot be rotated", id);
-    }
+        rc = prepare_key(k->st, "SELECT revoked_ms FROM gateway_keys WHERE id=?1", key_id, &s);
+    if (rc == MLOPS_OK && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) != 0)
+        rc = mlops__error(MLOPS_ESTATE, "key '%s': revoked keys cannot be rotated", id);
     /* Old secrets end now (or after the grace period), never later than already set. */
     if (rc == MLOPS_OK)
-        rc = mlops__store_prepare(k->st,
-                                  "UPDATE gateway_key_secrets SET expires_ms=?2 WHERE key_id=?1 "
-                                  "AND (expires_ms=0 OR expires_ms>?2)",
-                                  &s);
-    if (rc == MLOPS_OK) {
-        sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, now + grace_ms);
-        rc = step_done(k->st, s, "key rotate");
-    }
+        rc = exec_key_at(k->st,
+                         "UPDATE gateway_key_secrets SET expires_ms=?2 WHERE key_id=?1 "
+                         "AND (expires_ms=0 OR expires_ms>?2)",
+                         key_id, now + grace_ms, "key rotate");
     if (rc == MLOPS_OK)
-        rc = mlops__store_prepare(k->st,
-                                  "DELETE FROM gateway_key_secrets WHERE key_id=?1 AND "
-                                  "expires_ms>0 AND expires_ms<?2",
-                                  &s);
-    if (rc == MLOPS_OK) {
-        sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, now - 86400000LL);
-        rc = step_done(k->st, s, "key rotate cleanup");
-    }
+        rc = exec_key_at(k->st,
+                         "DELETE FROM gateway_key_secrets WHERE key_id=?1 AND "
+                         "expires_ms>0 AND expires_ms<?2",
+                         key_id, now - 86400000LL, "key rotate cleanup");
     if (rc == MLOPS_OK)
         rc = add_secret(k, key_id, now, secret);
     if (rc != MLOPS_OK) {
@@ -628,14 +630,13 @@ static int load_key(mlops__keys *k, const char *key_id, const char *model, int64
                     key_row *kr, mlops__key_refusal *ref)
 {
     sqlite3_stmt *s;
-    int rc = mlops__store_prepare(k->st,
-                                  "SELECT alias, models, budget, budget_period, soft_budget, "
-                                  "rpm, tpm, max_parallel, expires_ms, revoked_ms FROM "
-                                  "gateway_keys WHERE id=?1",
-                                  &s);
+    int rc = prepare_key(k->st,
+                         "SELECT alias, models, budget, budget_period, soft_budget, "
+                         "rpm, tpm, max_parallel, expires_ms, revoked_ms FROM "
+                         "gateway_keys WHERE id=?1",
+                         key_id, &s);
     if (rc != MLOPS_OK)
         return rc;
-    sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
     int src = sqlite3_step(s);
     if (src != SQLITE_ROW)
         return src == SQLITE_DONE ? mlops__error(MLOPS_EAUTH, "key '%s': unknown key", key_id)
@@ -669,27 +670,15 @@ static int load_key(mlops__keys *k, const char *key_id, const char *model, int64
     return MLOPS_OK;
 }
 
-static int bind_exec_key(mlops__store *st, const char *sql, const char *key_id, int64_t a,
-                         const char *what)
-{
-    sqlite3_stmt *s;
-    int rc = mlops__store_prepare(st, sql, &s);
-    if (rc != MLOPS_OK)
-        return rc;
-    sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, a);
-    return step_done(st, s, what);
-}
-
 static int check_limits(mlops__keys *k, const char *key_id, const key_row *kr, int64_t now,
                         double est_cost, int64_t est_tokens, mlops__key_reservation *out,
                         mlops__key_refusal *ref)
 {
     char wait[48];
     /* Reservations of callers that died without settling stop counting after the TTL. */
-    int rc = bind_exec_key(k->st,
-                           "DELETE FROM gateway_reservations WHERE key_id=?1 AND expires_ms<=?2",
-                           key_id, now, "reservation expiry");
+    int rc = exec_key_at(k->st,
+                         "DELETE FROM gateway_reservations WHERE key_id=?1 AND expires_ms<=?2",
+                         key_id, now, "reservation expiry");
     if (rc != MLOPS_OK)
         return rc;
     int64_t pstart = mlops__key_period_start(kr->period, now);
@@ -699,12 +688,10 @@ static int check_limits(mlops__keys *k, const char *key_id, const key_row *kr, i
         return rc;
     if (kr->max_parallel > 0) {
         sqlite3_stmt *s;
-        rc = mlops__store_prepare(k->st,
-                                  "SELECT COUNT(*) FROM gateway_reservations WHERE key_id=?1",
-                                  &s);
+        rc = prepare_key(k->st, "SELECT COUNT(*) FROM gateway_reservations WHERE key_id=?1",
+                         key_id, &s);
         if (rc != MLOPS_OK)
             return rc;
-        sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
         int64_t all = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
         if (all >= kr->max_parallel) {
             refuse(ref, "max_parallel", INFLIGHT_RETRY_MS);
@@ -719,14 +706,12 @@ static int check_limits(mlops__keys *k, const char *key_id, const key_row *kr, i
     int64_t wreq = 0, wtok = 0;
     if (kr->rpm > 0 || kr->tpm > 0) {
         sqlite3_stmt *s;
-        rc = mlops__store_prepare(k->st,
-                                  "SELECT requests, tokens FROM gateway_key_windows WHERE "
-                                  "key_id=?1 AND window_start=?2",
-                                  &s);
+        rc = prepare_key_at(k->st,
+                            "SELECT requests, tokens FROM gateway_key_windows WHERE "
+                            "key_id=?1 AND window_start=?2",
+                            key_id, wstart, &s);
         if (rc != MLOPS_OK)
             return rc;
-        sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, wstart);
         if (sqlite3_step(s) == SQLITE_ROW) {
             wreq = sqlite3_column_int64(s, 0);
             wtok = sqlite3_column_int64(s, 1);
@@ -785,15 +770,13 @@ static int check_limits(mlops__keys *k, const char *key_id, const key_row *kr, i
                             est_cost, t, wait, (long long)retry);
     }
     sqlite3_stmt *s;
-    rc = mlops__store_prepare(k->st,
-                              "INSERT INTO gateway_reservations(key_id, period_start, "
-                              "window_start, cost, tokens, created_ms, expires_ms) "
-                              "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                              &s);
+    rc = prepare_key_at(k->st,
+                        "INSERT INTO gateway_reservations(key_id, period_start, "
+                        "window_start, cost, tokens, created_ms, expires_ms) "
+                        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        key_id, pstart, &s);
     if (rc != MLOPS_OK)
         return rc;
-    sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, pstart);
     /* keys without rpm/tpm keep no window rows (window 0: nothing to correct later) */
     bool windowed = kr->rpm > 0 || kr->tpm > 0;
     sqlite3_bind_int64(s, 3, windowed ? wstart : 0);
@@ -815,22 +798,20 @@ static int check_limits(mlops__keys *k, const char *key_id, const key_row *kr, i
     out->any_model = kr->any_model;
     if (!windowed)
         return MLOPS_OK;
-    rc = mlops__store_prepare(k->st,
-                              "INSERT INTO gateway_key_windows(key_id, window_start, requests, "
-                              "tokens) VALUES(?1, ?2, 1, ?3) ON CONFLICT(key_id, window_start) "
-                              "DO UPDATE SET requests=requests+1, tokens=tokens+excluded.tokens",
-                              &s);
+    rc = prepare_key_at(k->st,
+                        "INSERT INTO gateway_key_windows(key_id, window_start, requests, "
+                        "tokens) VALUES(?1, ?2, 1, ?3) ON CONFLICT(key_id, window_start) "
+                        "DO UPDATE SET requests=requests+1, tokens=tokens+excluded.tokens",
+                        key_id, wstart, &s);
     if (rc != MLOPS_OK)
         return rc;
-    sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, wstart);
     sqlite3_bind_int64(s, 3, est_tokens);
     if ((rc = step_done(k->st, s, "rate window")) != MLOPS_OK)
         return rc;
     if (wreq == 0 &&
-        (rc = bind_exec_key(k->st,
-                            "DELETE FROM gateway_key_windows WHERE key_id=?1 AND window_start<?2",
-                            key_id, wstart, "rate window cleanup")) != MLOPS_OK)
+        (rc = exec_key_at(k->st,
+                          "DELETE FROM gateway_key_windows WHERE key_id=?1 AND window_start<?2",
+                          key_id, wstart, "rate window cleanup")) != MLOPS_OK)
         return rc;
     return MLOPS_OK;
 }
@@ -918,27 +899,23 @@ static int finish(mlops__keys *k, const mlops__key_reservation *r, bool spend, d
                    "key '%s': reservation %lld had expired before it was settled", r->key_id,
                    (long long)r->id);
     if (rc == MLOPS_OK && spend)
-        rc = mlops__store_prepare(k->st,
-                                  "INSERT INTO gateway_key_spend(key_id, period_start, spent, "
-                                  "requests) VALUES(?1, ?2, ?3, 1) ON CONFLICT(key_id, "
-                                  "period_start) DO UPDATE SET spent=spent+excluded.spent, "
-                                  "requests=requests+1",
-                                  &s);
+        rc = prepare_key_at(k->st,
+                            "INSERT INTO gateway_key_spend(key_id, period_start, spent, "
+                            "requests) VALUES(?1, ?2, ?3, 1) ON CONFLICT(key_id, "
+                            "period_start) DO UPDATE SET spent=spent+excluded.spent, "
+                            "requests=requests+1",
+                            r->key_id, r->period_start_ms, &s);
     if (rc == MLOPS_OK && spend) {
-        sqlite3_bind_text(s, 1, r->key_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, r->period_start_ms);
         sqlite3_bind_double(s, 3, cost);
         rc = step_done(k->st, s, "key spend");
     }
     bool window = r->window_start_ms != 0 && tokens != r->tokens;
     if (rc == MLOPS_OK && window)
-        rc = mlops__store_prepare(k->st,
-                                  "UPDATE gateway_key_windows SET tokens=MAX(0, tokens+?3) "
-                                  "WHERE key_id=?1 AND window_start=?2",
-                                  &s);
+        rc = prepare_key_at(k->st,
+                            "UPDATE gateway_key_windows SET tokens=MAX(0, tokens+?3) "
+                            "WHERE key_id=?1 AND window_start=?2",
+                            r->key_id, r->window_start_ms, &s);
     if (rc == MLOPS_OK && window) {
-        sqlite3_bind_text(s, 1, r->key_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, r->window_start_ms);
         sqlite3_bind_int64(s, 3, tokens - r->tokens);
         rc = step_done(k->st, s, "rate window");
     }
@@ -1019,11 +996,9 @@ int mlops__keys_check_model(mlops__keys *k, const char *key_id, const char *mode
 {
     mlops__store_lock(k->st);
     sqlite3_stmt *s;
-    int rc = mlops__store_prepare(k->st, "SELECT models, COALESCE(alias, id) FROM gateway_keys "
-                                         "WHERE id=?1",
-                                  &s);
+    int rc = prepare_key(k->st, "SELECT models, COALESCE(alias, id) FROM gateway_keys WHERE id=?1",
+                         key_id, &s);
     if (rc == MLOPS_OK) {
-        sqlite3_bind_text(s, 1, key_id, -1, SQLITE_STATIC);
         int src = sqlite3_step(s);
         if (src == SQLITE_ROW && !model_allowed((const char *)sqlite3_column_text(s, 0), model))
             rc = mlops__error(MLOPS_EAUTH, "key '%s': model '%s' is not allowed for this key",

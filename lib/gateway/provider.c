@@ -109,6 +109,34 @@ enum mlops__gw_fail mlops__gw_classify(long status, const char *message, const c
     return MLOPS__GW_FAIL_STATUS;
 }
 
+enum mlops__gw_fail mlops__gw_fail_of(long status, const char *message, const char *code,
+                                      const char *body, size_t len, char *msg, size_t cap)
+{
+    if (message)
+        mlops__gw_msg_copy(msg, cap, message, strlen(message));
+    else
+        mlops__gw_msg_copy(msg, cap, body, len < 200 ? len : 200);
+    return mlops__gw_classify(status, message, code);
+}
+
+int mlops__gw_stream_error(mlops__gw_stream *st, const char *message)
+{
+    mlops__gw_msg_copy(st->fail_msg, sizeof st->fail_msg, message, strlen(message));
+    st->fail = MLOPS__GW_FAIL_STATUS;
+    st->fail_status = 500;
+    return MLOPS_EPROVIDER;
+}
+
+json_t *mlops__gw_usage_chunk(const mlops__gw_stream *st)
+{
+    int64_t p = st->prompt_tokens < 0 ? 0 : st->prompt_tokens;
+    int64_t o = st->completion_tokens < 0 ? 0 : st->completion_tokens;
+    return json_pack("{s:s, s:s, s:I, s:s, s:[], s:{s:I, s:I, s:I}}", "id", st->id, "object",
+                     "chat.completion.chunk", "created", (json_int_t)st->created, "model",
+                     st->model, "choices", "usage", "prompt_tokens", (json_int_t)p,
+                     "completion_tokens", (json_int_t)o, "total_tokens", (json_int_t)(p + o));
+}
+
 void mlops__gw_msg_copy(char *msg, size_t cap, const char *s, size_t len)
 {
     if (!cap)

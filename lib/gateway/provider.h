@@ -118,6 +118,22 @@ char *mlops__gw_content_text(const json_t *content);
 json_t *mlops__gw_chunk_new(const mlops__gw_stream *st);
 /** A generic classification from the status and lower-cased body text. */
 enum mlops__gw_fail mlops__gw_classify(long status, const char *message, const char *code);
+/**
+ * map_error's usual ending: writes `message` (or, when the error reply carried none,
+ * the first 200 bytes of `body`) into msg and classifies it with `code`.
+ */
+enum mlops__gw_fail mlops__gw_fail_of(long status, const char *message, const char *code,
+                                      const char *body, size_t len, char *msg, size_t cap);
+/**
+ * Records an error the upstream reported inside a 200 stream as a 500 status with
+ * `message`; returns MLOPS_EPROVIDER for parse_stream_event to return.
+ */
+int mlops__gw_stream_error(mlops__gw_stream *st, const char *message);
+/**
+ * The stream's last chunk: no choices, the usage counted so far (unknown counts as 0),
+ * as OpenAI sends it with stream_options.include_usage.
+ */
+json_t *mlops__gw_usage_chunk(const mlops__gw_stream *st);
 /** Parses a response body that must be a JSON object (MLOPS_EPARSE otherwise). */
 int mlops__gw_parse_body(const char *body, size_t len, json_t **out);
 /** A JSON string of text that may not be valid UTF-8 (non-ASCII bytes become '?'). */

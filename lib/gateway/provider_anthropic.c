@@ -377,15 +377,8 @@ static int parse_stream_event(mlops__gw_stream *st, const char *event, const cha
                             fr ? json_string(fr) : json_null());
         rc = emit(st, c);
     } else if (strcmp(type, "message_stop") == 0) {
-        int64_t p = st->prompt_tokens < 0 ? 0 : st->prompt_tokens;
-        int64_t o = st->completion_tokens < 0 ? 0 : st->completion_tokens;
-        json_t *c = json_pack("{s:s, s:s, s:I, s:s, s:[], s:{s:I, s:I, s:I}}", "id", st->id,
-                              "object", "chat.completion.chunk", "created", (json_int_t)st->created,
-                              "model", st->model, "choices", "usage", "prompt_tokens",
-                              (json_int_t)p, "completion_tokens", (json_int_t)o, "total_tokens",
-                              (json_int_t)(p + o));
         st->done = true;
-        rc = emit(st, c);
+        rc = emit(st, mlops__gw_usage_chunk(st));
     } else if (strcmp(type, "error") == 0) {
         json_t *e = json_object_get(ev, "error");
         const char *et = mlops__json_str(e, "type", "error");

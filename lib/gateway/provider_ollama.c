@@ -199,12 +199,10 @@ static int parse_stream_event(mlops__gw_stream *st, const char *event, const cha
     }
     json_t *error = json_object_get(ev, "error");
     if (error) {
-        const char *m = json_is_string(error) ? json_string_value(error) : "error in stream";
-        mlops__gw_msg_copy(st->fail_msg, sizeof st->fail_msg, m, strlen(m));
-        st->fail = MLOPS__GW_FAIL_STATUS;
-        st->fail_status = 500;
+        int rc = mlops__gw_stream_error(st, json_is_string(error) ? json_string_value(error)
+                                                                  : "error in stream");
         json_decref(ev);
-        return MLOPS_EPROVIDER;
+        return rc;
     }
     if (!st->id[0])
         snprintf(st->id, sizeof st->id, "chatcmpl-ollama-%llx", (unsigned long long)mlops__now_ns());
@@ -244,13 +242,7 @@ static int parse_stream_event(mlops__gw_stream *st, const char *event, const cha
         rc = st->sink(st->user, c);
     json_decref(c);
     if (rc == MLOPS_OK && done) {
-        int64_t p = st->prompt_tokens < 0 ? 0 : st->prompt_tokens;
-        int64_t o = st->completion_tokens < 0 ? 0 : st->completion_tokens;
-        json_t *u = json_pack("{s:s, s:s, s:I, s:s, s:[], s:{s:I, s:I, s:I}}", "id", st->id,
-                              "object", "chat.completion.chunk", "created", (json_int_t)st->created,
-                              "model", st->model, "choices", "usage", "prompt_tokens",
-                              (json_int_t)p, "completion_tokens", (json_int_t)o, "total_tokens",
-                              (json_int_t)(p + o));
+        json_t *u = mlops__gw_usage_chunk(st);
         st->done = true;
         rc = st->sink(st->user, u);
         json_decref(u);
@@ -265,11 +257,7 @@ static enum mlops__gw_fail map_error(long status, const char *body, size_t len, 
     json_t *j = json_loadb(body, len, 0, NULL);
     json_t *e = json_object_get(j, "error");
     const char *m = json_is_string(e) ? json_string_value(e) : mlops__json_str(e, "message", NULL);
-    if (m)
-        mlops__gw_msg_copy(msg, cap, m, strlen(m));
-    else
-        mlops__gw_msg_copy(msg, cap, body, len < 200 ? len : 200);
-    enum mlops__gw_fail f = mlops__gw_classify(status, m, NULL);
+    enum mlops__gw_fail f = mlops__gw_fail_of(status, m, NULL, body, len, msg, cap);
     json_decref(j);
     return f;
 }

@@ -94,13 +94,12 @@ static int parse_stream_event(mlops__gw_stream *st, const char *event, const cha
     }
     json_t *error = json_object_get(chunk, "error");
     if (error) {
-        const char *m = json_is_string(error) ? json_string_value(error)
-                                              : mlops__json_str(error, "message", "error in stream");
-        mlops__gw_msg_copy(st->fail_msg, sizeof st->fail_msg, m, strlen(m));
-        st->fail = MLOPS__GW_FAIL_STATUS;
-        st->fail_status = 500;
+        int rc = mlops__gw_stream_error(st, json_is_string(error)
+                                                ? json_string_value(error)
+                                                : mlops__json_str(error, "message",
+                                                                  "error in stream"));
         json_decref(chunk);
-        return MLOPS_EPROVIDER;
+        return rc;
     }
     if (!json_is_array(json_object_get(chunk, "choices"))) {
         json_decref(chunk);
@@ -141,11 +140,7 @@ static enum mlops__gw_fail map_error(long status, const char *body, size_t len, 
     } else {
         m = mlops__json_str(j, "message", NULL);
     }
-    if (m)
-        mlops__gw_msg_copy(msg, cap, m, strlen(m));
-    else
-        mlops__gw_msg_copy(msg, cap, body, len < 200 ? len : 200);
-    enum mlops__gw_fail f = mlops__gw_classify(status, m, code);
+    enum mlops__gw_fail f = mlops__gw_fail_of(status, m, code, body, len, msg, cap);
     json_decref(j);
     return f;
 }

@@ -118,6 +118,11 @@ int mlops__route_train_opts_parse(const json_t *j, mlops__route_train_opts *out)
 /** Trains on `idx` (n indices into ex; NULL = all). Deterministic for a seed. */
 int mlops__route_train(const mlops__route_examples *ex, const size_t *idx, size_t n,
                        const mlops__route_train_opts *o, mlops__route_model **out);
+/**
+ * Shuffles v[0..n) in place with the xorshift64 state *rng (advanced), so that training
+ * and cross-validation folds are the same for the same seed.
+ */
+void mlops__route_shuffle(size_t *v, size_t n, uint64_t *rng);
 
 /** Scores: P(strong) and the tier. With `explain`, fills a JSON explanation. */
 typedef struct mlops__route_score {

@@ -70,15 +70,6 @@ static int score_all(const mlops__route_model *model, double thr_override,
     return MLOPS_OK;
 }
 
-static uint64_t xorshift(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
 /* k-fold cross-validation: every prompt is scored by a model that never saw it. */
 static int cross_validate(const mlops__route_examples *ex, int folds, uint64_t seed,
                           const json_t *train_json, pred *pr)
@@ -97,12 +88,7 @@ static int cross_validate(const mlops__route_examples *ex, int folds, uint64_t s
     for (size_t i = 0; i < n; i++)
         perm[i] = i;
     uint64_t rng = seed * 0x9E3779B97F4A7C15ull + 7;
-    for (size_t i = n - 1; i > 0; i--) {
-        size_t j = (size_t)(xorshift(&rng) % (i + 1));
-        size_t t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
+    mlops__route_shuffle(perm, n, &rng);
     for (int f = 0; f < folds && rc == MLOPS_OK; f++) {
         size_t ntr = 0, nte = 0;
         for (size_t i = 0; i < n; i++) {

@@ -207,6 +207,16 @@ static uint64_t xorshift(uint64_t *s)
     return *s = x;
 }
 
+void mlops__route_shuffle(size_t *v, size_t n, uint64_t *rng)
+{
+    for (size_t i = n; i > 1; i--) { /* Fisher-Yates: v[i - 1] takes one of v[0..i) */
+        size_t j = (size_t)(xorshift(rng) % i);
+        size_t t = v[i - 1];
+        v[i - 1] = v[j];
+        v[j] = t;
+    }
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -277,12 +287,7 @@ int mlops__route_train(const mlops__route_examples *ex, const size_t *idx, size_
     }
     uint64_t rng = o->seed * 0x9E3779B97F4A7C15ull + 1;
     for (int epoch = 0; epoch < o->epochs; epoch++) {
-        for (size_t i = n - 1; i > 0; i--) { /* Fisher-Yates with the seeded generator */
-            size_t j = (size_t)(xorshift(&rng) % (i + 1));
-            size_t t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
+        mlops__route_shuffle(order, n, &rng);
         double lr = o->learning_rate / (1.0 + 0.1 * epoch);
         for (size_t i = 0; i < n; i++) {
             const mlops__route_example *e = &ex->v[idx ? idx[order[i]] : order[i]];

@@ -94,11 +94,11 @@ static const json_t *guard_section(const mlops__gw_ctx *ctx)
 }
 
 /*
- * The policy for a stage: 1 = skip (x_mlops.guard false), 0 = *pol set (and *label the
- * name for the report), or a negative status.
+ * The policy for a stage: 1 = skip (x_mlops.guard false; the stage's report says so),
+ * 0 = *pol set (and *label the name for the report), or a negative status.
  */
-static int resolve(mlops__gw_ctx *ctx, const char *key, mlops__gpolicy **pol, char *label,
-                   size_t cap)
+static int resolve(mlops__gw_ctx *ctx, const char *key, json_t *report, mlops__gpolicy **pol,
+                   char *label, size_t cap)
 {
     const json_t *sec = guard_section(ctx);
     const json_t *v = json_object_get(sec, key);
@@ -108,8 +108,10 @@ static int resolve(mlops__gw_ctx *ctx, const char *key, mlops__gpolicy **pol, ch
             return mlops__error(MLOPS_EINVAL,
                                 "request.x_mlops.guard: this gateway does not let requests change "
                                 "guardrails (gateway.guard.request_override is false)");
-        if (json_is_false(o))
+        if (json_is_false(o)) {
+            json_object_set_new(report, "skipped", json_string("x_mlops.guard is false"));
             return 1;
+        }
         if (!json_is_true(o)) {
             if (!json_is_string(o) && !json_is_object(o))
                 return mlops__error(MLOPS_EINVAL,
@@ -304,13 +306,9 @@ int mlops__gw_stage_guard_input(mlops__gw_ctx *ctx, json_t *report)
         return MLOPS_OK;
     mlops__gpolicy *pol = NULL;
     char label[128];
-    int rc = resolve(ctx, "input_policy", &pol, label, sizeof label);
-    if (rc == 1) {
-        json_object_set_new(report, "skipped", json_string("x_mlops.guard is false"));
-        return MLOPS_OK;
-    }
+    int rc = resolve(ctx, "input_policy", report, &pol, label, sizeof label);
     if (rc != MLOPS_OK)
-        return rc;
+        return rc == 1 ? MLOPS_OK : rc;
     if (ctx->stream && !ctx->held_fn && mlops__json_bool(guard_section(ctx), "buffer_stream", false) &&
         mlops__gw_config_stage_on(ctx->cfg, "guard_output") && (ctx->held_chunks = json_array())) {
         ctx->held_fn = ctx->chunk_fn;
@@ -400,13 +398,9 @@ int mlops__gw_stage_guard_output(mlops__gw_ctx *ctx, json_t *report)
     }
     mlops__gpolicy *pol = NULL;
     char label[128];
-    int rc = resolve(ctx, "output_policy", &pol, label, sizeof label);
-    if (rc == 1) {
-        json_object_set_new(report, "skipped", json_string("x_mlops.guard is false"));
-        return MLOPS_OK;
-    }
+    int rc = resolve(ctx, "output_policy", report, &pol, label, sizeof label);
     if (rc != MLOPS_OK)
-        return rc;
+        return rc == 1 ? MLOPS_OK : rc;
     char *context = mlops__json_bool(guard_section(ctx), "grounding_context", false)
                         ? request_text(ctx) : NULL;
     acc a;
