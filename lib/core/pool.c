@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #define SPIN_ROUNDS 4000
+#define TICKET_CLOSED 0x7fffffffu /* an index no job reaches (n is an int) */
 
 struct mlops__pool {
     int nthreads; /* including the caller */
@@ -165,12 +166,18 @@ void mlops__pool_run(mlops__pool *p, mlops__pool_fn fn, void *arg, int n)
         return;
     }
     mlops__mutex_lock(&p->run_lock);
+    uint32_t gen = atomic_load(&p->gen) + 1;
+    /* Close the old generation's ticket before touching n, fn and arg: a worker that
+       read the last ticket of the previous job may still try to claim its next index,
+       and it compares that index with the n it reads now. Against a closed ticket its
+       compare-and-swap fails; without this it could run the new n's indices on the old
+       job's argument. */
+    atomic_store(&p->ticket, ((uint64_t)gen << 32) | TICKET_CLOSED);
     atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
     atomic_store_explicit(&p->arg, arg, memory_order_relaxed);
     atomic_store(&p->n, n);
     atomic_store(&p->done, 0);
     atomic_store(&p->sleepers_done, 0);
-    uint32_t gen = atomic_load(&p->gen) + 1;
     atomic_store_explicit(&p->ticket, (uint64_t)gen << 32, memory_order_release);
     mlops__mutex_lock(&p->m);
     atomic_store_explicit(&p->gen, gen, memory_order_release);
