@@ -5,7 +5,9 @@
  * decode bandwidth limit: weight bytes read per token over a streaming-read bandwidth
  * measured in the same run with the same thread count.
  *
- * usage: bench_engine [DIR] [--quick]   (DIR: where the models go; default a temp dir)
+ * usage: bench_engine [DIR] [--quick] [--125m] [-r REPS]
+ *   DIR: where the models go (kept and reused when given; default a temp dir removed after);
+ *   --125m: skip the small model; -r: repetitions per measurement (median reported, default 5).
  * Reference (llama.cpp b4748 on this kind of machine, 2 threads, 125M): decode F16
  * 84-89, Q8_0 126-155, Q4_0 194-207, Q4_K_M 194-219 tok/s; prefill Q8_0 573-752,
  * Q4_0 591-825, Q4_K_M 457-551 tok/s.
@@ -29,15 +31,14 @@ typedef struct bw_job {
 static void bw_chunk(void *arg, int idx, int n)
 {
     bw_job *j = arg;
-    size_t per = j->n / (size_t)n, a = per * (size_t)idx, b = idx == n - 1 ? j->n : a + per;
-    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (size_t i = a; i + 4 <= b; i += 4) {
-        s0 += j->buf[i];
-        s1 += j->buf[i + 1];
-        s2 += j->buf[i + 2];
-        s3 += j->buf[i + 3];
-    }
-    j->sum[idx] = s0 + s1 + s2 + s3;
+    size_t per = j->n / (size_t)n / 8 * 8, a = per * (size_t)idx, b = idx == n - 1 ? j->n / 8 * 8 : a + per;
+    /* 8 independent 64-bit sums (the compiler vectorises them): the loop is bound by
+       memory, not by the additions */
+    uint64_t s[8] = {0};
+    for (size_t i = a; i < b; i += 8)
+        for (int k = 0; k < 8; k++)
+            s[k] += j->buf[i + k];
+    j->sum[idx] = s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
 }
 
 /* Streaming-read bandwidth in GB/s with `threads` threads (best of 5 passes over 256 MiB). */
@@ -67,10 +68,39 @@ static double read_bandwidth(int threads)
 }
 
 typedef struct result {
-    double pp, tg;
+    double pp, tg; /* medians over the repetitions, tokens/s */
+    double rss_mib; /* resident set while the model ran */
 } result;
 
-static int measure(const char *path, int threads, int pp, int tg, result *r)
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Current resident set in MiB (VmRSS; the mapped weights count once touched). */
+static double rss_now_mib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = atof(line + 6);
+    if (f)
+        fclose(f);
+    return kb / 1024.0;
+}
+
+#define MAX_REPS 15
+
+static int measure(const char *path, int threads, int pp, int tg, int reps, result *r)
 {
     mlops__model_opts o = {threads, pp + tg + 8, 0, 0};
     mlops__model *m = NULL;
@@ -87,24 +117,23 @@ static int measure(const char *path, int threads, int pp, int tg, result *r)
     int32_t *toks = malloc(sizeof(int32_t) * (size_t)(pp + tg));
     for (int i = 0; i < pp + tg; i++)
         toks[i] = (int32_t)((1 + (int64_t)i * 7919) % n_vocab);
-    r->pp = r->tg = 0;
+    double pps[MAX_REPS], tgs[MAX_REPS];
     mlops__ctx_eval(c, toks, 8, false); /* warm-up: pages in the weights */
-    for (int rep = 0; rep < 3; rep++) {
+    for (int rep = 0; rep < reps; rep++) {
         mlops__ctx_reset(c);
         uint64_t t0 = bench_now_ns();
         mlops__ctx_eval(c, toks, (size_t)pp, false);
-        double s = (double)(bench_now_ns() - t0) / 1e9;
-        if (pp / s > r->pp)
-            r->pp = pp / s;
+        pps[rep] = pp / ((double)(bench_now_ns() - t0) / 1e9);
         mlops__ctx_reset(c);
         mlops__ctx_eval(c, toks, 1, false);
         t0 = bench_now_ns();
         for (int i = 1; i < tg; i++)
             mlops__ctx_eval(c, toks + i, 1, false);
-        s = (double)(bench_now_ns() - t0) / 1e9;
-        if ((tg - 1) / s > r->tg)
-            r->tg = (tg - 1) / s;
+        tgs[rep] = (tg - 1) / ((double)(bench_now_ns() - t0) / 1e9);
     }
+    r->pp = median(pps, reps);
+    r->tg = median(tgs, reps);
+    r->rss_mib = rss_now_mib();
     free(toks);
     mlops__ctx_free(c);
     mlops__model_free(m);
@@ -122,16 +151,47 @@ static uint64_t bytes_per_token(const char *path)
     return b;
 }
 
+static bool exists(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+/* llama.cpp b4748, 125M, 2 threads, on this kind of machine (issue 9). */
+static const char *llama_ref(const char *model, const char *type, int threads)
+{
+    static const struct {
+        const char *type, *text;
+    } ref[] = {
+        {"F16", "tg 84-89"},
+        {"Q8_0", "pp 573-752, tg 126-155"},
+        {"Q4_0", "pp 591-825, tg 194-207"},
+        {"Q4_K_M", "pp 457-551, tg 194-219"},
+    };
+    if (threads != 2 || strcmp(model, "125M") != 0)
+        return "";
+    for (size_t i = 0; i < sizeof ref / sizeof ref[0]; i++)
+        if (strcmp(ref[i].type, type) == 0)
+            return ref[i].text;
+    return "";
+}
+
 int main(int argc, char **argv)
 {
-    bool quick = false;
+    bool quick = false, keep = false, big_only = false;
+    int reps = 5;
     const char *dir_arg = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             quick = true;
+        else if (strcmp(argv[i], "--125m") == 0)
+            big_only = true;
+        else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc)
+            reps = atoi(argv[++i]);
         else
-            dir_arg = argv[i];
+            dir_arg = argv[i], keep = true;
     }
+    if (reps < 1 || reps > MAX_REPS)
+        reps = 5;
     char tmpl[512];
     const char *dir = dir_arg ? dir_arg : bench_mkdtemp(tmpl, sizeof tmpl, "mlops-bench-engine-");
     if (!dir) {
@@ -147,14 +207,25 @@ int main(int argc, char **argv)
     const char *types[] = {"F16", "Q8_0", "Q4_0", "Q4_K_M"};
     int pp = quick ? 32 : 128, tg = quick ? 16 : 64;
     double bw[3] = {0, read_bandwidth(1), read_bandwidth(2)};
-    printf("engine: prefill %d tokens and decode %d tokens, best of 3; streaming read %.1f GB/s (1 thread), "
-           "%.1f GB/s (2 threads)\n\n", pp, tg, bw[1], bw[2]);
-    printf("%-6s %-7s %8s | %9s %9s %9s %6s | %9s %9s %9s %6s\n", "model", "type", "MB/tok", "pp 1t",
-           "tg 1t", "limit 1t", "%lim", "pp 2t", "tg 2t", "limit 2t", "%lim");
-    for (size_t mi = 0; mi < sizeof models / sizeof models[0]; mi++) {
+    double load[3] = {0};
+    FILE *la = fopen("/proc/loadavg", "r");
+    if (la) {
+        if (fscanf(la, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
+            load[0] = load[1] = load[2] = 0;
+        fclose(la);
+    }
+    printf("engine: pp%d = prefill of %d tokens, tg = decode of %d tokens; medians of %d runs\n"
+           "load average at start %.2f %.2f %.2f on %d CPUs; streaming read %.1f GB/s (1 thread), "
+           "%.1f GB/s (2 threads)\n"
+           "limit = streaming read bandwidth (best seen so far, same threads) / weight bytes read per "
+           "decoded token\n\n",
+           pp, pp, tg, reps, load[0], load[1], load[2], (int)sysconf(_SC_NPROCESSORS_ONLN), bw[1], bw[2]);
+    printf("%-6s %-7s %3s %8s | %9s %9s %9s %6s | %8s | %s\n", "model", "type", "thr", "MB/tok", "pp tok/s",
+           "tg tok/s", "limit", "%lim", "RSS MiB", "llama.cpp b4748 (tok/s)");
+    for (size_t mi = big_only ? 1 : 0; mi < sizeof models / sizeof models[0]; mi++) {
         char f32[512];
         snprintf(f32, sizeof f32, "%s/%s-f32.gguf", dir, models[mi].name);
-        if (mlops_gguf_synth(f32, models[mi].dims) != MLOPS_OK) {
+        if (!exists(f32) && mlops_gguf_synth(f32, models[mi].dims) != MLOPS_OK) {
             fprintf(stderr, "synth: %s\n", mlops_last_error());
             return 1;
         }
@@ -163,7 +234,7 @@ int main(int argc, char **argv)
                 continue;
             char q[512];
             snprintf(q, sizeof q, "%s/%s-%s.gguf", dir, models[mi].name, types[ti]);
-            if (mlops_gguf_quantize(f32, q, types[ti]) != MLOPS_OK) {
+            if (!exists(q) && mlops_gguf_quantize(f32, q, types[ti]) != MLOPS_OK) {
                 fprintf(stderr, "quantize: %s\n", mlops_last_error());
                 return 1;
             }
@@ -174,25 +245,32 @@ int main(int argc, char **argv)
                 if (b > bw[t])
                     bw[t] = b;
             }
-            result r[3];
-            printf("%-6s %-7s %8.1f |", models[mi].name, types[ti], mb);
             for (int t = 1; t <= 2; t++) {
-                if (measure(q, t, pp, tg, &r[t]) != MLOPS_OK)
+                result r;
+                if (measure(q, t, pp, tg, reps, &r) != MLOPS_OK)
                     return 1;
                 double lim = bw[t] * 1e3 / mb;
-                printf(" %9.1f %9.1f %9.1f %5.0f%% |", r[t].pp, r[t].tg, lim, 100 * r[t].tg / lim);
+                printf("%-6s %-7s %3d %8.1f | %9.1f %9.1f %9.1f %5.0f%% | %8.0f | %s\n", models[mi].name,
+                       types[ti], t, mb, r.pp, r.tg, lim, 100 * r.tg / lim, r.rss_mib,
+                       llama_ref(models[mi].name, types[ti], t));
+                fflush(stdout);
             }
-            printf("\n");
-            fflush(stdout);
-            unlink(q);
+            if (!keep)
+                unlink(q);
         }
-        unlink(f32);
+        if (!keep)
+            unlink(f32);
     }
-    printf("\nbest streaming read seen during the run: %.1f GB/s (1 thread), %.1f GB/s (2 threads); "
-           "limits above use the value measured so far at each row\n", bw[1], bw[2]);
-    printf("peak RSS %.0f MiB (models are mapped: resident ~ the largest model)\n", bench_peak_rss_mib());
-    printf("llama.cpp b4748, 125M, 2 threads (issue 9): tg F16 84-89, Q8_0 126-155, Q4_0 194-207, "
-           "Q4_K_M 194-219; pp Q8_0 573-752, Q4_0 591-825, Q4_K_M 457-551 tok/s\n");
+    FILE *la2 = fopen("/proc/loadavg", "r");
+    if (la2) {
+        if (fscanf(la2, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
+            load[0] = 0;
+        fclose(la2);
+    }
+    printf("\nbest streaming read seen: %.1f GB/s (1 thread), %.1f GB/s (2 threads); load average at end "
+           "%.2f %.2f %.2f\n", bw[1], bw[2], load[0], load[1], load[2]);
+    printf("peak RSS of the process %.0f MiB (weights are mapped, not copied: resident ~ the model "
+           "being run plus its KV cache)\n", bench_peak_rss_mib());
     if (!dir_arg)
         rmdir(dir);
     return 0;

@@ -4,11 +4,17 @@
  * -> grouped-query causal attention over the KV cache -> output projection -> residual,
  * RMSNorm -> SwiGLU FFN -> residual; final RMSNorm and the output matrix.
  *
- * Threads: every matrix product is split by output rows across the model's pool (rows
- * in chunks aligned to 16, so a row's arithmetic never depends on the thread count);
- * Q/K/V go in one dispatch, gate/up in one, attention is split by (token, head). A decode
- * step is 5 dispatches per layer plus one for the logits, and allocates nothing.
- * Prefill runs the tiled matrix-matrix kernel on up to MAX_BATCH tokens at a time.
+ * Threads: every matrix product of at least SERIAL_BYTES runs on the model's pool, its
+ * rows split into threads x 4 chunks of equal weight bytes (chunk edges on 16-row
+ * multiples) that the threads claim as they go; Q/K/V are one job, gate/up one job that
+ * also applies SwiGLU to its rows. Attention is split by (token, KV head), in chunks of
+ * equal causal work, once it is worth a dispatch (SERIAL_ATT). A decode step is 4
+ * dispatches per layer (5 past ~340 positions) plus one for the logits, and allocates
+ * nothing. Prefill runs the tiled matrix-matrix kernels on up to MAX_BATCH tokens at a
+ * time and computes logits for the last position only (unless all are asked for).
+ * Decode steps time themselves and run on the calling thread alone while that is faster
+ * (a loaded machine; see adapt_begin). A row's arithmetic never depends on the split or
+ * on that choice, so logits are identical at any thread count and under any load.
  */
 #include "model.h"
 #include "quant.h"
@@ -18,6 +24,7 @@
 #include <string.h>
 
 #define MAX_BATCH 256
+#define MAX_CHUNKS 64 /* work chunks of one pool job, at most */
 #define ROW_ALIGN 16
 #define SERIAL_BYTES (256u << 10)   /* weight bytes x batch below which one thread works */
 #define SERIAL_ATT (1u << 18)       /* attention multiply-adds below which one thread works */
@@ -32,6 +39,7 @@ struct mlops__ctx {
     uint8_t *xq[3];
     size_t xq_cap;
     int n_chunks_att;
+    double *inv_freq; /* rope: rope_dim / 2 inverse frequencies */
     /* Decode-time choice between the pool and the calling thread alone (see adapt_*). */
     bool serial;
     int adapt_tokens;
@@ -77,7 +85,7 @@ int mlops__ctx_new(mlops__model *m, mlops__ctx **out)
         c->vc[l] = malloc((size_t)c->n_ctx * (size_t)KV * c->kv_elt);
         ok = c->kc[l] && c->vc[l];
     }
-    c->n_chunks_att = m->threads * 4;
+    c->n_chunks_att = m->threads * 8 < MAX_CHUNKS ? m->threads * 8 : MAX_CHUNKS;
     int64_t big = E > Q ? E : Q;
     if (m->n_ff > big)
         big = m->n_ff;
@@ -95,14 +103,20 @@ int mlops__ctx_new(mlops__model *m, mlops__ctx **out)
     c->u = malloc((size_t)(nb * m->n_ff) * 4);
     c->cosv = malloc((size_t)(nb * m->rope_dim / 2) * 4);
     c->sinv = malloc((size_t)(nb * m->rope_dim / 2) * 4);
-    c->scores = malloc((size_t)c->n_chunks_att * (size_t)c->n_ctx * 4);
+    c->scores = malloc((size_t)c->n_chunks_att * (size_t)(m->n_head / m->n_head_kv) * (size_t)c->n_ctx * 4);
     c->emb = malloc((size_t)E * 4);
+    c->inv_freq = malloc((size_t)(m->rope_dim / 2 + 1) * sizeof *c->inv_freq);
+    for (int i = 0; c->inv_freq && i < m->rope_dim / 2; i++) {
+        c->inv_freq[i] = pow((double)m->rope_base, -2.0 * i / m->rope_dim);
+        if (m->rope_freqs)
+            c->inv_freq[i] /= m->rope_freqs[i];
+    }
     c->logits = malloc((size_t)m->n_vocab * 4);
     c->logit_rows = 1;
     for (int i = 0; i < 3; i++)
         ok = ok && (c->xq[i] = malloc(c->xq_cap * (size_t)nb + 64)) != NULL;
     if (!ok || !c->x || !c->xn || !c->q || !c->k || !c->v || !c->att || !c->g || !c->u ||
-        !c->cosv || !c->sinv || !c->scores || !c->emb || !c->logits) {
+        !c->cosv || !c->sinv || !c->scores || !c->emb || !c->logits || !c->inv_freq) {
         mlops__ctx_free(c);
         return mlops__error_oom("context buffers (KV cache)");
     }
@@ -124,7 +138,7 @@ void mlops__ctx_free(mlops__ctx *c)
     free(c->vc);
     free(c->x), free(c->xn), free(c->q), free(c->k), free(c->v), free(c->att);
     free(c->g), free(c->u), free(c->cosv), free(c->sinv), free(c->scores), free(c->emb);
-    free(c->logits);
+    free(c->logits), free(c->inv_freq);
     for (int i = 0; i < 3; i++)
         free(c->xq[i]);
     free(c);
@@ -152,58 +166,106 @@ typedef struct mm_item {
     int64_t ldy;
 } mm_item;
 
+/*
+ * A product job: up to 3 matrices sharing one input. Plain jobs split the concatenation
+ * of the matrices' rows; a paired job (gate/up) splits the rows of both matrices together
+ * (chunk k does rows [a, b) of each) and then applies SwiGLU to them, g = silu(g) * u, so
+ * the FFN activation runs on all threads and needs no separate pass. Chunk boundaries are
+ * chosen so every chunk reads about the same number of weight bytes (types may differ
+ * between matrices) and are multiples of ROW_ALIGN rows from each matrix's start.
+ */
 typedef struct mm_job {
     mm_item it[3];
     int n_items;
-    int64_t total, per_chunk;
+    bool pair;
     int64_t B;
+    int n_chunks;
+    int64_t bound[MAX_CHUNKS + 1]; /* global row index where chunk k starts */
 } mm_job;
+
+static float silu(float x) { return x / (1.0f + expf(-x)); }
+
+static void mm_rows(const mm_job *j, const mm_item *it, int64_t a, int64_t b)
+{
+    if (j->B == 1)
+        mlops__q_matvec(it->w->type, it->w->data, it->w->n, a, b, it->xq, it->y + a);
+    else
+        mlops__q_matmat(it->w->type, it->w->data, it->w->n, a, b, it->xq, j->B, it->xq_stride,
+                        it->y + a, it->ldy);
+}
 
 static void mm_chunk(void *arg, int idx, int n)
 {
     (void)n;
-    mm_job *j = arg;
-    int64_t g0 = idx * j->per_chunk, g1 = g0 + j->per_chunk;
-    if (g1 > j->total)
-        g1 = j->total;
+    const mm_job *j = arg;
+    int64_t g0 = j->bound[idx], g1 = j->bound[idx + 1];
+    if (j->pair) {
+        const mm_item *g = &j->it[0], *u = &j->it[1];
+        mm_rows(j, g, g0, g1);
+        mm_rows(j, u, g0, g1);
+        for (int64_t t = 0; t < j->B; t++) {
+            float *gr = g->y + t * g->ldy, *ur = u->y + t * u->ldy;
+            for (int64_t r = g0; r < g1; r++)
+                gr[r] = silu(gr[r]) * ur[r];
+        }
+        return;
+    }
     int64_t base = 0;
     for (int i = 0; i < j->n_items && g0 < g1; i++) {
         const mm_item *it = &j->it[i];
         int64_t rows = it->w->rows;
         int64_t a = g0 - base, b = g1 - base;
-        if (a < rows && b > 0) {
-            if (a < 0) a = 0;
-            if (b > rows) b = rows;
-            if (j->B == 1)
-                mlops__q_matvec(it->w->type, it->w->data, it->w->n, a, b, it->xq, it->y + a);
-            else
-                mlops__q_matmat(it->w->type, it->w->data, it->w->n, a, b, it->xq, j->B,
-                                it->xq_stride, it->y + a, it->ldy);
-        }
+        if (a < rows && b > 0)
+            mm_rows(j, it, a < 0 ? 0 : a, b > rows ? rows : b);
         base += rows;
     }
 }
 
+/*
+ * With a pool of more than one thread every product of at least SERIAL_BYTES (weight
+ * bytes x batch) runs on all threads, split into threads x 4 chunks of equal weight bytes
+ * that the threads claim as they go (a descheduled thread then holds up one small chunk,
+ * not half the product); smaller products, and every product of a decode step that
+ * adapt_begin put on the calling thread (`serial`), run on the calling thread. The split
+ * never changes a row's arithmetic, so results are identical either way.
+ */
 static void mm_run(mlops__model *m, mm_job *j, bool serial)
 {
-    j->total = 0;
+    int64_t total = 0;
     uint64_t bytes = 0;
-    for (int i = 0; i < j->n_items; i++) {
-        j->total += j->it[i].w->rows;
+    int n_items = j->pair ? 1 : j->n_items;
+    for (int i = 0; i < j->n_items; i++)
         bytes += (uint64_t)j->it[i].w->rows * j->it[i].w->row_bytes;
+    for (int i = 0; i < n_items; i++)
+        total += j->it[i].w->rows;
+    int chunks = m->threads == 1 || serial || bytes * (uint64_t)j->B < SERIAL_BYTES ? 1 : m->threads * 4;
+    if (chunks > MAX_CHUNKS)
+        chunks = MAX_CHUNKS;
+    /* bytes per global row: matrices in order (a paired job's row holds both rows) */
+    uint64_t per_row[3];
+    for (int i = 0; i < n_items; i++)
+        per_row[i] = j->pair ? j->it[0].w->row_bytes + j->it[1].w->row_bytes : j->it[i].w->row_bytes;
+    int k = 0;
+    j->bound[k++] = 0;
+    uint64_t acc = 0;
+    int64_t base = 0;
+    for (int i = 0; i < n_items && chunks > 1; i++) {
+        int64_t rows = j->it[i].w->rows;
+        for (int64_t r = ROW_ALIGN; r < rows; r += ROW_ALIGN) {
+            uint64_t b = acc + (uint64_t)r * per_row[i];
+            /* start chunk k where the bytes so far reach k/chunks of the total */
+            if (k < chunks && b * (uint64_t)chunks >= (uint64_t)k * bytes && base + r > j->bound[k - 1])
+                j->bound[k++] = base + r;
+        }
+        acc += (uint64_t)rows * per_row[i];
+        base += rows;
+        if (i + 1 < n_items && k < chunks && base > j->bound[k - 1] &&
+            acc * (uint64_t)chunks >= (uint64_t)k * bytes)
+            j->bound[k++] = base;
     }
-    /* Many small chunks claimed dynamically, so a descheduled thread holds up little; a
-       product too small to repay waking the pool runs on the calling thread alone. The
-       split never changes a row's arithmetic, so results do not depend on it. */
-    bool small = bytes * (uint64_t)j->B < SERIAL_BYTES;
-    int chunks = m->threads == 1 || small || serial ? 1 : m->threads * 8;
-    int64_t per = (j->total + chunks - 1) / chunks;
-    per = (per + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
-    if (per < ROW_ALIGN)
-        per = ROW_ALIGN;
-    j->per_chunk = per;
-    int n = (int)((j->total + per - 1) / per);
-    mlops__pool_run(m->pool, mm_chunk, j, n);
+    j->bound[k] = total;
+    j->n_chunks = k;
+    mlops__pool_run(m->pool, mm_chunk, j, k);
 }
 
 /* Converts T rows of x (stride n floats) for weight type wtype into buf. */
@@ -217,9 +279,9 @@ static size_t quantize_rows(int wtype, const float *x, int64_t n, int64_t T, uin
 
 /* Y_i = W_i x for up to 3 matrices sharing the input x (T rows of n floats). */
 static void matmul_group(mlops__ctx *c, const float *x, int64_t T, const mlops__wmat *const *w,
-                         float *const *y, int nw)
+                         float *const *y, int nw, bool swiglu)
 {
-    mm_job j = {.n_items = nw, .B = T};
+    mm_job j = {.n_items = nw, .B = T, .pair = swiglu};
     int done_act[3] = {-1, -1, -1};
     for (int i = 0; i < nw; i++) {
         int act = mlops__q_traits(w[i]->type)->act_type;
@@ -273,10 +335,7 @@ static void rope_tables(mlops__ctx *c, int pos0, int64_t T)
     for (int64_t t = 0; t < T; t++) {
         double p = (double)(pos0 + t) * m->rope_scale;
         for (int i = 0; i < half; i++) {
-            double inv = pow((double)m->rope_base, -2.0 * i / m->rope_dim);
-            if (m->rope_freqs)
-                inv /= m->rope_freqs[i];
-            double th = p * inv;
+            double th = p * c->inv_freq[i];
             c->cosv[t * half + i] = (float)cos(th);
             c->sinv[t * half + i] = (float)sin(th);
         }
@@ -294,12 +353,41 @@ static void rope(const mlops__model *m, float *v, const float *cs, const float *
     }
 }
 
+/* Attention work items are (token, KV head) pairs, token-major; chunk k does items
+   [bound[k], bound[k + 1]), chosen so each chunk has about the same causal work. */
 typedef struct att_job {
     mlops__ctx *c;
     int layer, pos0;
-    int64_t T, per_chunk, total;
+    int64_t T, total;
+    int64_t bound[MAX_CHUNKS + 1];
 } att_job;
 
+/* Splits the (token, KV head) items into chunks of equal work (positions attended). */
+static int att_split(const mlops__ctx *c, att_job *j)
+{
+    const mlops__model *m = c->m;
+    uint64_t work = 0; /* sum over items of the positions each attends */
+    for (int64_t t = 0; t < j->T; t++)
+        work += (uint64_t)m->n_head_kv * (uint64_t)(j->pos0 + t + 1);
+    uint64_t mads = work * (uint64_t)(m->n_head / m->n_head_kv) * (uint64_t)m->head_dim;
+    int chunks = m->threads == 1 || c->serial || mads < SERIAL_ATT ? 1 : c->n_chunks_att;
+    if (chunks > j->total)
+        chunks = (int)j->total;
+    int k = 0;
+    j->bound[k++] = 0;
+    uint64_t acc = 0;
+    for (int64_t w = 0; w < j->total && k < chunks; w++) {
+        acc += (uint64_t)(j->pos0 + w / m->n_head_kv + 1);
+        if (acc * (uint64_t)chunks >= (uint64_t)k * work && w + 1 < j->total && w + 1 > j->bound[k - 1])
+            j->bound[k++] = w + 1;
+    }
+    j->bound[k] = j->total;
+    return k;
+}
+
+/* Item w = (token t, KV head kvh): the `group` query heads sharing that KV head, so each
+   K/V row is read (and converted from F16) once for the group. Per head the arithmetic is
+   the same sequence whatever the grouping or split (see mlops__att_scores_f16). */
 static void att_chunk(void *arg, int idx, int n)
 {
     (void)n;
@@ -308,44 +396,58 @@ static void att_chunk(void *arg, int idx, int n)
     const mlops__model *m = c->m;
     int hd = m->head_dim, group = m->n_head / m->n_head_kv;
     int64_t Q = (int64_t)m->n_head * hd, KV = (int64_t)m->n_head_kv * hd;
-    float *sc = c->scores + (size_t)idx * (size_t)c->n_ctx;
+    size_t scs = (size_t)c->n_ctx; /* stride between the group's score rows */
+    float *sc0 = c->scores + (size_t)idx * (size_t)group * scs;
     float scale = 1.0f / sqrtf((float)hd);
-    int64_t a = idx * j->per_chunk, b = a + j->per_chunk;
-    if (b > j->total)
-        b = j->total;
+    int64_t a = j->bound[idx], b = j->bound[idx + 1];
     for (int64_t w = a; w < b; w++) {
-        int64_t t = w / m->n_head;
-        int h = (int)(w % m->n_head), kvh = h / group;
-        const float *q = c->q + t * Q + (int64_t)h * hd;
-        float *o = c->att + t * Q + (int64_t)h * hd;
+        int64_t t = w / m->n_head_kv;
+        int kvh = (int)(w % m->n_head_kv), h0 = kvh * group;
+        const float *q0 = c->q + t * Q + (int64_t)h0 * hd;
+        float *o0 = c->att + t * Q + (int64_t)h0 * hd;
         int npos = j->pos0 + (int)t + 1;
-        float mx = -INFINITY;
-        for (int p = 0; p < npos; p++) {
-            size_t off = ((size_t)p * (size_t)KV + (size_t)kvh * (size_t)hd);
-            float s = m->kv_f32 ? mlops__dot_f32((const float *)c->kc[j->layer] + off, q, hd)
-                                : mlops__dot_f16_f32((const uint16_t *)c->kc[j->layer] + off, q, hd);
-            s *= scale;
-            sc[p] = s;
-            if (s > mx)
-                mx = s;
+        size_t off0 = (size_t)kvh * (size_t)hd;
+        if (m->kv_f32) {
+            for (int g = 0; g < group; g++)
+                for (int p = 0; p < npos; p++)
+                    sc0[(size_t)g * scs + (size_t)p] = mlops__dot_f32(
+                        (const float *)c->kc[j->layer] + (size_t)p * (size_t)KV + off0, q0 + (int64_t)g * hd, hd);
+        } else {
+            mlops__att_scores_f16((const uint16_t *)c->kc[j->layer] + off0, (size_t)KV, npos, q0,
+                                  (size_t)hd, group, hd, sc0, scs);
         }
-        float sum = 0;
-        for (int p = 0; p < npos; p++) {
-            sc[p] = expf(sc[p] - mx);
-            sum += sc[p];
-        }
-        float inv = 1.0f / sum;
-        memset(o, 0, (size_t)hd * 4);
-        for (int p = 0; p < npos; p++) {
-            size_t off = ((size_t)p * (size_t)KV + (size_t)kvh * (size_t)hd);
-            float wgt = sc[p] * inv;
-            if (m->kv_f32) {
-                const float *vv = (const float *)c->vc[j->layer] + off;
-                for (int d = 0; d < hd; d++)
-                    o[d] += wgt * vv[d];
-            } else {
-                mlops__axpy_f16_f32(wgt, (const uint16_t *)c->vc[j->layer] + off, o, hd);
+        for (int g = 0; g < group; g++) {
+            float *sc = sc0 + (size_t)g * scs, mx = -INFINITY;
+            for (int p = 0; p < npos; p++) {
+                float s = sc[p] * scale;
+                sc[p] = s;
+                if (s > mx)
+                    mx = s;
             }
+            float sum = 0;
+            for (int p = 0; p < npos; p++) {
+                sc[p] = expf(sc[p] - mx);
+                sum += sc[p];
+            }
+            float inv = 1.0f / sum;
+            for (int p = 0; p < npos; p++)
+                sc[p] = sc[p] * inv;
+        }
+        memset(o0, 0, (size_t)group * (size_t)hd * 4);
+        if (m->kv_f32) {
+            for (int g = 0; g < group; g++) {
+                float *o = o0 + (int64_t)g * hd;
+                const float *sc = sc0 + (size_t)g * scs;
+                for (int p = 0; p < npos; p++) {
+                    const float *vv = (const float *)c->vc[j->layer] + (size_t)p * (size_t)KV + off0;
+                    float wgt = sc[p];
+                    for (int d = 0; d < hd; d++)
+                        o[d] += wgt * vv[d];
+                }
+            }
+        } else {
+            mlops__att_values_f16((const uint16_t *)c->vc[j->layer] + off0, (size_t)KV, npos, sc0, scs,
+                                  group, hd, o0, (size_t)hd);
         }
     }
 }
@@ -361,8 +463,6 @@ static void store_kv(mlops__ctx *c, int layer, int pos, const float *k, const fl
         mlops__fp32_to_fp16_row(v, (uint16_t *)c->vc[layer] + off, KV);
     }
 }
-
-static float silu(float x) { return x / (1.0f + expf(-x)); }
 
 /* One batch of T tokens at positions pos..pos+T-1. */
 static void eval_batch(mlops__ctx *c, const int32_t *tok, int64_t T, bool all, float *logits)
@@ -382,7 +482,7 @@ static void eval_batch(mlops__ctx *c, const int32_t *tok, int64_t T, bool all, f
             rmsnorm(c->xn + t * E, c->x + t * E, L->attn_norm, E, m->eps);
         const mlops__wmat *w3[3] = {&L->wq, &L->wk, &L->wv};
         float *y3[3] = {c->q, c->k, c->v};
-        matmul_group(c, c->xn, T, w3, y3, 3);
+        matmul_group(c, c->xn, T, w3, y3, 3, false);
         for (int64_t t = 0; t < T; t++) {
             float *q = c->q + t * Q, *k = c->k + t * KV, *v = c->v + t * KV;
             if (L->bq) {
@@ -397,28 +497,24 @@ static void eval_batch(mlops__ctx *c, const int32_t *tok, int64_t T, bool all, f
                 rope(m, k + (int64_t)h * m->head_dim, cs, sn);
             store_kv(c, l, pos0 + (int)t, k, v, KV);
         }
-        att_job aj = {c, l, pos0, T, 0, T * m->n_head};
-        uint64_t work = (uint64_t)T * (uint64_t)m->n_head * (uint64_t)(pos0 + T) * (uint64_t)m->head_dim;
-        int chunks = m->threads == 1 || work < SERIAL_ATT || c->serial ? 1 : c->n_chunks_att;
-        if (chunks > aj.total)
-            chunks = (int)aj.total;
-        aj.per_chunk = (aj.total + chunks - 1) / chunks;
-        mlops__pool_run(m->pool, att_chunk, &aj, (int)((aj.total + aj.per_chunk - 1) / aj.per_chunk));
+        att_job aj = {.c = c, .layer = l, .pos0 = pos0, .T = T, .total = T * m->n_head_kv};
+        mlops__pool_run(m->pool, att_chunk, &aj, att_split(c, &aj));
         const mlops__wmat *wo[1] = {&L->wo};
         float *yo[1] = {c->xn};
-        matmul_group(c, c->att, T, wo, yo, 1);
+        matmul_group(c, c->att, T, wo, yo, 1, false);
         for (int64_t i = 0; i < T * E; i++)
             c->x[i] += c->xn[i];
         for (int64_t t = 0; t < T; t++)
             rmsnorm(c->xn + t * E, c->x + t * E, L->ffn_norm, E, m->eps);
         const mlops__wmat *w2[2] = {&L->wg, &L->wu};
         float *y2[2] = {c->g, c->u};
-        matmul_group(c, c->xn, T, w2, y2, 2);
-        for (int64_t i = 0; i < T * F; i++)
-            c->g[i] = silu(c->g[i]) * c->u[i];
+        matmul_group(c, c->xn, T, w2, y2, 2, L->wg.rows == L->wu.rows);
+        if (L->wg.rows != L->wu.rows) /* not produced by a valid file; kept for safety */
+            for (int64_t i = 0; i < T * F; i++)
+                c->g[i] = silu(c->g[i]) * c->u[i];
         const mlops__wmat *wd[1] = {&L->wd};
         float *yd[1] = {c->xn};
-        matmul_group(c, c->g, T, wd, yd, 1);
+        matmul_group(c, c->g, T, wd, yd, 1, false);
         for (int64_t i = 0; i < T * E; i++)
             c->x[i] += c->xn[i];
     }
@@ -430,9 +526,9 @@ static void eval_batch(mlops__ctx *c, const int32_t *tok, int64_t T, bool all, f
     const mlops__wmat *wout[1] = {&m->output};
     float *yl[1] = {logits};
     if (all)
-        matmul_group(c, c->xn, T, wout, yl, 1);
+        matmul_group(c, c->xn, T, wout, yl, 1, false);
     else if (logits)
-        matmul_group(c, c->xn + (T - 1) * E, 1, wout, yl, 1);
+        matmul_group(c, c->xn + (T - 1) * E, 1, wout, yl, 1, false);
     c->pos += (int)T;
 }
 

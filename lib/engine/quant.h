@@ -113,6 +113,31 @@ float mlops__dot_f16_f32(const uint16_t *a, const float *b, int64_t n);
 void mlops__axpy_f16_f32(float alpha, const uint16_t *a, float *y, int64_t n);
 float mlops__dot_f32(const float *a, const float *b, int64_t n);
 
+/*
+ * Attention for G query heads sharing one KV head (added by engine-perf). F16 K/V rows are
+ * `stride` elements apart, npos of them, each hd long.
+ * scores: sc[g * scstride + p] = dot(K row p, q + g * qstride), exactly
+ *   mlops__dot_f16_f32(K + p * kstride, q + g * qstride, hd);
+ * values: out[g * ostride + d] += w[g * wstride + p] * V[p][d] for p = 0..npos-1 in order,
+ *   exactly a sequence of mlops__axpy_f16_f32 calls.
+ * The SIMD versions convert each row once for the group and give the same bits.
+ */
+#define MLOPS__ATT_MAX_HD 512
+void mlops__att_scores_f16(const uint16_t *K, size_t kstride, int npos, const float *q,
+                           size_t qstride, int G, int64_t hd, float *sc, size_t scstride);
+void mlops__att_values_f16(const uint16_t *V, size_t vstride, int npos, const float *w,
+                           size_t wstride, int G, int64_t hd, float *out, size_t ostride);
+#if defined(__x86_64__)
+void mlops__att_scores_f16_avx2(const uint16_t *K, size_t kstride, int npos, const float *q,
+                                size_t qstride, int G, int64_t hd, float *sc, size_t scstride);
+void mlops__att_values_f16_avx2(const uint16_t *V, size_t vstride, int npos, const float *w,
+                                size_t wstride, int G, int64_t hd, float *out, size_t ostride);
+void mlops__att_scores_f16_avx512(const uint16_t *K, size_t kstride, int npos, const float *q,
+                                  size_t qstride, int G, int64_t hd, float *sc, size_t scstride);
+void mlops__att_values_f16_avx512(const uint16_t *V, size_t vstride, int npos, const float *w,
+                                  size_t wstride, int G, int64_t hd, float *out, size_t ostride);
+#endif
+
 /** The best instruction set this CPU supports (detected once, thread-safe). */
 int mlops__q_detect_isa(void);
 /** The set kernels use now; tests switch to MLOPS__ISA_SCALAR and back. Returns the old one. */

@@ -108,6 +108,99 @@ const mlops__qmisc QMISC = {
     fp32_to_fp16_row_avx2,
 };
 
+/*
+ * Attention on an F16 KV cache for a group of G query heads sharing one KV head: each
+ * K/V row is converted once for the whole group. Every (head, position) score and every
+ * output element is computed by exactly the sequence of dot_f16_f32_avx2 /
+ * axpy_f16_f32_avx2 (same accumulators, same order; F16 -> F32 is exact), so results
+ * equal the one-head-at-a-time path bit for bit.
+ */
+#if defined(MLOPS_Q_VNNI)
+#define ATT_SCORES mlops__att_scores_f16_avx512
+#define ATT_VALUES mlops__att_values_f16_avx512
+#else
+#define ATT_SCORES mlops__att_scores_f16_avx2
+#define ATT_VALUES mlops__att_values_f16_avx2
+#endif
+
+static inline float dot_f32_as_f16(const float *a, const float *b, int64_t n)
+{
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+    }
+    for (; i + 8 <= n; i += 8)
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    float sum = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i < n; i++)
+        sum += a[i] * b[i];
+    return sum;
+}
+
+void ATT_SCORES(const uint16_t *K, size_t kstride, int npos, const float *q, size_t qstride, int G,
+                int64_t hd, float *sc, size_t scstride)
+{
+    float kf[MLOPS__ATT_MAX_HD];
+    for (int p = 0; p < npos; p++) {
+        fp16_to_fp32_row_avx2(K + (size_t)p * kstride, kf, hd);
+        for (int g = 0; g < G; g++)
+            sc[(size_t)g * scstride + (size_t)p] = dot_f32_as_f16(kf, q + (size_t)g * qstride, hd);
+    }
+}
+
+/* G <= 3 heads at once, 32 output elements at a time held in registers over all positions. */
+static inline __attribute__((always_inline)) void att_values_blk(const uint16_t *V, size_t vstride, int npos, const float *w,
+                                  size_t wstride, const int G, int64_t i, float *out, size_t ostride)
+{
+    __m256 acc[3][4];
+    _Pragma("GCC unroll 3") for (int g = 0; g < G; g++)
+        _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++)
+            acc[g][u] = _mm256_loadu_ps(out + (size_t)g * ostride + i + 8 * u);
+    for (int p = 0; p < npos; p++) {
+        const uint16_t *v = V + (size_t)p * vstride + i;
+        __m256 x0 = load_f16(v), x1 = load_f16(v + 8), x2 = load_f16(v + 16), x3 = load_f16(v + 24);
+        _Pragma("GCC unroll 3") for (int g = 0; g < G; g++)
+        {
+            __m256 a = _mm256_set1_ps(w[(size_t)g * wstride + (size_t)p]);
+            acc[g][0] = _mm256_fmadd_ps(a, x0, acc[g][0]);
+            acc[g][1] = _mm256_fmadd_ps(a, x1, acc[g][1]);
+            acc[g][2] = _mm256_fmadd_ps(a, x2, acc[g][2]);
+            acc[g][3] = _mm256_fmadd_ps(a, x3, acc[g][3]);
+        }
+    }
+    _Pragma("GCC unroll 3") for (int g = 0; g < G; g++)
+        _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++)
+            _mm256_storeu_ps(out + (size_t)g * ostride + i + 8 * u, acc[g][u]);
+}
+
+void ATT_VALUES(const uint16_t *V, size_t vstride, int npos, const float *w, size_t wstride, int G,
+                int64_t hd, float *out, size_t ostride)
+{
+    for (int g0 = 0; g0 < G; g0 += 3) {
+        int gn = G - g0 < 3 ? G - g0 : 3;
+        const float *wg = w + (size_t)g0 * wstride;
+        float *og = out + (size_t)g0 * ostride;
+        int64_t i = 0;
+        for (; i + 32 <= hd; i += 32) {
+            if (gn == 3)
+                att_values_blk(V, vstride, npos, wg, wstride, 3, i, og, ostride);
+            else if (gn == 2)
+                att_values_blk(V, vstride, npos, wg, wstride, 2, i, og, ostride);
+            else
+                att_values_blk(V, vstride, npos, wg, wstride, 1, i, og, ostride);
+        }
+        if (i < hd) /* the rest exactly as axpy_f16_f32_avx2 does it */
+            for (int g = 0; g < gn; g++)
+                for (int p = 0; p < npos; p++)
+                    axpy_f16_f32_avx2(wg[(size_t)g * wstride + (size_t)p], V + (size_t)p * vstride + i,
+                                      og + (size_t)g * ostride + i, hd - i);
+    }
+}
+
 /* -------------------------------------------------------------- integer helpers -- */
 
 /*
@@ -873,16 +966,18 @@ ALWAYS_INLINE float w_bf16(const uint8_t *p, int64_t j)
                     _mm256_setzero_ps();                                                      \
         int64_t j = 0;                                                                        \
         for (; j + 32 <= n; j += 32) {                                                        \
-            _Pragma("GCC unroll 2") for (int r = 0; r < R; r++)                               \
+            /* 8 elements at a time: each weight vector and each activation vector is      \
+               loaded once and used R x C times (the accumulators are as before) */         \
+            _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++)                               \
             {                                                                                 \
-                __m256 wv[4];                                                                 \
-                _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) wv[u] =                   \
+                __m256 wv[2];                                                                 \
+                _Pragma("GCC unroll 2") for (int r = 0; r < R; r++) wv[r] =                   \
                     LOADV(w + (size_t)r * rb, j + 8 * u);                                     \
                 _Pragma("GCC unroll 4") for (int c = 0; c < C; c++)                           \
                 {                                                                             \
-                    const float *xv = (const float *)(const void *)(x + (size_t)c * xs) + j;  \
-                    _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) acc[r][c][u] =        \
-                        _mm256_fmadd_ps(wv[u], _mm256_loadu_ps(xv + 8 * u), acc[r][c][u]);    \
+                    __m256 xv = _mm256_loadu_ps((const float *)(const void *)(x + (size_t)c * xs) + j + 8 * u); \
+                    _Pragma("GCC unroll 2") for (int r = 0; r < R; r++) acc[r][c][u] =        \
+                        _mm256_fmadd_ps(wv[r], xv, acc[r][c][u]);                             \
                 }                                                                             \
             }                                                                                 \
         }                                                                                     \
@@ -911,9 +1006,9 @@ ALWAYS_INLINE float w_bf16(const uint8_t *p, int64_t j)
 FLOAT_TILE(f32, load_w_f32, w_f32)
 FLOAT_TILE(f16, load_w_f16, w_f16)
 FLOAT_TILE(bf16, load_w_bf16, w_bf16)
-#if defined(MLOPS_Q_VNNI) /* 1 row x 4 activations x 4 accumulators with 32 registers */
-#define FLT_RMM 1
-#define FLT_CMM 4
+#if defined(MLOPS_Q_VNNI) /* 2 rows x 3 activations x 4 accumulators with 32 registers */
+#define FLT_RMM 2
+#define FLT_CMM 3
 #else
 #define FLT_RMM 1
 #define FLT_CMM 3

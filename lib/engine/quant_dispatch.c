@@ -190,3 +190,47 @@ void mlops__fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n)
 {
     misc()->fp32_to_fp16_row(src, dst, n);
 }
+
+void mlops__att_scores_f16(const uint16_t *K, size_t kstride, int npos, const float *q,
+                           size_t qstride, int G, int64_t hd, float *sc, size_t scstride)
+{
+#if defined(__x86_64__)
+    if (hd <= MLOPS__ATT_MAX_HD) {
+        switch (mlops__q_active_isa()) {
+        case MLOPS__ISA_AVX2:
+            mlops__att_scores_f16_avx2(K, kstride, npos, q, qstride, G, hd, sc, scstride);
+            return;
+        case MLOPS__ISA_AVX512VNNI:
+            mlops__att_scores_f16_avx512(K, kstride, npos, q, qstride, G, hd, sc, scstride);
+            return;
+        default: break;
+        }
+    }
+#endif
+    const mlops__qmisc *f = misc();
+    for (int g = 0; g < G; g++)
+        for (int p = 0; p < npos; p++)
+            sc[(size_t)g * scstride + (size_t)p] =
+                f->dot_f16_f32(K + (size_t)p * kstride, q + (size_t)g * qstride, hd);
+}
+
+void mlops__att_values_f16(const uint16_t *V, size_t vstride, int npos, const float *w,
+                           size_t wstride, int G, int64_t hd, float *out, size_t ostride)
+{
+#if defined(__x86_64__)
+    switch (mlops__q_active_isa()) {
+    case MLOPS__ISA_AVX2:
+        mlops__att_values_f16_avx2(V, vstride, npos, w, wstride, G, hd, out, ostride);
+        return;
+    case MLOPS__ISA_AVX512VNNI:
+        mlops__att_values_f16_avx512(V, vstride, npos, w, wstride, G, hd, out, ostride);
+        return;
+    default: break;
+    }
+#endif
+    const mlops__qmisc *f = misc();
+    for (int g = 0; g < G; g++)
+        for (int p = 0; p < npos; p++)
+            f->axpy_f16_f32(w[(size_t)g * wstride + (size_t)p], V + (size_t)p * vstride,
+                            out + (size_t)g * ostride, hd);
+}

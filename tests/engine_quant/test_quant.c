@@ -717,6 +717,59 @@ static void float_helpers_match_reference(void **state)
     }
 }
 
+/* The grouped attention helpers equal per-head dot_f16_f32 / axpy_f16_f32 calls bit for
+   bit on every instruction set (the engine relies on it for identical logits). */
+static void grouped_attention_matches_per_head(void **state)
+{
+    (void)state;
+    rng_state = 11;
+    const int64_t hds[] = {8, 64, 72, 100, 128};
+    for (size_t hi = 0; hi < sizeof hds / sizeof hds[0]; hi++) {
+        int64_t hd = hds[hi];
+        for (int G = 1; G <= 5; G++) {
+            int npos = 1 + (int)(hd % 13) + 3 * G;
+            size_t kstride = (size_t)hd * 3, scs = (size_t)npos + 3, os = (size_t)hd + 5;
+            uint16_t *K = malloc((size_t)npos * kstride * 2), *V = malloc((size_t)npos * kstride * 2);
+            float *q = malloc((size_t)G * (size_t)hd * 4), *w = malloc((size_t)G * scs * 4);
+            float *s1 = calloc((size_t)G * scs, 4), *s2 = calloc((size_t)G * scs, 4);
+            float *o1 = malloc((size_t)G * os * 4), *o2 = malloc((size_t)G * os * 4);
+            for (size_t i = 0; i < (size_t)npos * kstride; i++) {
+                K[i] = mlops__fp32_to_fp16(rng_gauss());
+                V[i] = mlops__fp32_to_fp16(rng_gauss());
+            }
+            for (int64_t i = 0; i < G * hd; i++)
+                q[i] = rng_gauss();
+            for (size_t i = 0; i < (size_t)G * scs; i++)
+                w[i] = rng_gauss();
+            for (size_t i = 0; i < (size_t)G * os; i++)
+                o1[i] = o2[i] = rng_gauss();
+            int old = mlops__q_active_isa();
+            for (int k = 0; k < NISAS; k++) {
+                if (!mlops__q_isa_supported(isas[k]))
+                    continue;
+                mlops__q_set_isa(isas[k]);
+                float *o3 = malloc((size_t)G * os * 4);
+                memcpy(o3, o2, (size_t)G * os * 4);
+                for (int g = 0; g < G; g++)
+                    for (int p = 0; p < npos; p++) {
+                        s1[(size_t)g * scs + (size_t)p] =
+                            mlops__dot_f16_f32(K + (size_t)p * kstride, q + g * hd, hd);
+                        mlops__axpy_f16_f32(w[(size_t)g * scs + (size_t)p], V + (size_t)p * kstride,
+                                            o1 + (size_t)g * os, hd);
+                    }
+                mlops__att_scores_f16(K, kstride, npos, q, (size_t)hd, G, hd, s2, scs);
+                mlops__att_values_f16(V, kstride, npos, w, scs, G, hd, o3, os);
+                assert_memory_equal(s1, s2, (size_t)G * scs * 4);
+                assert_memory_equal(o1, o3, (size_t)G * os * 4);
+                memcpy(o1, o2, (size_t)G * os * 4);
+                free(o3);
+            }
+            mlops__q_set_isa(old);
+            free(K), free(V), free(q), free(w), free(s1), free(s2), free(o1), free(o2);
+        }
+    }
+}
+
 static void isa_switching(void **state)
 {
     (void)state;
@@ -753,6 +806,7 @@ int main(void)
         cmocka_unit_test(simd_matches_reference),
         cmocka_unit_test(long_rows),
         cmocka_unit_test(float_helpers_match_reference),
+        cmocka_unit_test(grouped_attention_matches_per_head),
         cmocka_unit_test(isa_switching),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
