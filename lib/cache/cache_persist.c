@@ -187,9 +187,11 @@ void mlops__cache_queue(mlops__cache *c, cache_op *op)
     }
     c->q[c->q_len++] = *op;
     memset(op, 0, sizeof *op);
-    if (!atomic_load(&c->flusher_running) && !c->stop && c->cfg.flush_interval_ms > 0) {
+    if (!atomic_load(&c->flusher_running) && !c->stop && c->cfg.flush_interval_ms > 0 &&
+        c->cfg.flush_every > 1) {
         /* Started on first use, so that a handle that never writes to the cache has no
-           background thread (and forks like a single-threaded program). */
+           background thread (and forks like a single-threaded program). flush_every 1:
+           callers write their own operation, no thread is needed. */
         if (pthread_create(&c->flusher, NULL, flusher_main, c) == 0)
             atomic_store(&c->flusher_running, true);
         else
