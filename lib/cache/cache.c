@@ -545,16 +545,18 @@ static int insert_row(mlops__cache *c, const mlops__cache_row *r, bool vec_ok, b
         free(vec); /* the embedder changed meanwhile: exact tier only */
         vec = NULL;
     }
-    if (from_log && (find_id(c, r->id) || removal_pending(c, r->id))) {
+    cache_entry *old = find_key(c, r->exact);
+    /* Two processes that put the same request before seeing each other's entry both
+       keep the newer (higher id) and delete the older row, so they agree. */
+    if (from_log && (find_id(c, r->id) || removal_pending(c, r->id) || (old && old->id > r->id))) {
         mlops__rwlock_unlock(&c->lock);
         free(vec);
         return MLOPS_OK;
     }
     cache_partition *p = mlops__cache_partition_get(c, r->partition, r->ns, r->model, r->version);
-    cache_entry *old = find_key(c, r->exact);
     removals rm = {0};
     if (old)
-        entry_remove(c, old, &rm, false);
+        entry_remove(c, old, &rm, from_log);
     cache_entry *e = p ? entry_new(r->id, r->exact, p, r->prompt, r->response, r->created_ms,
                                    r->ttl_ms, r->expires_ms, vec ? dim : 0)
                        : NULL;

@@ -251,6 +251,44 @@ static void pruned_log_makes_a_full_reload(void **state)
     test_store_close(&ts);
 }
 
+/* Both handles put the same request before seeing each other's: they agree on one. */
+static void same_request_from_both_converges(void **state)
+{
+    (void)state;
+    test_store ts;
+    test_store_open(&ts, "{\"cache\": {\"flush_every\": 64, \"flush_interval_ms\": 0}}");
+    mlops_t *b = NULL;
+    assert_ok(mlops_open(ts.db_path, NULL, &b));
+    int64_t ida = put(ts.h, "cv", Q1, "from A"); /* queued in A, not committed yet */
+    int64_t idb = put(b, "cv", Q1, "from B");    /* committed */
+    assert_true(ida != idb);
+    assert_ok(mlops_cache_flush(ts.h));
+    int64_t want = ida > idb ? ida : idb;
+    assert_hit(ts.h, "cv", Q1, "exact", want);
+    assert_hit(b, "cv", Q1, "exact", want);
+    assert_hit(ts.h, "cv", Q1, "exact", want);
+    assert_ok(mlops_cache_flush(ts.h));
+    assert_ok(mlops_cache_flush(b));
+    assert_int_equal(stat_int(ts.h, "entries", NULL), 1);
+    assert_int_equal(stat_int(b, "entries", NULL), 1);
+    /* The older row is gone from the store too: a new handle finds one entry. */
+    mlops_t *c = NULL;
+    assert_ok(mlops_open(ts.db_path, NULL, &c));
+    assert_hit(c, "cv", Q1, "exact", want);
+    mlops_close(c);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(ts.db_path, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM cache_entries", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    mlops_close(b);
+    test_store_close(&ts);
+}
+
 /* Parent and child processes, each with its own handle, talking over pipes. */
 static void wait_byte(int fd)
 {
@@ -385,6 +423,7 @@ int main(void)
         cmocka_unit_test(puts_are_seen_by_the_other_handle),
         cmocka_unit_test(removals_are_never_served_by_the_other_handle),
         cmocka_unit_test(pruned_log_makes_a_full_reload),
+        cmocka_unit_test(same_request_from_both_converges),
         cmocka_unit_test(forked_process_sees_changes),
         cmocka_unit_test(concurrent_lookups_during_writes),
     };
