@@ -327,7 +327,9 @@ static int write_row(mlops__store *st, const cache_op *op)
 static int prune_log(mlops__store *st)
 {
     sqlite3_stmt *s = NULL;
-    int rc = mlops__store_prepare(st, "SELECT min(seq), max(seq) FROM cache_log", &s);
+    /* Two subqueries: each is a b-tree edge lookup (one query with both scans). */
+    int rc = mlops__store_prepare(st, "SELECT (SELECT min(seq) FROM cache_log),"
+                                      " (SELECT max(seq) FROM cache_log)", &s);
     if (rc != MLOPS_OK)
         return rc;
     int src = sqlite3_step(s);
@@ -596,7 +598,7 @@ int mlops__cache_load(mlops__cache *c)
     atomic_store(&c->seen_counter, mlops__store_change_counter(st));
     mlops__store_lock(st);
     sqlite3_stmt *s = NULL;
-    int rc0 = mlops__store_prepare(st, "SELECT coalesce(max(seq), 0) FROM cache_log", &s);
+    int rc0 = mlops__store_prepare(st, "SELECT max(seq) FROM cache_log", &s);
     if (rc0 == MLOPS_OK && sqlite3_step(s) == SQLITE_ROW)
         c->log_seq = sqlite3_column_int64(s, 0);
     if (s)
@@ -751,7 +753,7 @@ static int sync_full(mlops__cache *c)
     rc = mlops__store_exec(st, "BEGIN");
     sqlite3_stmt *s = NULL;
     if (rc == MLOPS_OK)
-        rc = mlops__store_prepare(st, "SELECT coalesce(max(seq), 0) FROM cache_log", &s);
+        rc = mlops__store_prepare(st, "SELECT max(seq) FROM cache_log", &s);
     if (rc == MLOPS_OK && sqlite3_step(s) == SQLITE_ROW)
         c->log_seq = sqlite3_column_int64(s, 0);
     if (s)
