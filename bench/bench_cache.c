@@ -11,7 +11,7 @@
  *  - the hashed embedder on a 1 KiB prompt, and a whole mlops_cache_lookup;
  *  - the "engine" embedder (synthetic llama models) on the same prompt vs hashed.
  *
- * usage: bench_cache [--quick | --full | --embedders]
+ * usage: bench_cache [--quick | --full | --embedders | --shared]
  *   --quick  N = 10k, 100k; d = 384, 768
  *   default  plus N = 1M at d = 384
  *   --full   plus N = 1M at d = 768 (3 GiB float32 + 3.75 GiB for the int8 store)
@@ -402,6 +402,160 @@ static void embedder_and_api(void)
     mlops_close(h);
 }
 
+/* ---------------------------------------------------------------- shared store --- */
+
+/*
+ * Two handles on one store file (as two processes would be): what the never-stale check
+ * adds to a lookup when nothing changed (baseline: the same lookups on a handle that
+ * does not persist, i.e. no check: what every lookup cost before), and what B's next
+ * lookup costs after A committed N new entries or removed N.
+ */
+static void put_n(mlops_t *h, int from, int n)
+{
+    char req[256];
+    for (int i = from; i < from + n; i++) {
+        snprintf(req, sizeof req, "{\"namespace\":\"b\",\"prompt\":\"shared question %d about "
+                 "subject %d\"}", i, i * 7);
+        mlops_cache_put(h, req, "\"answer\"", NULL, NULL);
+    }
+    mlops_cache_flush(h);
+}
+
+static void shared_store(void)
+{
+    char dir[512];
+    if (!bench_mkdtemp(dir, sizeof dir, "bench-cache-shared-"))
+        return;
+    char path[600];
+    snprintf(path, sizeof path, "%s/shared.db", dir);
+    const char *bulk = "{\"cache\": {\"flush_every\": 100000, \"flush_interval_ms\": 0}}";
+    mlops_t *a = NULL, *b = NULL, *mem = NULL;
+    if (mlops_open(path, bulk, &a) != MLOPS_OK ||
+        mlops_open(":memory:", "{\"cache\": {\"persist\": false}}", &mem) != MLOPS_OK) {
+        printf("shared store: open failed: %s\n", mlops_last_error());
+        mlops_close(a);
+        return;
+    }
+    put_n(a, 0, 10000);
+    put_n(mem, 0, 10000);
+    const char *q = "{\"namespace\":\"b\",\"prompt\":\"How do I open a file in Python?\"}";
+    mlops_cache_put(a, q, "\"open()\"", NULL, NULL);
+    mlops_cache_put(mem, q, "\"open()\"", NULL, NULL);
+    mlops_cache_flush(a);
+    if (mlops_open(path, NULL, &b) != MLOPS_OK) {
+        printf("shared store: open failed: %s\n", mlops_last_error());
+        mlops_close(a);
+        mlops_close(mem);
+        return;
+    }
+    bench_table_begin("lookup on a shared store file, 10k entries, d=384, nothing changed",
+                      "no check (persist off)");
+    api_arg x = {b, q}, y = {mem, q};
+    bench_stats s = bench_run(run_api_lookup, &x, 3000), base = bench_run(run_api_lookup, &y, 3000);
+    bench_table_row("exact hit", &s, &base);
+    x.req = y.req = "{\"namespace\":\"b\",\"prompt\":\"how can I open a file in python\"}";
+    s = bench_run(run_api_lookup, &x, 1000);
+    base = bench_run(run_api_lookup, &y, 1000);
+    bench_table_row("semantic hit", &s, &base);
+    bench_table_end();
+
+    /* B's first lookup after A committed N new entries (one transaction) or removed N. */
+    /* The alternative to an incremental refresh: reloading the whole index (an open). */
+    double opens[5];
+    for (int i = 0; i < 5; i++) {
+        mlops_t *c = NULL;
+        uint64_t t0 = bench_now_ns();
+        if (mlops_open(path, NULL, &c) == MLOPS_OK)
+            opens[i] = (double)(bench_now_ns() - t0);
+        else
+            opens[i] = 0;
+        mlops_close(c);
+    }
+    bench_stats idle = bench_stats_of(opens, 5);
+    bench_table_begin("B's next exact hit after A committed N changes (median of 15)",
+                      "full reload, 10k");
+    x.req = q;
+    bench_stats quiet = bench_run(run_api_lookup, &x, 1000);
+    bench_table_row("nothing changed", &quiet, &idle);
+    int next = 10000;
+    static const int sizes[] = {1, 10, 100, 1000};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        double ns[15];
+        for (int rep = 0; rep < 15; rep++) {
+            put_n(a, next, sizes[k]);
+            next += sizes[k];
+            uint64_t t0 = bench_now_ns();
+            run_api_lookup(&x);
+            ns[rep] = (double)(bench_now_ns() - t0);
+        }
+        bench_stats r = bench_stats_of(ns, 15);
+        char label[64];
+        snprintf(label, sizeof label, "after %d new entries", sizes[k]);
+        bench_table_row(label, &r, &idle);
+        bench_table_note("  per applied entry", "%.2f us", r.p50_ns / 1000.0 / sizes[k]);
+    }
+    {
+        double ns[15];
+        for (int rep = 0; rep < 15; rep++) {
+            char sel[64];
+            snprintf(sel, sizeof sel, "{\"entry_id\": %d}", 100 + rep);
+            mlops_cache_invalidate(a, sel, NULL);
+            uint64_t t0 = bench_now_ns();
+            run_api_lookup(&x);
+            ns[rep] = (double)(bench_now_ns() - t0);
+        }
+        bench_stats r = bench_stats_of(ns, 15);
+        bench_table_row("after 1 invalidated entry", &r, &idle);
+    }
+    bench_table_end();
+
+    /* What a put costs now that it is committed before it returns (flush_every 1, the
+       default) next to the write-behind batches of 64 it had before. */
+    mlops_t *wb = NULL;
+    char path2[600];
+    snprintf(path2, sizeof path2, "%s/batched.db", dir);
+    if (mlops_open(path2, "{\"cache\": {\"flush_every\": 64}}", &wb) == MLOPS_OK) {
+        double t_sync[400], t_wb[400];
+        char req[256];
+        for (int k = 0; k < 2; k++)
+            for (int i = 0; i < 400; i++) {
+                snprintf(req, sizeof req, "{\"namespace\":\"w\",\"prompt\":\"put question %d\"}",
+                         i);
+                uint64_t t0 = bench_now_ns();
+                mlops_cache_put(k ? wb : b, req, "\"answer\"", NULL, NULL);
+                (k ? t_wb : t_sync)[i] = (double)(bench_now_ns() - t0);
+            }
+        bench_stats ps = bench_stats_of(t_sync, 400), pw = bench_stats_of(t_wb, 400);
+        bench_table_begin("mlops_cache_put, 31-byte question, d=384", "batches of 64");
+        bench_table_row("committed before return", &ps, &pw);
+        bench_table_end();
+        mlops_close(wb);
+        unlink(path2);
+        snprintf(path2, sizeof path2, "%s/batched.db-wal", dir);
+        unlink(path2);
+        snprintf(path2, sizeof path2, "%s/batched.db-shm", dir);
+        unlink(path2);
+    }
+    bench_table_begin("B's change log", NULL);
+    char *st = NULL;
+    if (mlops_cache_stats(b, &st) == MLOPS_OK) {
+        const char *sync = strstr(st, "\"sync\"");
+        bench_table_note("  B's sync stats", "%.80s", sync ? sync : "?");
+        mlops_free(st);
+    }
+    bench_table_end();
+    mlops_close(a);
+    mlops_close(b);
+    mlops_close(mem);
+    unlink(path);
+    char side[640];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+    rmdir(dir);
+}
+
 /* ---------------------------------------------------------------- engine embedder */
 
 typedef struct te_arg {
@@ -495,10 +649,16 @@ int main(int argc, char **argv)
             level = 2;
         else if (strcmp(argv[i], "--embedders") == 0)
             level = -1;
+        else if (strcmp(argv[i], "--shared") == 0)
+            level = -2;
         else {
-            fprintf(stderr, "usage: bench_cache [--quick | --full | --embedders]\n");
+            fprintf(stderr, "usage: bench_cache [--quick | --full | --embedders | --shared]\n");
             return 2;
         }
+    }
+    if (level == -2) { /* two handles on one store file only */
+        shared_store();
+        return 0;
     }
     if (level < 0) { /* the embedders only */
         embedder_and_api();
@@ -510,6 +670,7 @@ int main(int argc, char **argv)
     double gbs = bandwidth_gbs();
     printf("streaming read bandwidth (cblas_sasum over 1 GiB, best of 5): %.2f GB/s\n", gbs);
     embedder_and_api();
+    shared_store();
     engine_embedder();
     int ns[] = {10000, 100000, 1000000};
     int ds[] = {384, 768};

@@ -45,15 +45,25 @@
  *   eviction keeps both bounds; "vectors" ("f32" or "int8", default "f32": int8 rows
  *   with a per-row scale, scanned with an int8 dot product, the best "rescore"
  *   (default 8) candidates rescored against the kept float32 rows); "persist" (bool,
- *   true); "flush_every" (puts per write-behind batch, default 64); "flush_interval_ms"
+ *   true); "flush_every" (writes per batch, default 1: each put is committed before
+ *   it returns; larger values batch puts in a write-behind queue); "flush_interval_ms"
  *   (default 1000; 0 = no background flusher: batches are written every flush_every
  *   writes, on mlops_cache_flush() and on close).
  *
  * Persistence: entries are written to the store in batched transactions (write-behind);
  * a crash loses at most the unflushed batch and never leaves a half-written row. On open
  * the entries and their vectors are loaded back; a damaged row is skipped with a logged
- * warning and counted in stats ("corrupt_rows"). Other processes' writes are seen at
- * their next open.
+ * warning and counted in stats ("corrupt_rows").
+ *
+ * Several processes (or handles) may share one store file: every committed change is
+ * recorded in a change log, and each lookup, put, invalidation and stats call first
+ * checks the store's change counter (about 2 us); when another process committed
+ * something, only the logged changes since the last check are applied (new entries
+ * loaded, removed ones dropped), so a put in one process is an exact and semantic hit
+ * in another at its next call, and an invalidation, a wrong-hit report or an eviction
+ * (committed before the call returns) is never served by another process afterwards.
+ * Puts queued with flush_every > 1 are seen by others once their batch is written. Ids
+ * are reserved in blocks in the store, so processes never reuse each other's.
  *
  * Thread-safety: every function may be called from many threads at once on one handle;
  * lookups run concurrently (reader-writer locks), puts take a short write lock.
@@ -159,7 +169,10 @@ MLOPS_API int mlops_cache_invalidate(mlops_t *h, const char *selector_json, int6
  *  "guard_rejections", "wrong_reports", "right_reports", "evictions", "expired",
  *  "invalidated", "corrupt_rows", "pending_writes", "flushes", "threshold",
  *  "embedder": {"kind", "dim", "id"}, "vectors": {"format", "rows", "tombstones"},
- *  "adapted_partitions": [{"partition", "threshold", "wrong_reports"}...]}.
+ *  "adapted_partitions": [{"partition", "threshold", "wrong_reports"}...],
+ *  "sync": {"refreshes", "rows_applied", "full_reloads"}}. Entries another process put
+ *  count in "entries" once seen; the other counters are this handle's own ("sync": the
+ *  refreshes that applied other processes' changes, and the log rows applied).
  * @param h   the handle.
  * @param out receives the JSON text; release with mlops_free().
  * @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOMEM. Thread-safe.

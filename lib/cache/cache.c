@@ -161,7 +161,7 @@ static void config_load(const json_t *s, cache_config *cfg)
     cfg->int8 = strcmp(mlops__json_str(s, "vectors", "f32"), "int8") == 0;
     cfg->rescore = (int)mlops__json_int(s, "rescore", 8);
     cfg->persist = mlops__json_bool(s, "persist", true);
-    cfg->flush_every = (size_t)mlops__json_int(s, "flush_every", 64);
+    cfg->flush_every = (size_t)mlops__json_int(s, "flush_every", 1);
     cfg->flush_interval_ms = mlops__json_int(s, "flush_interval_ms", 1000);
 }
 
@@ -502,31 +502,61 @@ static void add_vector(mlops__cache *c, mlops__vecstore *vs, int64_t id, const f
         (void)mlops__vecstore_remove(vs, id);
 }
 
-int mlops__cache_insert_loaded(mlops__cache *c, const mlops__cache_row *r, bool vec_ok)
+/* True when this process has a removal of id queued but not yet written (q_lock). */
+static bool removal_pending(mlops__cache *c, int64_t id)
 {
+    bool found = false;
+    mlops__mutex_lock(&c->q_lock);
+    for (size_t i = c->q_len; i-- > 0 && !found;)
+        found = c->q[i].id == id && (c->q[i].kind == OP_DELETE || c->q[i].kind == OP_WRONG);
+    mlops__mutex_unlock(&c->q_lock);
+    return found;
+}
+
+/*
+ * Inserts a persisted row. `from_log`: a row another process wrote, applied by
+ * mlops__cache_sync: skipped when this process removed that entry meanwhile (its
+ * deletion is still queued).
+ */
+static int insert_row(mlops__cache *c, const mlops__cache_row *r, bool vec_ok, bool from_log)
+{
+    mlops__rwlock_rdlock(&c->lock);
+    mlops__cache_embedder *emb = c->emb;
+    mlops__rwlock_unlock(&c->lock);
     float *vec = NULL;
-    int dim = c->emb->dim;
+    int dim = emb->dim;
     if (vec_ok) {
         vec = malloc((size_t)dim * sizeof(float));
         if (!vec)
             return mlops__error_oom("cache vector");
         memcpy(vec, r->vector, (size_t)dim * sizeof(float));
-    } else if (c->emb->kind == MLOPS__EMB_HASHED) {
+    } else if (emb->kind == MLOPS__EMB_HASHED) {
         /* Another vector space (dimension or seed changed): the hashed embedder is cheap,
            so re-embed; other embedders leave the entry in the exact tier only. */
         vec = malloc((size_t)dim * sizeof(float));
-        if (vec && mlops__cache_embed(c->emb, r->prompt, vec) != MLOPS_OK) {
+        if (vec && mlops__cache_embed(emb, r->prompt, vec) != MLOPS_OK) {
             free(vec);
             vec = NULL;
         }
     }
     mlops__rwlock_wrlock(&c->lock);
     int rc = MLOPS_OK;
-    cache_partition *p = mlops__cache_partition_get(c, r->partition, r->ns, r->model, r->version);
+    if (emb != c->emb) {
+        free(vec); /* the embedder changed meanwhile: exact tier only */
+        vec = NULL;
+    }
     cache_entry *old = find_key(c, r->exact);
+    /* Two processes that put the same request before seeing each other's entry both
+       keep the newer (higher id) and delete the older row, so they agree. */
+    if (from_log && (find_id(c, r->id) || removal_pending(c, r->id) || (old && old->id > r->id))) {
+        mlops__rwlock_unlock(&c->lock);
+        free(vec);
+        return MLOPS_OK;
+    }
+    cache_partition *p = mlops__cache_partition_get(c, r->partition, r->ns, r->model, r->version);
     removals rm = {0};
     if (old)
-        entry_remove(c, old, &rm, false);
+        entry_remove(c, old, &rm, from_log);
     cache_entry *e = p ? entry_new(r->id, r->exact, p, r->prompt, r->response, r->created_ms,
                                    r->ttl_ms, r->expires_ms, vec ? dim : 0)
                        : NULL;
@@ -539,14 +569,73 @@ int mlops__cache_insert_loaded(mlops__cache *c, const mlops__cache_row *r, bool 
         vs = partition_vs(c, p);
         e->has_vec = vs != NULL;
     }
-    if (r->id >= atomic_load(&c->next_id))
-        atomic_store(&c->next_id, r->id + 1);
     mlops__rwlock_unlock(&c->lock);
     removals_apply(c, &rm);
     if (rc == MLOPS_OK && vs)
         add_vector(c, vs, r->id, vec);
     free(vec);
     return rc;
+}
+
+int mlops__cache_insert_loaded(mlops__cache *c, const mlops__cache_row *r, bool vec_ok)
+{
+    return insert_row(c, r, vec_ok, false);
+}
+
+int mlops__cache_upsert_row(mlops__cache *c, const mlops__cache_row *r, bool vec_ok)
+{
+    mlops__rwlock_rdlock(&c->lock);
+    cache_entry *e = find_id(c, r->id);
+    bool same = e && memcmp(e->key, r->exact, 32) == 0;
+    if (same)
+        atomic_store(&e->expires_ms, r->expires_ms); /* a TTL refreshed elsewhere */
+    mlops__rwlock_unlock(&c->lock);
+    if (same)
+        return MLOPS_OK;
+    if (e)
+        (void)mlops__cache_drop_id(c, r->id);
+    return insert_row(c, r, vec_ok, true);
+}
+
+bool mlops__cache_drop_id(mlops__cache *c, int64_t id)
+{
+    removals rm = {0};
+    mlops__rwlock_wrlock(&c->lock);
+    cache_entry *e = find_id(c, id);
+    if (e)
+        entry_remove(c, e, &rm, false);
+    mlops__rwlock_unlock(&c->lock);
+    removals_apply(c, &rm);
+    return e != NULL;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+size_t mlops__cache_drop_missing(mlops__cache *c, const int64_t *ids, size_t n)
+{
+    removals rm = {0};
+    size_t dropped = 0;
+    mlops__rwlock_wrlock(&c->lock);
+    mlops__mutex_lock(&c->q_lock); /* this process's puts not written yet stay */
+    for (size_t i = 0; i < c->map_cap; i++)
+        for (cache_entry *e = c->by_id[i], *nx; e; e = nx) {
+            nx = e->next_id;
+            bool unwritten = false;
+            for (size_t k = 0; k < c->q_len && !unwritten; k++)
+                unwritten = c->q[k].kind == OP_PUT && c->q[k].id == e->id;
+            if (!unwritten && !bsearch(&e->id, ids, n, sizeof *ids, cmp_i64)) {
+                entry_remove(c, e, &rm, false);
+                dropped++;
+            }
+        }
+    mlops__mutex_unlock(&c->q_lock);
+    mlops__rwlock_unlock(&c->lock);
+    removals_apply(c, &rm);
+    return dropped;
 }
 
 /* ------------------------------------------------------------------ open ---- */
@@ -572,6 +661,7 @@ int mlops__cache_open_with(mlops__store *st, mlops__logger *lg, const json_t *se
     config_load(section, &c->cfg);
     mlops__rwlock_init(&c->lock);
     mlops__mutex_init(&c->lru_lock);
+    mlops__mutex_init(&c->id_lock);
     mlops__mutex_init(&c->q_lock);
     mlops__mutex_init(&c->flush_lock);
     mlops__cond_init(&c->q_cond);
@@ -626,6 +716,7 @@ void mlops__cache_close(mlops__cache *c)
     mlops__cache_embedder_free(c->emb);
     mlops__rwlock_destroy(&c->lock);
     mlops__mutex_destroy(&c->lru_lock);
+    mlops__mutex_destroy(&c->id_lock);
     mlops__mutex_destroy(&c->q_lock);
     mlops__mutex_destroy(&c->flush_lock);
     mlops__cond_destroy(&c->q_cond);
@@ -705,6 +796,11 @@ int mlops__cache_lookup(mlops__cache *c, const json_t *request, const json_t *op
     if ((rc = mlops__cache_req_parse(request, options, c->cfg.part_by, c->cfg.max_key,
                                      c->cfg.max_prompt, &r)) != MLOPS_OK)
         return rc;
+    /* Other processes' puts and removals first (one counter check when none). */
+    if ((rc = mlops__cache_sync(c)) != MLOPS_OK) {
+        mlops__cache_req_free(&r);
+        return rc;
+    }
     int64_t now = mlops__wall_ms();
     bool stale = false;
 
@@ -876,11 +972,19 @@ int mlops__cache_put(mlops__cache *c, const json_t *request, const json_t *respo
         }
     }
 
+    /* See other processes' entries (an older row for this key is replaced), and take an
+       id that no process sharing the store uses. */
+    int64_t id = 0;
+    if ((rc = mlops__cache_sync(c)) != MLOPS_OK || (rc = mlops__cache_next_id(c, &id)) != MLOPS_OK) {
+        free(vec);
+        free(resp_text);
+        mlops__cache_req_free(&r);
+        return rc;
+    }
     int64_t now = mlops__wall_ms();
     int64_t ttl_ms = (int64_t)(ttl_s * 1000.0);
     removals rm = {0};
     mlops__vecstore *vs = NULL;
-    int64_t id = 0;
     mlops__rwlock_wrlock(&c->lock);
     if (emb != c->emb) {
         /* The embedder changed while we embedded: store without a vector. */
@@ -891,7 +995,6 @@ int mlops__cache_put(mlops__cache *c, const json_t *request, const json_t *respo
     cache_entry *old = find_key(c, r.exact);
     if (old)
         entry_remove(c, old, &rm, true);
-    id = atomic_fetch_add(&c->next_id, 1);
     cache_entry *e = p ? entry_new(id, r.exact, p, r.text, resp_text, now, ttl_ms,
                                    ttl_ms ? now + ttl_ms : 0, vec ? emb->dim : 0)
                        : NULL;
@@ -999,7 +1102,9 @@ int mlops__cache_feedback(mlops__cache *c, int64_t entry_id, const json_t *fb)
     atomic_fetch_add(&c->wrong_reports, 1);
     mlops__rwlock_unlock(&c->lock);
     removals_apply(c, &rm);
-    mlops__cache_after_write(c);
+    /* Committed before returning whatever flush_every says: no process serves it again. */
+    if (c->cfg.persist)
+        return mlops__cache_write_batch(c);
     return MLOPS_OK;
 }
 
@@ -1030,6 +1135,9 @@ int mlops__cache_invalidate(mlops__cache *c, const json_t *sel, int64_t *out_cou
     const char *model = mlops__json_str(sel, "model", NULL);
     const char *pv = mlops__json_str(sel, "prompt_version", NULL);
     const json_t *idv = json_object_get(sel, "entry_id");
+    /* Everything other processes committed is in the index first, so that it goes too. */
+    if ((rc = mlops__cache_sync(c)) != MLOPS_OK)
+        return rc;
     int64_t count = 0;
     removals rm = {0};
     mlops__rwlock_wrlock(&c->lock);
@@ -1058,7 +1166,9 @@ int mlops__cache_invalidate(mlops__cache *c, const json_t *sel, int64_t *out_cou
     atomic_fetch_add(&c->invalidated, (uint64_t)count);
     mlops__rwlock_unlock(&c->lock);
     removals_apply(c, &rm);
-    mlops__cache_after_write(c);
+    /* Committed before returning whatever flush_every says: no process serves them again. */
+    if (count && c->cfg.persist && (rc = mlops__cache_write_batch(c)) != MLOPS_OK)
+        return rc;
     if (out_count)
         *out_count = count;
     return MLOPS_OK;
@@ -1071,6 +1181,9 @@ int mlops__cache_stats(mlops__cache *c, json_t **out)
     *out = NULL;
     if (!c)
         return mlops__error(MLOPS_EUNSUPPORTED, "cache: not open");
+    if (c->cfg.enabled && mlops__cache_sync(c) != MLOPS_OK)
+        mlops__log(c->logger, MLOPS_LOG_WARN, "cache: stats without other processes' changes: %s",
+                   mlops__error_text());
     json_t *adapted = json_array();
     size_t rows = 0, tomb = 0, parts = 0;
     mlops__rwlock_rdlock(&c->lock);
@@ -1114,6 +1227,10 @@ int mlops__cache_stats(mlops__cache *c, json_t **out)
         U(flushes), "flush_failures", U(flush_failures), "threshold", c->cfg.threshold,
         "embedder", emb, "vectors", "format", c->cfg.int8 ? "int8" : "f32", "rows",
         (json_int_t)rows, "tombstones", (json_int_t)tomb, "adapted_partitions", adapted);
+    if (s)
+        json_object_set_new(s, "sync", json_pack("{s:I, s:I, s:I}", "refreshes", U(syncs),
+                                                 "rows_applied", U(sync_rows), "full_reloads",
+                                                 U(full_reloads)));
 #undef U
     if (!s)
         return mlops__error_oom("cache stats");

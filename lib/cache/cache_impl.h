@@ -88,7 +88,11 @@ struct mlops__cache {
     size_t map_cap, count;
     size_t sweep_cursor; /* next id bucket the incremental expiry sweep looks at */
     size_t bytes;
-    _Atomic int64_t next_id; /* changed under `lock` (write), read by the flusher */
+    /* ids: this process's reserved block [next_id, id_hi) (persisted caches reserve
+       blocks in cache_meta so that processes sharing the file never collide) */
+    mlops__mutex id_lock;
+    _Atomic int64_t next_id;
+    int64_t id_hi;
     cache_partition **parts;
     size_t parts_cap, parts_count;
 
@@ -105,10 +109,16 @@ struct mlops__cache {
     pthread_t flusher;
     mlops__mutex flush_lock; /* one flush at a time */
 
+    /* seeing other processes' changes (cache_persist.c, mlops__cache_sync) */
+    uint64_t origin;               /* this handle's token in cache_log */
+    _Atomic uint64_t seen_counter; /* store change counter the index is known good for */
+    _Atomic bool synced_once;
+    int64_t log_seq;               /* last cache_log row applied (under flush_lock) */
+
     /* counters */
     _Atomic uint64_t hits_exact, hits_semantic, misses, puts, guard_rejections,
         wrong_reports, right_reports, evictions, expired, invalidated, corrupt_rows, flushes,
-        flush_failures;
+        flush_failures, syncs, sync_rows, full_reloads;
 };
 
 /* cache_persist.c */
@@ -124,9 +134,24 @@ size_t mlops__cache_pending(mlops__cache *c);
 void mlops__cache_after_write(mlops__cache *c);
 /** Writes the queued ops in one transaction (requeued on failure). */
 int mlops__cache_write_batch(mlops__cache *c);
+/**
+ * Brings the in-memory index up to date with the store (other processes' puts,
+ * deletions, TTL refreshes and thresholds). When the store's change counter is the one
+ * last seen it costs that check only; otherwise it applies the cache_log rows written
+ * since, and reloads everything only when the log was pruned past what it saw.
+ */
+int mlops__cache_sync(mlops__cache *c);
+/** Takes a new entry id (persisted caches: from a block reserved in the store). */
+int mlops__cache_next_id(mlops__cache *c, int64_t *out);
 
 /* cache.c, used by the loader: inserts a loaded entry (no persistence op). */
 int mlops__cache_insert_loaded(mlops__cache *c, const mlops__cache_row *row, bool vec_ok);
+/** Makes an entry match its persisted row (inserted, or its expiry updated). */
+int mlops__cache_upsert_row(mlops__cache *c, const mlops__cache_row *row, bool vec_ok);
+/** Drops an entry that another process removed (no persistence op); true if it was here. */
+bool mlops__cache_drop_id(mlops__cache *c, int64_t id);
+/** Drops every entry whose id is not in the sorted ids[n] (after a full reload). */
+size_t mlops__cache_drop_missing(mlops__cache *c, const int64_t *ids, size_t n);
 cache_partition *mlops__cache_partition_get(mlops__cache *c, const char *key, const char *ns,
                                             const char *model, const char *version);
 

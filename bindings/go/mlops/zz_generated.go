@@ -2444,7 +2444,10 @@ func (r *Handle) CacheInvalidate(selectorJSON string) (int64, error) {
 // "guard_rejections", "wrong_reports", "right_reports", "evictions", "expired",
 // "invalidated", "corrupt_rows", "pending_writes", "flushes", "threshold",
 // "embedder": {"kind", "dim", "id"}, "vectors": {"format", "rows", "tombstones"},
-// "adapted_partitions": [{"partition", "threshold", "wrong_reports"}...]}.
+// "adapted_partitions": [{"partition", "threshold", "wrong_reports"}...],
+// "sync": {"refreshes", "rows_applied", "full_reloads"}}. Entries another process put
+// count in "entries" once seen; the other counters are this handle's own ("sync": the
+// refreshes that applied other processes' changes, and the log rows applied).
 // @param h   the handle.
 // @param out receives the JSON text; release with mlops_free().
 // @return MLOPS_OK; MLOPS_EINVAL; MLOPS_ENOMEM. Thread-safe.
