@@ -12,6 +12,9 @@
 
 #include <math.h>
 #include <pthread.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +126,11 @@ static const char *const extract_vocab[] = {"system", "initial", "hidden", "orig
     "confidential", "developer", "pre", "internal", "first", "prompt", "instructions", "message",
     "rules", "guidelines", "directives", "configuration", "preprompt", "preamble", "context",
     "above", "your", "prompts"};
+/* Objects of "follow"/"obey" that are not anchor words; bit L of fbloom[first][last]:
+ * one of length L with those end letters. */
+static const char *const follow_objects[] = {"conversation", "messages", "context", "task",
+    "tasks", "objective", "mission", "alles", "todo", "tout", "tutto", "everything", NULL};
+static uint16_t fbloom[27][27];
 #define XSLOTS 64
 static uint64_t xtable[XSLOTS];
 static uint16_t xbloom[27][27];
@@ -173,6 +181,10 @@ static void xtable_build(void)
         while (atable[k])
             k = (k + 1) & (ASLOTS - 1);
         atable[k] = h;
+    }
+    for (const char *const *f = follow_objects; *f; f++) {
+        size_t L = strlen(*f);
+        fbloom[letter((unsigned char)(*f)[0])][letter((unsigned char)(*f)[L - 1])] |= (uint16_t)(1u << L);
     }
     for (size_t i = 0; i < MLOPS__ARRAY_LEN(extract_vocab); i++) {
         const char *w = extract_vocab[i];
@@ -226,6 +238,33 @@ static const bool wtab[256] = {
 };
 static inline bool wchar(unsigned char c) { return wtab[c]; }
 
+/* The end of the word that starts at s (the first byte that is not a word byte). The
+ * main loop asks this once per word of the text, so SSE2 looks at 16 bytes at a time. */
+static inline size_t word_end(const char *t, size_t n, size_t s)
+{
+    size_t p = s;
+#ifdef __SSE2__
+    const __m128i a1 = _mm_set1_epi8('a' - 1), z1 = _mm_set1_epi8('z' + 1);
+    const __m128i d1 = _mm_set1_epi8('0' - 1), d2 = _mm_set1_epi8('9' + 1);
+    const __m128i ap = _mm_set1_epi8('\''), zero = _mm_setzero_si128();
+    while (p + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(t + p));
+        __m128i word = _mm_or_si128(
+            _mm_or_si128(_mm_cmplt_epi8(v, zero), /* bytes >= 0x80: UTF-8 */
+                         _mm_and_si128(_mm_cmpgt_epi8(v, a1), _mm_cmplt_epi8(v, z1))),
+            _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(v, d1), _mm_cmplt_epi8(v, d2)),
+                         _mm_cmpeq_epi8(v, ap)));
+        unsigned stop = ~(unsigned)_mm_movemask_epi8(word) & 0xffffu;
+        if (stop)
+            return p + (size_t)__builtin_ctz(stop);
+        p += 16;
+    }
+#endif
+    while (p < n && wchar((unsigned char)t[p]))
+        p++;
+    return p;
+}
+
 /* The next WIN words from offset p (stops at a paragraph break). */
 static void next_words(const char *t, size_t n, size_t p, words *w)
 {
@@ -253,13 +292,14 @@ static void next_words(const char *t, size_t n, size_t p, words *w)
     }
 }
 
-/* Whether a word after the first of the window next_words(p) would build is in the
- * extraction vocabulary: the same walk, without storing the window (most extraction
- * verbs in prose fail here: "which", "what", "give" are common words). */
-static bool window_has_extract_word(const char *t, size_t n, size_t p)
+/* Whether one of words 1..max-1 of the window next_words(p) would build passes
+ * `is`: the same walk, without storing the window. Most trigger words of prose fail
+ * here ("which", "what", "following" are common words), before any window is built. */
+static bool window_has(const char *t, size_t n, size_t p, int max,
+                       bool (*is)(const char *w, size_t len))
 {
     int count = 0;
-    while (p < n && count < WIN) {
+    while (p < n && count < max) {
         while (p < n && !wchar((unsigned char)t[p])) {
             if (t[p] == '\n' && p + 1 < n && t[p + 1] == '\n')
                 return false;
@@ -272,12 +312,32 @@ static bool window_has_extract_word(const char *t, size_t n, size_t p)
         while (p < n && wchar((unsigned char)t[p]))
             p++;
         if (p > s) {
-            if (count > 0 && in_extract_vocab(t + s, p - s))
+            if (count > 0 && is(t + s, p - s))
                 return true;
             count++;
         }
     }
     return false;
+}
+
+/* Whether w[0, len) is one of the NULL-terminated literals in set. */
+static bool word_in(const char *w, size_t len, const char *const *set)
+{
+    for (; *set; set++)
+        if ((*set)[0] == w[0] && strncmp(*set, w, len) == 0 && (*set)[len] == '\0')
+            return true;
+    return false;
+}
+
+
+/* a target of "follow"/"obey": an anchor word (instructions, rules...) or an object */
+static bool follow_target(const char *w, size_t len)
+{
+    if (is_anchor(w, len))
+        return true;
+    return len >= 3 && len <= 15 &&
+           (fbloom[letter((unsigned char)w[0])][letter((unsigned char)w[len - 1])] & (1u << len)) &&
+           word_in(w, len, follow_objects);
 }
 
 static bool weq(const words *w, int i, const char *lit)
@@ -446,10 +506,7 @@ static bool next_is(const char *t, size_t n, size_t p, const char *const *set)
     size_t s = p;
     while (p < n && wchar((unsigned char)t[p]))
         p++;
-    for (; *set; set++)
-        if (p > s && (*set)[0] == t[s] && strlen(*set) == p - s && memcmp(t + s, *set, p - s) == 0)
-            return true;
-    return false;
+    return p > s && word_in(t + s, p - s, set);
 }
 
 /* "how would you respond if someone asked you to ignore your rules?": talk about an
@@ -491,7 +548,14 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
             return;
         break;
     case T_EXTRACT:
-        if (!window_has_extract_word(t, n, ws))
+        if (!window_has(t, n, ws, WIN, in_extract_vocab))
+            return;
+        break;
+    case T_FOLLOW:
+        /* every rule below needs a target within five words, or "obey me/only" */
+        if (!window_has(t, n, ws, 6, follow_target) &&
+            !(we - ws == 4 && memcmp(t + ws, "obey", 4) == 0 &&
+              (next_is(t, n, we, (const char *const[]){"me", "only", NULL}))))
             return;
         break;
     case T_ANYTHING:
@@ -573,14 +637,6 @@ static void check_trigger(heur *h, int id, const char *t, size_t n, size_t ws, s
     case T_FOLLOW: {
         /* "you no longer have to follow OpenAI's policies", "obey only me"; every rule
          * below needs a target noun or "obey me/only" */
-        bool tgt = false; /* targets are anchor words (bar a few): one lookup per word */
-        for (int q = 1; q < 6 && q < w.count && !tgt; q++)
-            tgt = is_anchor(t + w.s[q], w.e[q] - w.s[q]);
-        if (!tgt && find(&w, 1, 6, (const char *const[]){"conversation", "messages", "context",
-                         "task", "tasks", "objective", "mission", "alles", "todo", "tout",
-                         "tutto", "everything", NULL}) < 0 &&
-            !(weq(&w, 0, "obey") && (weq(&w, 1, "me") || weq(&w, 1, "only"))))
-            return;
         size_t back = ws > 32 ? ws - 32 : 0;
         bool neg = memmem(t + back, ws - back, "no longer", 9) || memmem(t + back, ws - back, "don't have to", 13) ||
                    memmem(t + back, ws - back, "do not have to", 14) || memmem(t + back, ws - back, "needn't", 7) ||
@@ -977,8 +1033,7 @@ double mlops__scan_injection_heuristics(mlops__gscan *sc, const char *f, bool *c
         unsigned char c = (unsigned char)f[i];
         if (wchar(c)) {
             size_t s = i;
-            while (i < n && wchar((unsigned char)f[i]))
-                i++;
+            i = word_end(f, n, i);
             if (f[s] == 's' || f[s] == 'e')
                 check_delims(&h, f, n, s);
             int id = trigger_of(f + s, i - s);
