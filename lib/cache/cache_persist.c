@@ -112,7 +112,7 @@ int mlops__cache_row_check(const mlops__cache_row *r)
     if (!r->response)
         return mlops__error(MLOPS_ECORRUPT, "cache row %lld: response is missing",
                             (long long)r->id);
-    if (r->dim < 0 || r->dim > 65536 || (r->dim > 0 && r->dim < 1))
+    if (r->dim < 0 || r->dim > 65536)
         return mlops__error(MLOPS_ECORRUPT, "cache row %lld: dimension %lld is out of range",
                             (long long)r->id, (long long)r->dim);
     if (r->vector_bytes != (size_t)r->dim * sizeof(float) || (r->dim > 0 && !r->vector))

@@ -10,6 +10,10 @@
  */
 #include "guard.h"
 
+/* No trained weight comes near this; larger ones (or ones a float cannot hold) mean a
+ * damaged file, and would turn scores into NaN. */
+#define MAX_WEIGHT 1e6
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,7 +280,7 @@ int mlops__glinear_load(const char *path, mlops__glinear *out)
              (version != 2 && version != 3))
         version = 0;
     if (!version || used <= 0 || dim < 16 || dim > 65536 || features < 0 || features > 1 ||
-        !isfinite(bias)) {
+        !(fabs(bias) <= MAX_WEIGHT)) {
         free(text);
         return mlops__error(MLOPS_EFORMAT, "%s: not a guard model file (mlops-guard-linear 1, 2 "
                             "or 3 with dim 16..65536 and features 0 or 1)", path);
@@ -290,10 +294,11 @@ int mlops__glinear_load(const char *path, mlops__glinear *out)
     for (int i = 0; i < dim; i++) {
         char *end;
         double v = strtod(p, &end);
-        if (end == p || !isfinite(v)) {
+        if (end == p || !(fabs(v) <= MAX_WEIGHT)) {
             free(w);
             free(text);
-            return mlops__error(MLOPS_EFORMAT, "%s: weight %d missing or not a number", path, i);
+            return mlops__error(MLOPS_EFORMAT, "%s: weight %d missing, not a number or beyond "
+                                "+-%g", path, i, MAX_WEIGHT);
         }
         w[i] = (float)v;
         p = end;
