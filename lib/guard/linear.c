@@ -40,11 +40,39 @@ int mlops__glinear_sparse(int dim, const char *text, size_t len, mlops__sparse *
     return mlops__hashvec_sparse(&o, text, len, out);
 }
 
+/* Words in the text (runs of letters, digits and UTF-8), at most `cap`. */
+static int count_words(const char *t, size_t n, int cap)
+{
+    int words = 0;
+    bool in = false;
+    for (size_t i = 0; i < n && words < cap; i++) {
+        unsigned char c = (unsigned char)t[i];
+        bool w = (unsigned)((c | 32) - 'a') < 26u || (unsigned)(c - '0') < 10u || c >= 0x80;
+        words += w && !in;
+        in = w;
+    }
+    return words;
+}
+
+/* Injection features of a text shorter than this many words are scaled by
+ * sqrt(words / SHORT_WORDS): unit-length features gave "Say something" the full weight
+ * of two words, and short texts scored far from the prior on little evidence (tuned on
+ * the dev set and on short and PII-laden benign probes, never on the sealed test). */
+#define SHORT_WORDS 6
+
 int mlops__glinear_featurize(const mlops__glinear *m, const char *text, size_t len,
                              mlops__sparse *out)
 {
-    return m->features == 1 ? mlops__ginj_sparse(m->dim, text, len, out)
-                            : mlops__glinear_sparse(m->dim, text, len, out);
+    if (m->features != 1)
+        return mlops__glinear_sparse(m->dim, text, len, out);
+    int rc = mlops__ginj_sparse(m->dim, text, len, out);
+    int words = rc == MLOPS_OK ? count_words(text, len, SHORT_WORDS) : SHORT_WORDS;
+    if (words < SHORT_WORDS) {
+        float f = (float)sqrt((double)words / SHORT_WORDS);
+        for (size_t i = 0; i < out->n; i++)
+            out->val[i] *= f;
+    }
+    return rc;
 }
 
 double mlops__glinear_predict_sparse(const mlops__glinear *m, const mlops__sparse *x)

@@ -78,6 +78,33 @@ static void injection_sealed_test(void **state)
     injection_set("eval_injection_test.jsonl", TEST_MIN_RECALL, TEST_MAX_FPR);
 }
 
+/* short_benign.jsonl: 100 one-to-five-word prompts people type mid-conversation ("Say
+ * something", "Start over", "Ignore the typo"): short texts carry little evidence and
+ * must not be blocked on it. Written for the short-text scaling; not trained on. */
+static void injection_short_benign(void **state)
+{
+    (void)state;
+    mlops_t *h = NULL;
+    assert_ok(mlops_open(":memory:", NULL, &h));
+    json_t *data = load("short_benign.jsonl");
+    size_t fp = 0, i;
+    json_t *row;
+    json_array_foreach(data, i, row) {
+        const char *text = json_string_value(json_object_get(row, "text"));
+        json_t *r = guard_check(h, "{\"scanners\": {\"injection\": {}}}", "input", text, NULL);
+        bool blocked = strcmp(json_string_value(json_object_get(r, "verdict")), "block") == 0;
+        if (getenv("GUARD_VERBOSE") && blocked)
+            printf("  FALSE+: %s\n", text);
+        fp += blocked;
+        json_decref(r);
+    }
+    printf("injection short_benign.jsonl (%zu benign): FPR %.3f\n", json_array_size(data),
+           (double)fp / (double)json_array_size(data));
+    assert_true(fp <= 3);
+    json_decref(data);
+    mlops_close(h);
+}
+
 static void toxicity_quality(void **state)
 {
     (void)state;
@@ -284,6 +311,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(injection_dev),
         cmocka_unit_test(injection_sealed_test),
+        cmocka_unit_test(injection_short_benign),
         cmocka_unit_test(toxicity_quality),
         cmocka_unit_test(pii_quality),
         cmocka_unit_test(pii_eval_dev),
