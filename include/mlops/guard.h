@@ -4,7 +4,7 @@
  * Input scanners: prompt injection and jailbreaks (a trainable classifier over hashed
  * word, character and intent-class features, heuristics and word-class intent rules over
  * normalised text, similarity to known attacks; the built-in classifier ships trained on
- * the labelled sets in the source tree's data/guard, 8,000+ hand-written prompts, and
+ * the labelled sets in the source tree's data/guard, 13,875 hand-written prompts, and
  * `mlops guard train` on the same data reproduces it; quoted or meta discussion of an
  * attack in a text about attacks scores low), PII (Presidio entity names, with
  * checksums and context words), secrets (provider token formats, high-entropy values).
