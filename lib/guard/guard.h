@@ -166,6 +166,8 @@ double mlops__glinear_predict(const mlops__glinear *m, const char *text, size_t 
 double mlops__glinear_predict_sparse(const mlops__glinear *m, const mlops__sparse *x);
 int mlops__glinear_save(const mlops__glinear *m, const char *path);
 int mlops__glinear_load(const char *path, mlops__glinear *out);
+/** A model file's NUL-terminated text; `name` labels errors (the path, usually). */
+int mlops__glinear_parse(const char *text, const char *name, mlops__glinear *out);
 void mlops__glinear_free(mlops__glinear *m);
 
 /** The built-in models, trained once per process from the compiled-in corpora. */

@@ -288,14 +288,9 @@ int mlops__glinear_save(const mlops__glinear *m, const char *path)
     return rc;
 }
 
-int mlops__glinear_load(const char *path, mlops__glinear *out)
+int mlops__glinear_parse(const char *text, const char *name, mlops__glinear *out)
 {
     memset(out, 0, sizeof *out);
-    char *text = NULL;
-    size_t len = 0;
-    int rc = mlops__file_read(path, 64u << 20, &text, &len);
-    if (rc != MLOPS_OK)
-        return rc;
     int dim = 0, used = 0, features = 0, version = 0;
     double bias = 0;
     char kind[16] = "";
@@ -308,46 +303,37 @@ int mlops__glinear_load(const char *path, mlops__glinear *out)
              (version != 2 && version != 3))
         version = 0;
     if (!version || used <= 0 || dim < 16 || dim > 65536 || features < 0 || features > 1 ||
-        !(fabs(bias) <= MAX_WEIGHT)) {
-        free(text);
+        !(fabs(bias) <= MAX_WEIGHT))
         return mlops__error(MLOPS_EFORMAT, "%s: not a guard model file (mlops-guard-linear 1, 2 "
-                            "or 3 with dim 16..65536 and features 0 or 1)", path);
-    }
+                            "or 3 with dim 16..65536 and features 0 or 1)", name);
     float *w = malloc((size_t)dim * sizeof *w);
-    if (!w) {
-        free(text);
+    uint8_t *tag = version == 3 ? malloc((size_t)dim) : NULL;
+    if (!w || (version == 3 && !tag)) {
+        free(w), free(tag);
         return mlops__error_oom("model");
     }
-    char *p = text + used;
+    const char *p = text + used;
     for (int i = 0; i < dim; i++) {
         char *end;
         double v = strtod(p, &end);
         if (end == p || !(fabs(v) <= MAX_WEIGHT)) {
-            free(w);
-            free(text);
+            free(w), free(tag);
             return mlops__error(MLOPS_EFORMAT, "%s: weight %d missing, not a number or beyond "
-                                "+-%g", path, i, MAX_WEIGHT);
+                                "+-%g", name, i, MAX_WEIGHT);
         }
         w[i] = (float)v;
         p = end;
-    }
-    uint8_t *tag = version == 3 ? malloc((size_t)dim) : NULL;
-    if (version == 3 && !tag) {
-        free(w);
-        free(text);
-        return mlops__error_oom("model");
     }
     for (int i = 0; tag && i < dim; i++) {
         char *end;
         long v = strtol(p, &end, 10);
         if (end == p || v < 0 || v > 255) {
-            free(w), free(tag), free(text);
-            return mlops__error(MLOPS_EFORMAT, "%s: bucket tag %d missing or not 0..255", path, i);
+            free(w), free(tag);
+            return mlops__error(MLOPS_EFORMAT, "%s: bucket tag %d missing or not 0..255", name, i);
         }
         tag[i] = (uint8_t)v;
         p = end;
     }
-    free(text);
     out->dim = dim;
     out->bias = (float)bias;
     out->w = w;
@@ -355,6 +341,19 @@ int mlops__glinear_load(const char *path, mlops__glinear *out)
     out->features = features;
     snprintf(out->kind, sizeof out->kind, "%s", kind);
     return MLOPS_OK;
+}
+
+int mlops__glinear_load(const char *path, mlops__glinear *out)
+{
+    memset(out, 0, sizeof *out);
+    char *text = NULL;
+    size_t len = 0;
+    int rc = mlops__file_read(path, 64u << 20, &text, &len);
+    if (rc != MLOPS_OK)
+        return rc;
+    rc = mlops__glinear_parse(text, path, out);
+    free(text);
+    return rc;
 }
 
 void mlops__glinear_free(mlops__glinear *m)
