@@ -3,10 +3,12 @@
  *  1. heuristics over the normalised, leet-folded text: instruction override,
  *     system-prompt extraction, persona/DAN attacks, fake role and delimiter injection,
  *     compliance forcing; keyed on trigger words found with one hash lookup per word;
- *  2. similarity (cosine over hashed n-gram vectors) to a built-in corpus of known
- *     attacks (corpus.inc);
- *  3. a logistic-regression classifier over the same hashed features, trained once per
- *     process on the built-in labelled corpus (or loaded from a policy's model file).
+ *  2. similarity (cosine over the classifier's features folded to 1,024 dimensions) to
+ *     the hand-written seed attacks (corpus.inc);
+ *  3. a logistic-regression classifier over hashed n-gram and intent-class features:
+ *     the built-in one is trained offline on data/guard (model_injection.inc,
+ *     scripts/guard_model.py), or a policy's model file replaces it.
+ * mlops__injection_combine turns the three into one score; the classifier leads.
  */
 #include "guard.h"
 
