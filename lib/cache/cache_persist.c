@@ -586,6 +586,61 @@ static bool row_ok(mlops__cache *c, const mlops__cache_row *r)
     return false;
 }
 
+/* The newest change-log sequence number (store locked by the caller): changes after it
+ * are what mlops__cache_sync applies. */
+static int read_log_seq(mlops__cache *c)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = mlops__store_prepare(c->store, "SELECT max(seq) FROM cache_log", &s);
+    if (rc == MLOPS_OK && sqlite3_step(s) == SQLITE_ROW)
+        c->log_seq = sqlite3_column_int64(s, 0);
+    if (s)
+        sqlite3_reset(s);
+    return rc;
+}
+
+/* Calls fn for every usable, unexpired entry row of the table, in id order (store locked
+ * by the caller); rows past their expiry are counted in *expired instead. */
+typedef int (*row_fn)(mlops__cache *c, const mlops__cache_row *r, void *ctx);
+
+static int each_live_row(mlops__cache *c, int64_t now, row_fn fn, void *ctx, size_t *expired,
+                         const char *what)
+{
+    mlops__store *st = c->store;
+    sqlite3_stmt *s = NULL;
+    int rc = mlops__store_prepare(st,
+                                  "SELECT id, exact_key, partition, namespace, model,"
+                                  " prompt_version, prompt, response, embedder, dim, vector,"
+                                  " created_ms, expires_ms, ttl_ms, checksum"
+                                  " FROM cache_entries WHERE wrong = 0 ORDER BY id",
+                                  &s);
+    int src = SQLITE_DONE;
+    while (rc == MLOPS_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
+        mlops__cache_row r;
+        row_from(s, 0, &r);
+        if (!row_ok(c, &r))
+            continue;
+        if (r.expires_ms > 0 && r.expires_ms <= now) {
+            ++*expired;
+            continue;
+        }
+        rc = fn(c, &r, ctx);
+    }
+    if (rc == MLOPS_OK && src != SQLITE_DONE)
+        rc = mlops__store_error(st, src, what);
+    if (s)
+        sqlite3_reset(s);
+    return rc;
+}
+
+static int insert_row(mlops__cache *c, const mlops__cache_row *r, void *ctx)
+{
+    int rc = mlops__cache_insert_loaded(c, r, vector_usable(c, r));
+    if (rc == MLOPS_OK)
+        ++*(size_t *)ctx;
+    return rc;
+}
+
 int mlops__cache_load(mlops__cache *c)
 {
     mlops__store *st = c->store;
@@ -598,11 +653,7 @@ int mlops__cache_load(mlops__cache *c)
     atomic_store(&c->seen_counter, mlops__store_change_counter(st));
     mlops__store_lock(st);
     sqlite3_stmt *s = NULL;
-    int rc0 = mlops__store_prepare(st, "SELECT max(seq) FROM cache_log", &s);
-    if (rc0 == MLOPS_OK && sqlite3_step(s) == SQLITE_ROW)
-        c->log_seq = sqlite3_column_int64(s, 0);
-    if (s)
-        sqlite3_reset(s);
+    int rc0 = read_log_seq(c);
     if (rc0 != MLOPS_OK) {
         mlops__store_unlock(st);
         return rc0;
@@ -617,33 +668,10 @@ int mlops__cache_load(mlops__cache *c)
         sqlite3_reset(s); /* a statement left mid-step would pin an old read snapshot */
     if (rc == MLOPS_OK)
         rc = load_thresholds(c);
-    int src = SQLITE_DONE;
-    if (rc == MLOPS_OK)
-        rc = mlops__store_prepare(st,
-                                  "SELECT id, exact_key, partition, namespace, model,"
-                                  " prompt_version, prompt, response, embedder, dim, vector,"
-                                  " created_ms, expires_ms, ttl_ms, checksum"
-                                  " FROM cache_entries WHERE wrong = 0 ORDER BY id",
-                                  &s);
     int64_t now = mlops__wall_ms();
     size_t loaded = 0, expired = 0;
-    while (rc == MLOPS_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
-        mlops__cache_row r;
-        row_from(s, 0, &r);
-        if (!row_ok(c, &r))
-            continue;
-        if (r.expires_ms > 0 && r.expires_ms <= now) {
-            expired++;
-            continue;
-        }
-        rc = mlops__cache_insert_loaded(c, &r, vector_usable(c, &r));
-        if (rc == MLOPS_OK)
-            loaded++;
-    }
-    if (rc == MLOPS_OK && src != SQLITE_DONE)
-        rc = mlops__store_error(st, src, "cache: loading entries");
-    if (s)
-        sqlite3_reset(s);
+    if (rc == MLOPS_OK)
+        rc = each_live_row(c, now, insert_row, &loaded, &expired, "cache: loading entries");
     mlops__store_unlock(st);
     if (rc == MLOPS_OK && expired) {
         /* Expired rows are dropped from the store in the background batch. */
@@ -740,66 +768,54 @@ int mlops__cache_next_id(mlops__cache *c, int64_t *out)
  * written first, then the index is made equal to the table in one read transaction.
  * flush_lock held.
  */
+typedef struct id_list {
+    int64_t *v;
+    size_t n, cap;
+} id_list;
+
+/* Upserts a row into the index and records its id (rows come in id order: sorted). */
+static int upsert_row(mlops__cache *c, const mlops__cache_row *r, void *ctx)
+{
+    id_list *ids = ctx;
+    if (ids->n == ids->cap) {
+        size_t nc = ids->cap ? ids->cap * 2 : 1024;
+        int64_t *v = realloc(ids->v, nc * sizeof *v);
+        if (!v)
+            return mlops__error_oom("cache reload");
+        ids->v = v;
+        ids->cap = nc;
+    }
+    ids->v[ids->n++] = r->id;
+    return mlops__cache_upsert_row(c, r, vector_usable(c, r));
+}
+
 static int sync_full(mlops__cache *c)
 {
     int rc = write_batch_locked(c);
     if (rc != MLOPS_OK)
         return rc;
     mlops__store *st = c->store;
-    int64_t *ids = NULL;
-    size_t n = 0, cap = 0;
     int64_t now = mlops__wall_ms();
     sqlite3 *db = mlops__store_lock(st);
     rc = mlops__store_exec(st, "BEGIN");
-    sqlite3_stmt *s = NULL;
     if (rc == MLOPS_OK)
-        rc = mlops__store_prepare(st, "SELECT max(seq) FROM cache_log", &s);
-    if (rc == MLOPS_OK && sqlite3_step(s) == SQLITE_ROW)
-        c->log_seq = sqlite3_column_int64(s, 0);
-    if (s)
-        sqlite3_reset(s);
+        rc = read_log_seq(c);
     if (rc == MLOPS_OK)
         rc = load_thresholds(c);
+    id_list seen = {0};
+    size_t expired = 0;
     if (rc == MLOPS_OK)
-        rc = mlops__store_prepare(st,
-                                  "SELECT id, exact_key, partition, namespace, model,"
-                                  " prompt_version, prompt, response, embedder, dim, vector,"
-                                  " created_ms, expires_ms, ttl_ms, checksum"
-                                  " FROM cache_entries WHERE wrong = 0 ORDER BY id",
-                                  &s);
-    int src = SQLITE_DONE;
-    while (rc == MLOPS_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
-        mlops__cache_row r;
-        row_from(s, 0, &r);
-        if (!row_ok(c, &r) || (r.expires_ms > 0 && r.expires_ms <= now))
-            continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 1024;
-            int64_t *v = realloc(ids, nc * sizeof *v);
-            if (!v) {
-                rc = mlops__error_oom("cache reload");
-                break;
-            }
-            ids = v;
-            cap = nc;
-        }
-        ids[n++] = r.id; /* ORDER BY id: sorted */
-        rc = mlops__cache_upsert_row(c, &r, vector_usable(c, &r));
-    }
-    if (rc == MLOPS_OK && src != SQLITE_DONE)
-        rc = mlops__store_error(st, src, "cache: reloading entries");
-    if (s)
-        sqlite3_reset(s);
+        rc = each_live_row(c, now, upsert_row, &seen, &expired, "cache: reloading entries");
     if (!sqlite3_get_autocommit(db))
         (void)mlops__store_exec(st, rc == MLOPS_OK ? "COMMIT" : "ROLLBACK");
     mlops__store_unlock(st);
     if (rc == MLOPS_OK) {
-        mlops__cache_drop_missing(c, ids, n);
+        mlops__cache_drop_missing(c, seen.v, seen.n);
         atomic_fetch_add(&c->full_reloads, 1);
         mlops__log(c->logger, MLOPS_LOG_INFO, "cache: reloaded %zu entries (another process's "
-                                              "changes were past the kept log)", n);
+                                              "changes were past the kept log)", seen.n);
     }
-    free(ids);
+    free(seen.v);
     return rc;
 }
 

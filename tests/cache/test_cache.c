@@ -5,6 +5,8 @@
  */
 #include "test_support.h"
 
+#include "cache_support.h"
+
 #include "api/api.h"
 #include "cache/cache.h"
 
@@ -16,28 +18,6 @@
 #include <unistd.h>
 
 #define NO_PERSIST "{\"cache\": {\"persist\": false}}"
-
-static char *simple(const char *ns, const char *prompt)
-{
-    json_t *r = json_pack("{s:s, s:s}", "namespace", ns, "prompt", prompt);
-    char *t = json_dumps(r, JSON_COMPACT);
-    json_decref(r);
-    return t;
-}
-
-static int64_t put(mlops_t *h, const char *ns, const char *prompt, const char *answer)
-{
-    char *req = simple(ns, prompt);
-    json_t *a = json_string(answer);
-    char *resp = json_dumps(a, JSON_ENCODE_ANY);
-    int64_t id = 0;
-    assert_ok(mlops_cache_put(h, req, resp, NULL, &id));
-    assert_true(id > 0);
-    free(req);
-    free(resp);
-    json_decref(a);
-    return id;
-}
 
 /* Looks up and returns the parsed result (caller decrefs). */
 static json_t *lookup_req(mlops_t *h, const char *req, const char *opts)
@@ -52,7 +32,7 @@ static json_t *lookup_req(mlops_t *h, const char *req, const char *opts)
 
 static json_t *lookup(mlops_t *h, const char *ns, const char *prompt)
 {
-    char *req = simple(ns, prompt);
+    char *req = cache_simple(ns, prompt);
     json_t *j = lookup_req(h, req, NULL);
     free(req);
     return j;
@@ -73,26 +53,12 @@ static void assert_hit(mlops_t *h, const char *ns, const char *prompt, const cha
     json_decref(j);
 }
 
-static int64_t stat_int(mlops_t *h, const char *a, const char *b)
-{
-    char *out = NULL;
-    assert_ok(mlops_cache_stats(h, &out));
-    json_t *j = json_loads(out, 0, NULL);
-    mlops_free(out);
-    const json_t *v = json_object_get(j, a);
-    if (b)
-        v = json_object_get(v, b);
-    int64_t n = json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
-    json_decref(j);
-    return n;
-}
-
 static void tiers_and_result_shape(void **state)
 {
     (void)state;
     test_store ts;
     test_store_open(&ts, NO_PERSIST);
-    int64_t id = put(ts.h, "docs", "How do I open a file in Python?", "Use open(path).");
+    int64_t id = cache_put(ts.h, "docs", "How do I open a file in Python?", "Use open(path).");
     json_t *j = lookup(ts.h, "docs", "How do I open a file in Python?");
     assert_string_equal(hit_of(j), "exact");
     assert_int_equal(json_integer_value(json_object_get(j, "entry_id")), id);
@@ -118,7 +84,7 @@ static void tiers_and_result_shape(void **state)
 
     /* Another namespace sees nothing; exact-only lookups skip the semantic tier. */
     assert_hit(ts.h, "other", "How do I open a file in Python?", "miss");
-    char *req = simple("docs", "how can I open a file in python");
+    char *req = cache_simple("docs", "how can I open a file in python");
     j = lookup_req(ts.h, req, "{\"semantic\": false}");
     assert_string_equal(hit_of(j), "miss");
     json_decref(j);
@@ -127,11 +93,11 @@ static void tiers_and_result_shape(void **state)
     json_decref(j);
     free(req);
 
-    assert_int_equal(stat_int(ts.h, "hits", "exact"), 1);
-    assert_int_equal(stat_int(ts.h, "hits", "semantic"), 1);
-    assert_int_equal(stat_int(ts.h, "misses", NULL), 4);
-    assert_int_equal(stat_int(ts.h, "entries", NULL), 1);
-    assert_true(stat_int(ts.h, "guard_rejections", NULL) >= 1);
+    assert_int_equal(cache_stat_int(ts.h, "hits", "exact"), 1);
+    assert_int_equal(cache_stat_int(ts.h, "hits", "semantic"), 1);
+    assert_int_equal(cache_stat_int(ts.h, "misses", NULL), 4);
+    assert_int_equal(cache_stat_int(ts.h, "entries", NULL), 1);
+    assert_true(cache_stat_int(ts.h, "guard_rejections", NULL) >= 1);
     test_store_close(&ts);
 }
 
@@ -271,7 +237,7 @@ static void bad_input_is_named(void **state)
     char big[700];
     memset(big, 'n', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    char *req = simple(big, "hello there");
+    char *req = cache_simple(big, "hello there");
     assert_status(mlops_cache_put(h, req, "1", NULL, &id), MLOPS_ELIMIT,
                   "over the limit of 512");
     free(req);
@@ -315,7 +281,7 @@ static void feedback_stops_serving_and_raises_threshold(void **state)
     (void)state;
     test_store ts;
     test_store_open(&ts, NO_PERSIST);
-    int64_t id = put(ts.h, "fb", "How do I reverse a list in Python?", "reversed(xs)");
+    int64_t id = cache_put(ts.h, "fb", "How do I reverse a list in Python?", "reversed(xs)");
     json_t *j = lookup(ts.h, "fb", "how can I reverse a list in python");
     assert_string_equal(hit_of(j), "semantic");
     double sim = json_real_value(json_object_get(j, "similarity"));
@@ -328,8 +294,8 @@ static void feedback_stops_serving_and_raises_threshold(void **state)
     assert_hit(ts.h, "fb", "How do I reverse a list in Python?", "miss");
     assert_status(mlops_cache_feedback(ts.h, id, "{\"verdict\": \"wrong\"}"), MLOPS_ENOTFOUND,
                   "");
-    assert_int_equal(stat_int(ts.h, "wrong_reports", NULL), 1);
-    assert_int_equal(stat_int(ts.h, "right_reports", NULL), 1);
+    assert_int_equal(cache_stat_int(ts.h, "wrong_reports", NULL), 1);
+    assert_int_equal(cache_stat_int(ts.h, "right_reports", NULL), 1);
     char *out = NULL;
     assert_ok(mlops_cache_stats(ts.h, &out));
     json_t *s = json_loads(out, 0, NULL);
@@ -341,7 +307,7 @@ static void feedback_stops_serving_and_raises_threshold(void **state)
     assert_true(thr > sim);
     json_decref(s);
     /* The same paraphrase no longer reaches the raised threshold in that partition. */
-    put(ts.h, "fb", "How do I reverse a list in Python?", "xs[::-1]");
+    cache_put(ts.h, "fb", "How do I reverse a list in Python?", "xs[::-1]");
     assert_hit(ts.h, "fb", "how can I reverse a list in python", "miss");
     assert_hit(ts.h, "fb", "How do I reverse a list in Python?", "exact");
     test_store_close(&ts);
@@ -352,7 +318,7 @@ static void ttl_expires_and_refreshes(void **state)
     (void)state;
     test_store ts;
     test_store_open(&ts, "{\"cache\": {\"persist\": false, \"refresh_ttl_on_hit\": true}}");
-    char *req = simple("ttl", "What is the boiling point of water?");
+    char *req = cache_simple("ttl", "What is the boiling point of water?");
     assert_ok(mlops_cache_put(ts.h, req, "\"100 C\"", "{\"ttl_s\": 1.5}", NULL));
     assert_hit(ts.h, "ttl", "What is the boiling point of water?", "exact");
     /* Hits keep refreshing the TTL: alive after 2 s in all. */
@@ -363,14 +329,14 @@ static void ttl_expires_and_refreshes(void **state)
     mlops__sleep_ms(1700);
     assert_hit(ts.h, "ttl", "What is the boiling point of water?", "miss");
     assert_hit(ts.h, "ttl", "what's the boiling point of water", "miss");
-    assert_true(stat_int(ts.h, "expired", NULL) >= 1);
-    assert_int_equal(stat_int(ts.h, "entries", NULL), 0);
+    assert_true(cache_stat_int(ts.h, "expired", NULL) >= 1);
+    assert_int_equal(cache_stat_int(ts.h, "entries", NULL), 0);
     free(req);
     /* Expired entries nobody looks up are swept by later puts. */
     for (int i = 0; i < 50; i++) {
         char p[64];
         snprintf(p, sizeof p, "short lived question %d", i);
-        char *r = simple("sweep", p);
+        char *r = cache_simple("sweep", p);
         assert_ok(mlops_cache_put(ts.h, r, "1", "{\"ttl_s\": 0.2}", NULL));
         free(r);
     }
@@ -378,10 +344,10 @@ static void ttl_expires_and_refreshes(void **state)
     for (int i = 0; i < 200; i++) {
         char p[64];
         snprintf(p, sizeof p, "long lived question %d", i);
-        put(ts.h, "sweep", p, "2");
+        cache_put(ts.h, "sweep", p, "2");
     }
-    assert_int_equal(stat_int(ts.h, "entries", NULL), 200);
-    assert_true(stat_int(ts.h, "expired", NULL) >= 51);
+    assert_int_equal(cache_stat_int(ts.h, "entries", NULL), 200);
+    assert_true(cache_stat_int(ts.h, "expired", NULL) >= 51);
     test_store_close(&ts);
 }
 
@@ -390,17 +356,17 @@ static void lru_keeps_the_bounds(void **state)
     (void)state;
     test_store ts;
     test_store_open(&ts, "{\"cache\": {\"persist\": false, \"max_entries\": 3}}");
-    put(ts.h, "lru", "alpha question one", "1");
-    put(ts.h, "lru", "beta question two", "2");
-    put(ts.h, "lru", "gamma question three", "3");
+    cache_put(ts.h, "lru", "alpha question one", "1");
+    cache_put(ts.h, "lru", "beta question two", "2");
+    cache_put(ts.h, "lru", "gamma question three", "3");
     assert_hit(ts.h, "lru", "alpha question one", "exact"); /* alpha is now recent */
-    put(ts.h, "lru", "delta question four", "4");            /* evicts beta */
+    cache_put(ts.h, "lru", "delta question four", "4");            /* evicts beta */
     assert_hit(ts.h, "lru", "beta question two", "miss");
     assert_hit(ts.h, "lru", "alpha question one", "exact");
     assert_hit(ts.h, "lru", "gamma question three", "exact");
     assert_hit(ts.h, "lru", "delta question four", "exact");
-    assert_int_equal(stat_int(ts.h, "entries", NULL), 3);
-    assert_int_equal(stat_int(ts.h, "evictions", NULL), 1);
+    assert_int_equal(cache_stat_int(ts.h, "entries", NULL), 3);
+    assert_int_equal(cache_stat_int(ts.h, "evictions", NULL), 1);
     test_store_close(&ts);
 
     test_store_open(&ts, "{\"cache\": {\"persist\": false, \"max_bytes\": 8000}}");
@@ -410,8 +376,8 @@ static void lru_keeps_the_bounds(void **state)
     for (int i = 0; i < 20; i++) {
         char p[64];
         snprintf(p, sizeof p, "question number %d about bytes", i);
-        put(ts.h, "bytes", p, answer);
-        assert_true(stat_int(ts.h, "bytes", NULL) <= 8000);
+        cache_put(ts.h, "bytes", p, answer);
+        assert_true(cache_stat_int(ts.h, "bytes", NULL) <= 8000);
     }
     assert_hit(ts.h, "bytes", "question number 19 about bytes", "exact");
     assert_hit(ts.h, "bytes", "question number 0 about bytes", "miss");
@@ -423,9 +389,9 @@ static void invalidation_selectors(void **state)
     (void)state;
     test_store ts;
     test_store_open(&ts, NO_PERSIST);
-    int64_t a = put(ts.h, "inv1", "first question here", "1");
-    put(ts.h, "inv1", "second question here", "2");
-    put(ts.h, "inv2", "third question here", "3");
+    int64_t a = cache_put(ts.h, "inv1", "first question here", "1");
+    cache_put(ts.h, "inv1", "second question here", "2");
+    cache_put(ts.h, "inv2", "third question here", "3");
     int64_t n = 0;
     char sel[128];
     snprintf(sel, sizeof sel, "{\"entry_id\": %lld}", (long long)a);
@@ -436,11 +402,11 @@ static void invalidation_selectors(void **state)
     assert_int_equal(n, 1);
     assert_ok(mlops_cache_invalidate(ts.h, "{\"namespace\": \"inv2\"}", &n));
     assert_int_equal(n, 1);
-    put(ts.h, "inv3", "fourth question here", "4");
+    cache_put(ts.h, "inv3", "fourth question here", "4");
     assert_ok(mlops_cache_invalidate(ts.h, "{\"all\": true}", &n));
     assert_int_equal(n, 1);
-    assert_int_equal(stat_int(ts.h, "entries", NULL), 0);
-    assert_int_equal(stat_int(ts.h, "invalidated", NULL), 4);
+    assert_int_equal(cache_stat_int(ts.h, "entries", NULL), 0);
+    assert_int_equal(cache_stat_int(ts.h, "invalidated", NULL), 4);
     test_store_close(&ts);
 }
 
@@ -449,14 +415,14 @@ static void persistence_survives_restart(void **state)
     (void)state;
     test_store ts;
     test_store_open(&ts, NULL);
-    int64_t id = put(ts.h, "p", "How do I reverse a list in Python?", "reversed(xs)");
-    put(ts.h, "p", "What is the capital of France?", "Paris");
-    int64_t gone = put(ts.h, "p", "temporary question", "x");
+    int64_t id = cache_put(ts.h, "p", "How do I reverse a list in Python?", "reversed(xs)");
+    cache_put(ts.h, "p", "What is the capital of France?", "Paris");
+    int64_t gone = cache_put(ts.h, "p", "temporary question", "x");
     assert_ok(mlops_cache_invalidate(ts.h, "{\"entry_id\": 3}", NULL));
     (void)gone;
     mlops_close(ts.h);
     assert_ok(mlops_open(ts.db_path, NULL, &ts.h));
-    assert_int_equal(stat_int(ts.h, "entries", NULL), 2);
+    assert_int_equal(cache_stat_int(ts.h, "entries", NULL), 2);
     json_t *j = lookup(ts.h, "p", "how can I reverse a list in python");
     assert_string_equal(hit_of(j), "semantic");
     assert_int_equal(json_integer_value(json_object_get(j, "entry_id")), id);
@@ -464,7 +430,7 @@ static void persistence_survives_restart(void **state)
     assert_hit(ts.h, "p", "What is the capital of France?", "exact");
     assert_hit(ts.h, "p", "temporary question", "miss");
     /* New ids continue after the persisted ones. */
-    assert_true(put(ts.h, "p", "another question entirely", "y") > 3);
+    assert_true(cache_put(ts.h, "p", "another question entirely", "y") > 3);
     /* A changed embedder dimension re-embeds (hashed) on open. */
     mlops_close(ts.h);
     assert_ok(mlops_open(ts.db_path, "{\"cache\": {\"dim\": 256}}", &ts.h));
@@ -490,7 +456,7 @@ static void crash_loses_only_the_unflushed_batch(void **state)
         for (int i = 0; i < 10; i++) {
             char p[64];
             snprintf(p, sizeof p, "flushed question %d", i);
-            char *req = simple("crash", p);
+            char *req = cache_simple("crash", p);
             if (mlops_cache_put(h, req, "1", NULL, NULL) != MLOPS_OK)
                 _exit(11);
             free(req);
@@ -500,7 +466,7 @@ static void crash_loses_only_the_unflushed_batch(void **state)
         for (int i = 0; i < 10; i++) {
             char p[64];
             snprintf(p, sizeof p, "unflushed question %d", i);
-            char *req = simple("crash", p);
+            char *req = cache_simple("crash", p);
             if (mlops_cache_put(h, req, "1", NULL, NULL) != MLOPS_OK)
                 _exit(13);
             free(req);
@@ -512,8 +478,8 @@ static void crash_loses_only_the_unflushed_batch(void **state)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     assert_ok(mlops_open(ts.db_path, NULL, &ts.h));
-    assert_int_equal(stat_int(ts.h, "entries", NULL), 10);
-    assert_int_equal(stat_int(ts.h, "corrupt_rows", NULL), 0);
+    assert_int_equal(cache_stat_int(ts.h, "entries", NULL), 10);
+    assert_int_equal(cache_stat_int(ts.h, "corrupt_rows", NULL), 0);
     assert_hit(ts.h, "crash", "flushed question 7", "exact");
     assert_hit(ts.h, "crash", "unflushed question 7", "miss");
     test_store_close(&ts);
@@ -524,9 +490,9 @@ static void damaged_rows_are_skipped(void **state)
     (void)state;
     test_store ts;
     test_store_open(&ts, NULL);
-    put(ts.h, "dmg", "first healthy question", "1");
-    put(ts.h, "dmg", "second damaged question", "2");
-    put(ts.h, "dmg", "third damaged vector", "3");
+    cache_put(ts.h, "dmg", "first healthy question", "1");
+    cache_put(ts.h, "dmg", "second damaged question", "2");
+    cache_put(ts.h, "dmg", "third damaged vector", "3");
     mlops_close(ts.h);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(ts.db_path, &db), SQLITE_OK);
@@ -538,8 +504,8 @@ static void damaged_rows_are_skipped(void **state)
     sqlite3_close(db);
     /* Log lines during open go nowhere yet; the counter and later lookups tell. */
     assert_ok(mlops_open(ts.db_path, NULL, &ts.h));
-    assert_int_equal(stat_int(ts.h, "corrupt_rows", NULL), 2);
-    assert_int_equal(stat_int(ts.h, "entries", NULL), 1);
+    assert_int_equal(cache_stat_int(ts.h, "corrupt_rows", NULL), 2);
+    assert_int_equal(cache_stat_int(ts.h, "entries", NULL), 1);
     assert_hit(ts.h, "dmg", "first healthy question", "exact");
     assert_hit(ts.h, "dmg", "second damaged question", "miss");
     test_store_close(&ts);
@@ -570,9 +536,9 @@ static void int8_vectors_serve_the_same(void **state)
     for (int i = 0; i < 50; i++) {
         char p[96];
         snprintf(p, sizeof p, "filler question number %d about topic %d", i, i * 7);
-        put(ts.h, "i8", p, "x");
+        cache_put(ts.h, "i8", p, "x");
     }
-    int64_t id = put(ts.h, "i8", "How do I reverse a list in Python?", "reversed(xs)");
+    int64_t id = cache_put(ts.h, "i8", "How do I reverse a list in Python?", "reversed(xs)");
     json_t *j = lookup(ts.h, "i8", "how can I reverse a list in python");
     assert_string_equal(hit_of(j), "semantic");
     assert_int_equal(json_integer_value(json_object_get(j, "entry_id")), id);
@@ -620,7 +586,7 @@ static void callback_embedder_and_guard(void **state)
     test_store ts;
     test_store_open(&ts, "{\"cache\": {\"persist\": false, \"embedder\": \"callback\"}}");
     /* Before an embedder is installed only the exact tier works. */
-    put(ts.h, "cb", "How do I reverse a list in Python?", "reversed(xs)");
+    cache_put(ts.h, "cb", "How do I reverse a list in Python?", "reversed(xs)");
     assert_hit(ts.h, "cb", "How do I reverse a list in Python?", "exact");
     assert_hit(ts.h, "cb", "how can I reverse a list in python", "miss");
     emb_ctx ctx = {0, 0};

@@ -8,6 +8,8 @@
  */
 #include "test_support.h"
 
+#include "cache_support.h"
+
 #include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -17,38 +19,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char *simple(const char *ns, const char *prompt)
-{
-    json_t *r = json_pack("{s:s, s:s}", "namespace", ns, "prompt", prompt);
-    char *t = json_dumps(r, JSON_COMPACT);
-    json_decref(r);
-    return t;
-}
-
-static int put_rc(mlops_t *h, const char *ns, const char *prompt, const char *answer, int64_t *id)
-{
-    char *req = simple(ns, prompt);
-    json_t *a = json_string(answer);
-    char *resp = json_dumps(a, JSON_ENCODE_ANY);
-    int rc = mlops_cache_put(h, req, resp, NULL, id);
-    free(req);
-    free(resp);
-    json_decref(a);
-    return rc;
-}
-
-static int64_t put(mlops_t *h, const char *ns, const char *prompt, const char *answer)
-{
-    int64_t id = 0;
-    assert_ok(put_rc(h, ns, prompt, answer, &id));
-    assert_true(id > 0);
-    return id;
-}
-
 /* "exact", "semantic" or "miss"; *id gets the entry id (0 on a miss). */
 static const char *hit_rc(mlops_t *h, const char *ns, const char *prompt, int64_t *id)
 {
-    char *req = simple(ns, prompt), *out = NULL;
+    char *req = cache_simple(ns, prompt), *out = NULL;
     int rc = mlops_cache_lookup(h, req, NULL, &out);
     free(req);
     if (rc != MLOPS_OK)
@@ -77,20 +51,6 @@ static void assert_hit(mlops_t *h, const char *ns, const char *prompt, const cha
         assert_int_equal(id, want_id);
 }
 
-static int64_t stat_int(mlops_t *h, const char *a, const char *b)
-{
-    char *out = NULL;
-    assert_ok(mlops_cache_stats(h, &out));
-    json_t *j = json_loads(out, 0, NULL);
-    mlops_free(out);
-    const json_t *v = json_object_get(j, a);
-    if (b)
-        v = json_object_get(v, b);
-    int64_t n = json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
-    json_decref(j);
-    return n;
-}
-
 #define Q1 "How do I reverse a list in Python?"
 #define P1 "how can I reverse a list in python"
 #define Q2 "What is the capital of France?"
@@ -106,11 +66,11 @@ static void puts_are_seen_by_the_other_handle(void **state)
     assert_ok(mlops_open(ts.db_path, NULL, &b));
     assert_hit(b, "s", Q1, "miss", 0); /* B's index is loaded and checked */
 
-    int64_t id1 = put(ts.h, "s", Q1, "reversed(xs)");
+    int64_t id1 = cache_put(ts.h, "s", Q1, "reversed(xs)");
     assert_hit(b, "s", Q1, "exact", id1);
     assert_hit(b, "s", P1, "semantic", id1);
     /* And the other way round; ids never collide. */
-    int64_t id2 = put(b, "s", Q2, "Paris");
+    int64_t id2 = cache_put(b, "s", Q2, "Paris");
     assert_true(id2 != id1);
     assert_hit(ts.h, "s", Q2, "exact", id2);
     assert_hit(b, "s", Q2, "exact", id2);
@@ -120,7 +80,7 @@ static void puts_are_seen_by_the_other_handle(void **state)
     for (int i = 0; i < 20; i++) {
         char p[64];
         snprintf(p, sizeof p, "question number %d about caching", i);
-        ids[i] = put(i % 2 ? b : ts.h, "many", p, "a");
+        ids[i] = cache_put(i % 2 ? b : ts.h, "many", p, "a");
         for (int k = 0; k < i; k++)
             assert_true(ids[k] != ids[i]);
     }
@@ -131,20 +91,20 @@ static void puts_are_seen_by_the_other_handle(void **state)
         assert_hit(b, "many", p, "exact", ids[i]);
     }
     /* A new put for the same request replaces the older entry in both. */
-    int64_t id3 = put(b, "s", Q1, "xs[::-1]");
+    int64_t id3 = cache_put(b, "s", Q1, "xs[::-1]");
     assert_hit(ts.h, "s", Q1, "exact", id3);
     assert_hit(b, "s", Q1, "exact", id3);
 
     /* Stats stay sane: the same entries in both, B's puts and hits are B's own. */
-    assert_int_equal(stat_int(ts.h, "entries", NULL), 22);
-    assert_int_equal(stat_int(b, "entries", NULL), 22);
-    assert_int_equal(stat_int(b, "puts", NULL), 12);
-    assert_int_equal(stat_int(ts.h, "puts", NULL), 11);
-    assert_int_equal(stat_int(b, "hits", "semantic"), 1);
-    assert_int_equal(stat_int(b, "misses", NULL), 1);
-    assert_true(stat_int(b, "sync", "rows_applied") >= 11);
-    assert_int_equal(stat_int(b, "sync", "full_reloads"), 0);
-    assert_int_equal(stat_int(b, "corrupt_rows", NULL), 0);
+    assert_int_equal(cache_stat_int(ts.h, "entries", NULL), 22);
+    assert_int_equal(cache_stat_int(b, "entries", NULL), 22);
+    assert_int_equal(cache_stat_int(b, "puts", NULL), 12);
+    assert_int_equal(cache_stat_int(ts.h, "puts", NULL), 11);
+    assert_int_equal(cache_stat_int(b, "hits", "semantic"), 1);
+    assert_int_equal(cache_stat_int(b, "misses", NULL), 1);
+    assert_true(cache_stat_int(b, "sync", "rows_applied") >= 11);
+    assert_int_equal(cache_stat_int(b, "sync", "full_reloads"), 0);
+    assert_int_equal(cache_stat_int(b, "corrupt_rows", NULL), 0);
     mlops_close(b);
     test_store_close(&ts);
 }
@@ -158,7 +118,7 @@ static void removals_are_never_served_by_the_other_handle(void **state)
     assert_ok(mlops_open(ts.db_path, NULL, &b));
 
     /* Invalidation of one entry. */
-    int64_t id1 = put(ts.h, "r", Q1, "reversed(xs)");
+    int64_t id1 = cache_put(ts.h, "r", Q1, "reversed(xs)");
     assert_hit(b, "r", Q1, "exact", id1);
     assert_hit(b, "r", P1, "semantic", id1);
     int64_t n = 0;
@@ -170,7 +130,7 @@ static void removals_are_never_served_by_the_other_handle(void **state)
     assert_hit(b, "r", P1, "miss", 0);
 
     /* A wrong-hit report. */
-    int64_t id3 = put(ts.h, "r", Q3, "sorted(d.items(), key=...)");
+    int64_t id3 = cache_put(ts.h, "r", Q3, "sorted(d.items(), key=...)");
     assert_hit(b, "r", P3, "semantic", id3);
     assert_ok(mlops_cache_feedback(ts.h, id3, "{\"verdict\": \"wrong\"}"));
     assert_hit(b, "r", Q3, "miss", 0);
@@ -181,34 +141,34 @@ static void removals_are_never_served_by_the_other_handle(void **state)
     for (int i = 0; i < 4; i++) {
         char p[64];
         snprintf(p, sizeof p, "eviction question %d", i);
-        e[i] = put(ts.h, "ev", p, "a");
+        e[i] = cache_put(ts.h, "ev", p, "a");
     }
-    assert_true(stat_int(ts.h, "evictions", NULL) >= 1);
+    assert_true(cache_stat_int(ts.h, "evictions", NULL) >= 1);
     assert_hit(b, "ev", "eviction question 0", "miss", 0);
     assert_hit(b, "ev", "eviction question 3", "exact", e[3]);
 
     /* Invalidation by namespace, and a clear, including entries B put itself. */
-    put(b, "ns2", Q2, "Paris");
-    put(b, "ns2", Q1, "reversed");
+    cache_put(b, "ns2", Q2, "Paris");
+    cache_put(b, "ns2", Q1, "reversed");
     assert_hit(ts.h, "ns2", Q2, "exact", 0);
     assert_ok(mlops_cache_invalidate(ts.h, "{\"namespace\": \"ns2\"}", &n));
     assert_int_equal(n, 2);
     assert_hit(b, "ns2", Q2, "miss", 0);
     assert_hit(b, "ns2", P1, "miss", 0);
-    put(b, "c", Q2, "Paris");
+    cache_put(b, "c", Q2, "Paris");
     assert_ok(mlops_cache_invalidate(ts.h, "{\"all\": true}", &n));
     assert_hit(b, "c", Q2, "miss", 0);
     assert_hit(b, "ev", "eviction question 3", "miss", 0);
-    assert_int_equal(stat_int(b, "entries", NULL), 0);
-    assert_int_equal(stat_int(ts.h, "entries", NULL), 0);
+    assert_int_equal(cache_stat_int(b, "entries", NULL), 0);
+    assert_int_equal(cache_stat_int(ts.h, "entries", NULL), 0);
     /* B's own counters are not inflated by A's removals. */
-    assert_int_equal(stat_int(b, "invalidated", NULL), 0);
-    assert_int_equal(stat_int(b, "evictions", NULL), 0);
+    assert_int_equal(cache_stat_int(b, "invalidated", NULL), 0);
+    assert_int_equal(cache_stat_int(b, "evictions", NULL), 0);
 
     /* A third handle opened now sees the same (nothing). */
     mlops_t *c = NULL;
     assert_ok(mlops_open(ts.db_path, NULL, &c));
-    assert_int_equal(stat_int(c, "entries", NULL), 0);
+    assert_int_equal(cache_stat_int(c, "entries", NULL), 0);
     mlops_close(c);
     mlops_close(b);
     test_store_close(&ts);
@@ -221,14 +181,14 @@ static void pruned_log_makes_a_full_reload(void **state)
     test_store_open(&ts, NULL);
     mlops_t *b = NULL;
     assert_ok(mlops_open(ts.db_path, NULL, &b));
-    int64_t id1 = put(ts.h, "f", Q1, "reversed(xs)");
-    int64_t id2 = put(ts.h, "f", Q2, "Paris");
+    int64_t id1 = cache_put(ts.h, "f", Q1, "reversed(xs)");
+    int64_t id2 = cache_put(ts.h, "f", Q2, "Paris");
     assert_hit(b, "f", Q1, "exact", id1);
     assert_hit(b, "f", Q2, "exact", id2);
     char sel[64];
     snprintf(sel, sizeof sel, "{\"entry_id\": %lld}", (long long)id1);
     assert_ok(mlops_cache_invalidate(ts.h, sel, NULL));
-    int64_t id3 = put(ts.h, "f", Q3, "sorted");
+    int64_t id3 = cache_put(ts.h, "f", Q3, "sorted");
     /* The log is pruned past what B saw (as a long-idle process would find it). */
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(ts.db_path, &db), SQLITE_OK);
@@ -245,8 +205,8 @@ static void pruned_log_makes_a_full_reload(void **state)
     assert_hit(b, "f", Q3, "exact", id3);
     assert_hit(b, "f", P3, "semantic", id3);
     assert_hit(b, "f", Q2, "exact", id2);
-    assert_int_equal(stat_int(b, "sync", "full_reloads"), 1);
-    assert_int_equal(stat_int(b, "entries", NULL), 2);
+    assert_int_equal(cache_stat_int(b, "sync", "full_reloads"), 1);
+    assert_int_equal(cache_stat_int(b, "entries", NULL), 2);
     mlops_close(b);
     test_store_close(&ts);
 }
@@ -259,8 +219,8 @@ static void same_request_from_both_converges(void **state)
     test_store_open(&ts, "{\"cache\": {\"flush_every\": 64, \"flush_interval_ms\": 0}}");
     mlops_t *b = NULL;
     assert_ok(mlops_open(ts.db_path, NULL, &b));
-    int64_t ida = put(ts.h, "cv", Q1, "from A"); /* queued in A, not committed yet */
-    int64_t idb = put(b, "cv", Q1, "from B");    /* committed */
+    int64_t ida = cache_put(ts.h, "cv", Q1, "from A"); /* queued in A, not committed yet */
+    int64_t idb = cache_put(b, "cv", Q1, "from B");    /* committed */
     assert_true(ida != idb);
     assert_ok(mlops_cache_flush(ts.h));
     int64_t want = ida > idb ? ida : idb;
@@ -269,8 +229,8 @@ static void same_request_from_both_converges(void **state)
     assert_hit(ts.h, "cv", Q1, "exact", want);
     assert_ok(mlops_cache_flush(ts.h));
     assert_ok(mlops_cache_flush(b));
-    assert_int_equal(stat_int(ts.h, "entries", NULL), 1);
-    assert_int_equal(stat_int(b, "entries", NULL), 1);
+    assert_int_equal(cache_stat_int(ts.h, "entries", NULL), 1);
+    assert_int_equal(cache_stat_int(b, "entries", NULL), 1);
     /* The older row is gone from the store too: a new handle finds one entry. */
     mlops_t *c = NULL;
     assert_ok(mlops_open(ts.db_path, NULL, &c));
@@ -308,7 +268,7 @@ static void forked_process_sees_changes(void **state)
     (void)state;
     test_store ts;
     test_store_open(&ts, NULL);
-    int64_t old_id = put(ts.h, "fork", Q3, "sorted");
+    int64_t old_id = cache_put(ts.h, "fork", Q3, "sorted");
     mlops_close(ts.h); /* no threads or connections across fork */
     ts.h = NULL;
     int to_child[2], to_parent[2];
@@ -332,7 +292,7 @@ static void forked_process_sees_changes(void **state)
             strcmp(hit_rc(h, "fork", P3, NULL), "miss") != 0)
             _exit(14);
         int64_t id = 0;
-        if (put_rc(h, "fork", Q2, "Paris", &id) != MLOPS_OK)
+        if (cache_put_rc(h, "fork", Q2, "Paris", &id) != MLOPS_OK)
             _exit(15);
         send_byte(to_parent[1]); /* put Q2 */
         wait_byte(to_child[0]);  /* parent cleared */
@@ -343,7 +303,7 @@ static void forked_process_sees_changes(void **state)
     }
     assert_ok(mlops_open(ts.db_path, NULL, &ts.h));
     wait_byte(to_parent[0]);
-    int64_t id1 = put(ts.h, "fork", Q1, "reversed(xs)");
+    int64_t id1 = cache_put(ts.h, "fork", Q1, "reversed(xs)");
     char sel[64];
     snprintf(sel, sizeof sel, "{\"entry_id\": %lld}", (long long)old_id);
     int64_t n = 0;
@@ -401,18 +361,18 @@ static void concurrent_lookups_during_writes(void **state)
     for (int i = 0; i < 30; i++) {
         char q[64];
         snprintf(q, sizeof q, "threaded question %d", i);
-        put(ts.h, "t", q, "a");
+        cache_put(ts.h, "t", q, "a");
         if (i % 10 == 9)
             assert_ok(mlops_cache_invalidate(ts.h, "{\"namespace\": \"t\"}", NULL));
     }
-    put(ts.h, "t", "threaded question 5", "b");
+    cache_put(ts.h, "t", "threaded question 5", "b");
     for (int i = 0; i < 2; i++) {
         assert_int_equal(pthread_join(th[i], NULL), 0);
         assert_int_equal(args[i].errors, 0);
     }
     assert_hit(b, "t", "threaded question 5", "exact", 0);
     assert_hit(b, "t", "threaded question 6", "miss", 0);
-    assert_int_equal(stat_int(b, "entries", NULL), 1);
+    assert_int_equal(cache_stat_int(b, "entries", NULL), 1);
     mlops_close(b);
     test_store_close(&ts);
 }

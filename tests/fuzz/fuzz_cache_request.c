@@ -8,14 +8,13 @@
 #include <string.h>
 
 #include "cache/cache.h"
+#include "fuzz_text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     size_t first = strlen(text);
     json_t *req = json_loads(text, JSON_DECODE_ANY, NULL);
     json_t *opts = first < size ? json_loads(text + first + 1, 0, NULL) : NULL;

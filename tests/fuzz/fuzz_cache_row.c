@@ -11,14 +11,13 @@
 #include <string.h>
 
 #include "cache/cache.h"
+#include "fuzz_text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *buf = malloc(size + 1);
+    char *buf = fuzz_text(data, size);
     if (!buf)
         return 0;
-    memcpy(buf, data, size);
-    buf[size] = '\0';
     const char *f[8] = {"", "", "", "", "", "", "", ""};
     char *vec = memchr(buf, 0x1E, size);
     size_t text_len = vec ? (size_t)(vec - buf) : size;

@@ -4,14 +4,13 @@
 #include <string.h>
 
 #include "mlops.h"
+#include "fuzz_text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     mlops_t *h = NULL;
     if (mlops_open(":memory:", text, &h) == MLOPS_OK)
         mlops_close(h);

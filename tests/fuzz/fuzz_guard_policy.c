@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mlops.h"
+#include "fuzz_text.h"
 
 static mlops_t *handle(void)
 {
@@ -18,11 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mlops_t *h = handle();
     if (!h)
         return 0;
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     char *out = NULL;
     if (text[0] == '{' &&
         mlops_guard_check(h, text, "output", "mail bob@example.com {\"a\": 1}", "ctx", &out) == MLOPS_OK)

@@ -5,14 +5,13 @@
 
 #include "mlops.h"
 #include "models/models.h"
+#include "fuzz_text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     mlops__filter *f = NULL;
     if (mlops__filter_compile(text, &f) == MLOPS_OK) {
         /* Every value must be a bound parameter: the SQL never contains a quote. */

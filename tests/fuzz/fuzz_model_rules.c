@@ -4,14 +4,13 @@
 #include <string.h>
 
 #include "models/models.h"
+#include "fuzz_text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     json_t *in = NULL, *out = NULL;
     if (mlops__json_parse(text, "rules", &in) == MLOPS_OK) {
         if (mlops__models_rules_parse(in, &out) == MLOPS_OK) {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "prompts/prompts.h"
+#include "fuzz_text.h"
 
 static const mlops__tpl *self_tpl;
 
@@ -42,11 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 1u << 16)
         return 0;
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
 
     mlops__prompt_ref ref;
     (void)mlops__prompt_ref_parse(text, size, &ref);
